@@ -1,0 +1,154 @@
+//! Settings come from four places, strongest first: command-line flags, `HEARTH_*`
+//! environment variables, `hearth.toml` in the data folder, built-in defaults.
+//! `Settings` is the partial form every source fills; `Config` is the merged result.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+/// One optional value per setting. Flags and environment fill it through clap; the TOML
+/// file fills it through serde, which rejects unknown keys by name.
+#[derive(Debug, Default, Clone, clap::Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on (camera devices on the LAN must reach it)
+    #[arg(long, env = "HEARTH_LISTEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// Which surface is also served at the root: care, music, transit, system, open or none
+    #[arg(long, env = "HEARTH_COMPAT_ROOT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compat_root: Option<String>,
+    /// Public base URL used in links to uploaded files (default: the request's Host)
+    #[arg(long, env = "HEARTH_PUBLIC_URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// Log filter, e.g. `info` or `hearth=debug`
+    #[arg(long, env = "HEARTH_LOG")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    /// Largest accepted non-upload request body, in bytes
+    #[arg(long, env = "HEARTH_JSON_LIMIT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub json_limit: Option<u64>,
+    /// Largest accepted multipart upload body, in bytes
+    #[arg(long, env = "HEARTH_UPLOAD_LIMIT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_limit: Option<u64>,
+    /// Failed logins one client address may make within the window before it must wait
+    #[arg(long, env = "HEARTH_LOGIN_MAX_FAILURES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_max_failures: Option<u32>,
+    /// Length of the failed-login window, in seconds
+    #[arg(long, env = "HEARTH_LOGIN_WINDOW_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_window_secs: Option<u64>,
+    /// Lifetime of JWT sessions (music, transit, system), in hours
+    #[arg(long, env = "HEARTH_TOKEN_HOURS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_hours: Option<u64>,
+    /// URL of a LAN SMS gateway; when set, SMS codes are POSTed there as {"phone","text"}
+    #[arg(long, env = "HEARTH_SMS_WEBHOOK")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_webhook: Option<String>,
+    /// Database connections in the pool
+    #[arg(long, env = "HEARTH_DB_POOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_pool: Option<u32>,
+    /// Seconds in-flight requests get to finish after a shutdown signal
+    #[arg(long, env = "HEARTH_SHUTDOWN_GRACE_SECS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    #[serde(skip)]
+    pub data: PathBuf,
+    pub listen: String,
+    pub compat_root: String,
+    pub public_url: Option<String>,
+    pub log: String,
+    pub json_limit: u64,
+    pub upload_limit: u64,
+    pub login_max_failures: u32,
+    pub login_window_secs: u64,
+    pub token_hours: u64,
+    pub sms_webhook: Option<String>,
+    pub db_pool: u32,
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data: PathBuf::from("hearth-data"),
+            listen: "0.0.0.0:8080".into(),
+            compat_root: "care".into(),
+            public_url: None,
+            log: "info".into(),
+            json_limit: 10 * 1024 * 1024,
+            upload_limit: 64 * 1024 * 1024,
+            login_max_failures: 20,
+            login_window_secs: 300,
+            token_hours: 24,
+            sms_webhook: None,
+            db_pool: 8,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+pub const SURFACES: [&str; 5] = ["care", "music", "transit", "system", "open"];
+
+impl Config {
+    /// Merges flags/environment (`cli`) over `hearth.toml` in `data` over defaults.
+    pub fn load(data: &Path, cli: &Settings) -> anyhow::Result<Config> {
+        let file = data.join("hearth.toml");
+        let from_file: Settings = match std::fs::read_to_string(&file) {
+            Ok(text) => toml::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Settings::default(),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+        };
+        let mut merged = serde_json::to_value(from_file)?;
+        let over = serde_json::to_value(cli)?;
+        if let (Some(base), Some(top)) = (merged.as_object_mut(), over.as_object()) {
+            base.extend(top.clone());
+        }
+        let mut config: Config = serde_json::from_value(merged)?;
+        config.data = data.to_path_buf();
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Settings for tests and embedding: this data folder, an ephemeral loopback port.
+    pub fn for_tests(data: &Path) -> Config {
+        Config { data: data.to_path_buf(), listen: "127.0.0.1:0".into(), ..Config::default() }
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.listen_addr()?;
+        if self.compat_root != "none" && !SURFACES.contains(&self.compat_root.as_str()) {
+            bail!("compat_root must be one of care, music, transit, system, open or none, not {:?}", self.compat_root);
+        }
+        if self.json_limit == 0 || self.upload_limit == 0 {
+            bail!("body limits must be above zero");
+        }
+        if self.db_pool == 0 {
+            bail!("db_pool must be at least 1");
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listen.parse().with_context(|| format!("listen address {:?} is not host:port", self.listen))
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data.join("hearth.db")
+    }
+}

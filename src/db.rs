@@ -1,0 +1,143 @@
+//! The one SQLite database: a start-up connection that switches on WAL and applies the
+//! migrations in `schema.sql`, then a pool whose connections only set per-connection pragmas.
+//! All work runs on blocking threads, a semaphore sized to the pool keeping waiters queued
+//! as futures instead of parked threads.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use tokio::sync::Semaphore;
+
+const SCHEMA: &str = include_str!("../schema.sql");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database unavailable: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database task stopped unexpectedly")]
+    Task,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+    permits: Arc<Semaphore>,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+}
+
+impl Db {
+    pub fn open(path: &Path, pool_size: u32) -> anyhow::Result<Db> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        configure(&conn)?;
+        migrate(&mut conn)?;
+        drop(conn);
+        let manager = SqliteConnectionManager::file(path).with_init(|c| configure(c));
+        let pool = r2d2::Pool::builder().max_size(pool_size).build(manager)?;
+        Ok(Db { pool, permits: Arc::new(Semaphore::new(pool_size as usize)) })
+    }
+
+    /// Runs `f` with a pooled connection on a blocking thread.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    {
+        let _permit = self.permits.acquire().await.map_err(|_| DbError::Task)?;
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get().map_err(DbError::from)?;
+            f(&conn)
+        })
+        .await
+        .map_err(|_| E::from(DbError::Task))?
+    }
+
+    /// Runs `f` inside `BEGIN IMMEDIATE … COMMIT`; any error rolls the whole change back.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&Transaction) -> Result<T, E> + Send + 'static,
+    {
+        self.read(move |conn| {
+            let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(DbError::from)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(DbError::from)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Moves the WAL into the main file so a stopped server leaves one self-contained file.
+    pub fn checkpoint(&self) -> Result<(), DbError> {
+        let conn = self.pool.get()?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
+/// `schema.sql` is split by `-- migration N: title` lines; each part runs once, in order,
+/// and `PRAGMA user_version` records the last one applied.
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (version, sql) in migrations() {
+        if version <= current {
+            continue;
+        }
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(&sql)
+            .map_err(|e| anyhow::anyhow!("schema.sql migration {version} failed: {e}"))?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        tracing::info!(version, "applied database migration");
+    }
+    Ok(())
+}
+
+fn migrations() -> Vec<(i64, String)> {
+    let mut parts: Vec<(i64, String)> = Vec::new();
+    for line in SCHEMA.lines() {
+        let number = line.strip_prefix("-- migration ").and_then(|rest| rest.split(':').next()?.trim().parse().ok());
+        match (number, parts.last_mut()) {
+            (Some(n), _) => parts.push((n, String::new())),
+            (None, Some((_, sql))) => {
+                sql.push_str(line);
+                sql.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_one_up() {
+        let versions: Vec<i64> = migrations().iter().map(|(v, _)| *v).collect();
+        assert!(!versions.is_empty());
+        assert_eq!(versions, (1..=versions.len() as i64).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op_and_records_the_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, migrations().len() as i64);
+    }
+}

@@ -1,0 +1,189 @@
+//! Uploaded files on local disk under `<data>/uploads/<bucket>/`. Names are always chosen
+//! here (32 random hex digits and a fixed extension), so no client-supplied path ever reaches
+//! the file system, and writes are atomic: temp file, fsync, rename, fsync of the folder.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use poem::web::StaticFileRequest;
+use poem::{FromRequest, IntoResponse, Request, Response};
+
+use crate::identity::tokens::random_hex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    Notices,
+    Portraits,
+    Songs,
+    Covers,
+}
+
+impl Bucket {
+    pub const ALL: [Bucket; 4] = [Bucket::Notices, Bucket::Portraits, Bucket::Songs, Bucket::Covers];
+
+    fn folder(self) -> &'static str {
+        match self {
+            Bucket::Notices => "notices",
+            Bucket::Portraits => "portraits",
+            Bucket::Songs => "songs",
+            Bucket::Covers => "covers",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct FileStore {
+    root: PathBuf,
+}
+
+/// A file just written. It is deleted when dropped unless `keep` was called, so an upload
+/// whose database row fails to commit leaves nothing behind.
+pub struct NewFile {
+    path: PathBuf,
+    pub name: String,
+    kept: bool,
+}
+
+impl NewFile {
+    pub fn keep(mut self) -> String {
+        self.kept = true;
+        std::mem::take(&mut self.name)
+    }
+}
+
+impl Drop for NewFile {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl FileStore {
+    /// Creates the bucket folders and removes temp files a crash may have left.
+    pub fn open(data: &Path) -> io::Result<FileStore> {
+        let root = data.join("uploads");
+        for bucket in Bucket::ALL {
+            let dir = root.join(bucket.folder());
+            fs::create_dir_all(&dir)?;
+            for entry in fs::read_dir(&dir)? {
+                let entry = entry?;
+                if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(FileStore { root })
+    }
+
+    /// Writes `bytes` under a fresh name with extension `ext`. Blocking: call it off the
+    /// async threads.
+    pub fn put(&self, bucket: Bucket, ext: &str, bytes: &[u8]) -> io::Result<NewFile> {
+        debug_assert!(ext.chars().all(|c| c.is_ascii_alphanumeric()) && ext.len() <= 5);
+        let dir = self.root.join(bucket.folder());
+        let name = format!("{}.{}", random_hex(16), ext);
+        let tmp = dir.join(format!(".tmp-{}", random_hex(8)));
+        let result = (|| {
+            let mut file = File::create(&tmp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            fs::rename(&tmp, dir.join(&name))?;
+            File::open(&dir)?.sync_all()
+        })();
+        if let Err(e) = result {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        Ok(NewFile { path: dir.join(&name), name, kept: false })
+    }
+
+    /// The path of a stored file, or None when `name` is not a name this store could have made.
+    pub fn path(&self, bucket: Bucket, name: &str) -> Option<PathBuf> {
+        is_safe_name(name).then(|| self.root.join(bucket.folder()).join(name))
+    }
+
+    pub fn read(&self, bucket: Bucket, name: &str) -> io::Result<Vec<u8>> {
+        let path = self.path(bucket, name).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        fs::read(path)
+    }
+
+    pub fn remove(&self, bucket: Bucket, name: &str) -> io::Result<()> {
+        match self.path(bucket, name) {
+            Some(path) => match fs::remove_file(path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// Every stored name in a bucket (for orphan checks and retention).
+    pub fn list(&self, bucket: Bucket) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(self.root.join(bucket.folder()))? {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            if is_safe_name(&name) {
+                names.push(name);
+            }
+        }
+        Ok(names)
+    }
+
+    /// Serves a stored file with Range, ETag/If-None-Match and a content type from its
+    /// extension. Returns None when there is no such file, so the caller answers in its
+    /// surface's envelope.
+    pub async fn serve(&self, req: &Request, bucket: Bucket, name: &str) -> Option<Response> {
+        let path = self.path(bucket, name)?;
+        let conditions = StaticFileRequest::from_request_without_body(req).await.ok()?;
+        let answer = tokio::task::spawn_blocking(move || conditions.create_response(&path, false, false))
+            .await
+            .ok()?;
+        match answer {
+            Ok(found) => Some(found.into_response()),
+            Err(poem::error::StaticFileError::NotFound) => None,
+            Err(other) => Some(poem::Error::from(other).into_response()),
+        }
+    }
+}
+
+fn is_safe_name(name: &str) -> bool {
+    match name.split_once('.') {
+        Some((stem, ext)) => {
+            stem.len() == 32
+                && stem.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                && (1..=5).contains(&ext.len())
+                && ext.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_the_store_makes_are_accepted() {
+        assert!(is_safe_name("0123456789abcdef0123456789abcdef.jpg"));
+        for bad in ["../hearth.db", "0123456789abcdef0123456789abcdef.jpg/../../x", "a.jpg",
+                    "0123456789ABCDEF0123456789abcdef.jpg", "0123456789abcdef0123456789abcdef.",
+                    "0123456789abcdef0123456789abcdef.j/g", "", "..", "/etc/passwd"] {
+            assert!(!is_safe_name(bad), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn put_is_atomic_and_dropping_an_unkept_file_removes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::open(dir.path()).unwrap();
+        let kept = store.put(Bucket::Covers, "png", b"one").unwrap().keep();
+        assert_eq!(store.read(Bucket::Covers, &kept).unwrap(), b"one");
+        let dropped = store.put(Bucket::Covers, "png", b"two").unwrap();
+        let path = store.path(Bucket::Covers, &dropped.name).unwrap();
+        assert!(path.exists());
+        drop(dropped);
+        assert!(!path.exists());
+        assert_eq!(store.list(Bucket::Covers).unwrap(), vec![kept]);
+    }
+}

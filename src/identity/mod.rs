@@ -1,0 +1,232 @@
+//! Identity core shared by every surface: accounts, Argon2id passwords, sessions and JWTs,
+//! image captchas, SMS codes, failed-login limits and the first-run setup link.
+
+pub mod accounts;
+pub mod captcha;
+pub mod jwt;
+pub mod password;
+pub mod ratelimit;
+pub mod roles;
+pub mod sessions;
+pub mod setup;
+pub mod sms;
+pub mod tokens;
+
+use std::time::Duration;
+
+use crate::clock::{local_datetime, now};
+use crate::config::Config;
+use crate::db::{Db, DbError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("no token was sent")]
+    NoToken,
+    #[error("the token is not valid or was revoked")]
+    BadToken,
+    #[error("the token has expired")]
+    TokenExpired,
+    #[error("wrong login name or password")]
+    WrongCredentials,
+    #[error("this account is disabled")]
+    Disabled,
+    #[error("this account is banned")]
+    Banned,
+    #[error("too many failed logins from this address; retry in {0} s")]
+    RateLimited(u64),
+    #[error("{0}")]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<rusqlite::Error> for IdentityError {
+    fn from(e: rusqlite::Error) -> Self {
+        IdentityError::Db(DbError::Sql(e))
+    }
+}
+
+/// Who is calling, once a token has been checked.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account_id: i64,
+    pub session_id: i64,
+    pub roles: Vec<i64>,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.roles.iter().any(|r| *r == roles::SUPER_ADMIN || *r == roles::ADMIN)
+    }
+}
+
+pub struct IssuedToken {
+    pub token: String,
+    pub account_id: i64,
+    pub expires_at: i64,
+}
+
+impl IssuedToken {
+    pub fn expiration_time(&self) -> String {
+        local_datetime(self.expires_at)
+    }
+}
+
+pub struct Identity {
+    pub db: Db,
+    pub passwords: password::Passwords,
+    jwt: jwt::JwtKeys,
+    /// Failed logins per client address, shared by every surface.
+    pub login_failures: ratelimit::FailureLimiter,
+    sms_gateway: Option<(reqwest::Client, String)>,
+    token_secs: i64,
+}
+
+impl Identity {
+    pub fn new(db: Db, config: &Config) -> anyhow::Result<Identity> {
+        let secrets = config.data.join("secrets");
+        let sms_gateway = config.sms_webhook.as_ref().map(|url| {
+            let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("HTTP client");
+            (client, url.clone())
+        });
+        Ok(Identity {
+            db,
+            passwords: password::Passwords::new()?,
+            jwt: jwt::JwtKeys::load_or_create(&secrets)?,
+            login_failures: ratelimit::FailureLimiter::new(
+                config.login_max_failures,
+                Duration::from_secs(config.login_window_secs),
+            ),
+            sms_gateway,
+            token_secs: config.token_hours as i64 * 3600,
+        })
+    }
+
+    /// Checks a login name and password and opens a JWT session for `surface`. Failures
+    /// count against `client`; a client over its limit is refused before any check.
+    pub async fn login_with_username(
+        &self,
+        client: &str,
+        surface: &'static str,
+        username: &str,
+        password: &str,
+    ) -> Result<IssuedToken, IdentityError> {
+        self.login_failures.check(client).map_err(IdentityError::RateLimited)?;
+        let name = username.to_owned();
+        let account = self.db.read(move |c| Ok::<_, IdentityError>(accounts::by_username(c, &name)?)).await?;
+        let stored = account.as_ref().map(|a| a.password_hash.clone());
+        if !self.passwords.verify(password, stored).await {
+            self.login_failures.fail(client);
+            return Err(IdentityError::WrongCredentials);
+        }
+        let account = account.expect("verify is false without an account");
+        if !account.enabled {
+            return Err(IdentityError::Disabled);
+        }
+        if account.banned {
+            return Err(IdentityError::Banned);
+        }
+        self.open_jwt_session(account.id, surface).await
+    }
+
+    pub async fn open_jwt_session(&self, account_id: i64, surface: &'static str) -> Result<IssuedToken, IdentityError> {
+        let issued_at = now();
+        let expires_at = issued_at + self.token_secs;
+        let token = self.jwt.sign(account_id, issued_at, expires_at)?;
+        let stored = token.clone();
+        let lifetime = self.token_secs;
+        self.db
+            .write(move |tx| {
+                let new = sessions::NewSession { account_id, surface, idle_secs: None, lifetime_secs: lifetime, keep_at_most: None };
+                sessions::create(tx, &new, &stored)?;
+                Ok::<_, IdentityError>(())
+            })
+            .await?;
+        Ok(IssuedToken { token, account_id, expires_at })
+    }
+
+    /// Checks a JWT from any of the JWT surfaces: signature and expiry, then that its session
+    /// still exists (logout and revocation delete it) and the account may still log in.
+    pub async fn authenticate_jwt(&self, token: Option<&str>) -> Result<Caller, IdentityError> {
+        let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(IdentityError::NoToken)?;
+        let token = token.strip_prefix("Bearer ").unwrap_or(token).trim().to_owned();
+        self.jwt.verify(&token)?;
+        self.authenticate_session(token).await
+    }
+
+    /// Checks an opaque session token (care) or an already verified JWT. The lookup commits
+    /// even when it refuses, so that an expired session found on the way stays deleted.
+    pub async fn authenticate_session(&self, token: String) -> Result<Caller, IdentityError> {
+        self.db
+            .write(move |tx| {
+                let session = match sessions::touch(tx, &token)? {
+                    sessions::Lookup::Live(session) => session,
+                    sessions::Lookup::Expired => return Ok(Err(IdentityError::TokenExpired)),
+                    sessions::Lookup::Unknown => return Ok(Err(IdentityError::BadToken)),
+                };
+                let Some(account) = accounts::by_id(tx, session.account_id)? else {
+                    return Ok(Err(IdentityError::BadToken));
+                };
+                if !account.enabled {
+                    return Ok(Err(IdentityError::Disabled));
+                }
+                if account.banned {
+                    return Ok(Err(IdentityError::Banned));
+                }
+                let roles = roles::of_account(tx, account.id)?;
+                Ok::<_, IdentityError>(Ok(Caller { account_id: account.id, session_id: session.id, roles }))
+            })
+            .await?
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<bool, IdentityError> {
+        let token = token.strip_prefix("Bearer ").unwrap_or(token).trim().to_owned();
+        self.db.write(move |tx| Ok(sessions::revoke(tx, &token)?)).await
+    }
+
+    /// Draws and stores a new image captcha.
+    pub async fn new_image_captcha(&self) -> Result<captcha::ImageCaptcha, IdentityError> {
+        let drawn = tokio::task::spawn_blocking(captcha::draw)
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| IdentityError::Internal("drawing the captcha failed".into()))?;
+        self.db
+            .write(move |tx| {
+                captcha::store(tx, &drawn)?;
+                Ok(drawn)
+            })
+            .await
+    }
+
+    pub async fn check_image_captcha(&self, hash: &str) -> Result<bool, IdentityError> {
+        let hash = hash.to_owned();
+        self.db.write(move |tx| Ok(captcha::check(tx, &hash)?)).await
+    }
+
+    /// Issues an SMS code and sends it; answers the code's `rand`.
+    pub async fn send_sms_code(&self, phone: &str, command_type: i64) -> Result<String, IdentityError> {
+        let sms = sms::SmsCode::new(phone, command_type);
+        let to_outbox = self.sms_gateway.is_none();
+        let sms = self
+            .db
+            .write(move |tx| {
+                sms::store(tx, &sms, to_outbox)?;
+                Ok::<_, IdentityError>(sms)
+            })
+            .await?;
+        if let Some((client, url)) = &self.sms_gateway {
+            if let Err(e) = sms::post_to_gateway(client, url, &sms).await {
+                let rand = sms.rand.clone();
+                self.db.write(move |tx| Ok::<_, IdentityError>(sms::forget(tx, &rand)?)).await?;
+                return Err(e);
+            }
+        }
+        Ok(sms.rand)
+    }
+
+    pub async fn check_sms_code(&self, phone: &str, command_type: i64, hash: &str) -> Result<sms::SmsCheck, IdentityError> {
+        let (phone, hash) = (phone.to_owned(), hash.to_owned());
+        self.db.write(move |tx| Ok(sms::check(tx, &phone, command_type, &hash)?)).await
+    }
+}

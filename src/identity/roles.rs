@@ -1,0 +1,32 @@
+//! The built-in roles (created by migration 1) and what they mean for access.
+
+use rusqlite::Connection;
+
+pub const SUPER_ADMIN: i64 = 1;
+pub const ADMIN: i64 = 2;
+pub const USER: i64 = 3;
+pub const CREATOR: i64 = 4;
+pub const ANALYST: i64 = 5;
+
+pub fn of_account(conn: &Connection, account_id: i64) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT ar.role_id FROM account_role ar JOIN role r ON r.id = ar.role_id
+         WHERE ar.account_id = ?1 AND r.enabled = 1 ORDER BY ar.role_id",
+    )?;
+    let roles = stmt.query_map([account_id], |r| r.get(0))?.collect();
+    roles
+}
+
+pub fn grant(conn: &Connection, account_id: i64, role_id: i64) -> rusqlite::Result<()> {
+    conn.execute("INSERT OR IGNORE INTO account_role (account_id, role_id) VALUES (?1, ?2)", [account_id, role_id])?;
+    Ok(())
+}
+
+pub fn super_admin_exists(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM account_role ar JOIN account a ON a.id = ar.account_id
+                        WHERE ar.role_id = ?1 AND a.enabled = 1)",
+        [SUPER_ADMIN],
+        |r| r.get(0),
+    )
+}

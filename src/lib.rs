@@ -1,0 +1,191 @@
+//! Builds the whole hearth server. `main.rs` and the integration tests both call `start`.
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod files;
+pub mod identity;
+pub mod surfaces;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Route, Server};
+use tokio::sync::oneshot;
+
+use config::Config;
+use db::Db;
+use files::FileStore;
+use identity::Identity;
+use surfaces::{Surface, care, guard, music, open, system, transit};
+
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub identity: Identity,
+    pub files: FileStore,
+}
+
+impl AppState {
+    /// Opens (creating on first start) the data folder, database, uploads and secrets.
+    pub fn open(config: Config) -> anyhow::Result<Arc<AppState>> {
+        std::fs::create_dir_all(&config.data)
+            .with_context(|| format!("creating the data folder {}", config.data.display()))?;
+        let db = Db::open(&config.db_path(), config.db_pool).context("opening the database")?;
+        let files = FileStore::open(&config.data).context("opening the uploads folder")?;
+        let identity = Identity::new(db.clone(), &config)?;
+        Ok(Arc::new(AppState { config, db, identity, files }))
+    }
+}
+
+/// Every surface's OpenAPI document, by surface name, in mount order.
+pub fn specs(app: &Arc<AppState>) -> Vec<(&'static str, String)> {
+    vec![
+        ("care", care::service(app.clone()).spec()),
+        ("music", music::service(app.clone()).spec()),
+        ("transit", transit::service(app.clone()).spec()),
+        ("system", system::service(app.clone()).spec()),
+        ("open", open::service(app.clone()).spec()),
+    ]
+}
+
+/// Where a surface is mounted: under its own prefix, or (the compatibility root) with its
+/// documented paths as they are. Every documented path of every seed starts with `/api/`.
+#[derive(Clone, Copy)]
+enum Mount<'a> {
+    Prefix(&'a str),
+    Root,
+}
+
+fn mount_surface<S: Surface, A: poem_openapi::OpenApi + 'static>(
+    route: Route,
+    mount: Mount,
+    service: poem_openapi::OpenApiService<A, ()>,
+    app: &Arc<AppState>,
+) -> Route {
+    let endpoint = guard::<S, _>(service.into_endpoint(), app.clone());
+    match mount {
+        Mount::Prefix(path) => route.nest(path, endpoint),
+        Mount::Root => route.nest_no_strip("/api", endpoint),
+    }
+}
+
+fn mount_by_name(route: Route, name: &str, path: Mount, app: &Arc<AppState>) -> Route {
+    match name {
+        "care" => mount_surface::<care::Care, _>(route, path, care::service(app.clone()), app),
+        "music" => mount_surface::<music::Music, _>(route, path, music::service(app.clone()), app),
+        "transit" => mount_surface::<transit::Transit, _>(route, path, transit::service(app.clone()), app),
+        "system" => mount_surface::<system::System, _>(route, path, system::service(app.clone()), app),
+        "open" => mount_surface::<open::Open, _>(route, path, open::service(app.clone()), app),
+        _ => route,
+    }
+}
+
+pub fn routes(app: Arc<AppState>) -> impl Endpoint {
+    let mut route = web::routes(app.clone(), specs(&app));
+    for name in config::SURFACES {
+        route = mount_by_name(route, name, Mount::Prefix(&format!("/{name}")), &app);
+    }
+    let compat = app.config.compat_root.clone();
+    if compat != "none" {
+        route = mount_by_name(route, &compat, Mount::Root, &app);
+    }
+    route.around(web::log::log_request)
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub app: Arc<AppState>,
+    /// The one-time setup link's token, when the box had no administrator at start.
+    pub setup_token: Option<String>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    janitor: tokio::task::JoinHandle<()>,
+}
+
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let listen = config.listen_addr()?;
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let app = tokio::task::spawn_blocking(move || AppState::open(config)).await??;
+    let acceptor = TcpListener::bind(listen.to_string())
+        .into_acceptor()
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let addr = *acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr())
+        .context("the listener has no address")?;
+    let setup_token = app.db.write(|tx| Ok::<_, db::DbError>(identity::setup::issue_if_needed(tx)?)).await?;
+    if let Some(token) = &setup_token {
+        let host = if addr.ip().is_unspecified() { format!("localhost:{}", addr.port()) } else { addr.to_string() };
+        let base = app.config.public_url.clone().unwrap_or_else(|| format!("http://{host}"));
+        println!(
+            "No administrator yet. Within 30 minutes, open {base}/admin/#/setup/{token} to create one \
+             (or run `hearth admin create --username NAME --password PASS`)."
+        );
+    }
+    let (stop, stopped) = oneshot::channel::<()>();
+    let endpoint = routes(app.clone());
+    let task = tokio::spawn(async move {
+        Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(endpoint, async { stopped.await.ok(); }, Some(grace))
+            .await
+    });
+    let janitor = tokio::spawn(janitor(app.clone()));
+    tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "hearth is serving");
+    Ok(Running { addr, app, setup_token, stop: Some(stop), task, janitor })
+}
+
+/// Removes what expires: sessions (also checked on every use), captchas, SMS codes.
+async fn janitor(app: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let started = Instant::now();
+        let purged = app.db.write(|tx| Ok::<_, db::DbError>(identity::sessions::purge_expired(tx)?)).await;
+        match purged {
+            Ok(n) => tracing::debug!(sessions = n, ms = started.elapsed().as_millis() as u64, "purged expired sessions"),
+            Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
+        }
+    }
+}
+
+impl Running {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to the grace period), then
+    /// checkpoints the WAL into the database file.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.janitor.abort();
+        (&mut self.task).await.context("server task")??;
+        let db = self.app.db.clone();
+        tokio::task::spawn_blocking(move || db.checkpoint()).await??;
+        tracing::info!("hearth stopped cleanly");
+        Ok(())
+    }
+}
+
+/// Turns any poem result into a response (errors rendered by their own `as_response`).
+pub(crate) fn respond(result: poem::Result<impl IntoResponse>) -> poem::Response {
+    match result {
+        Ok(r) => r.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A spec as committed under `openapi/`: pretty-printed, ending in a newline.
+pub fn pretty_spec(json: &str) -> anyhow::Result<String> {
+    let value: serde_json::Value = serde_json::from_str(json)?;
+    Ok(serde_json::to_string_pretty(&value)? + "\n")
+}

@@ -1,0 +1,118 @@
+//! The `hearth` command line. Everything it runs lives in the library.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hearth::config::{Config, Settings};
+use hearth::{AppState, identity};
+
+#[derive(Parser)]
+#[command(name = "hearth", version, about = "Care alerts, music, transit analytics and more, from one small box")]
+struct Cli {
+    /// Data folder: database, uploads, backups, secrets
+    #[arg(long, env = "HEARTH_DATA", default_value = "hearth-data", global = true)]
+    data: PathBuf,
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server (the default)
+    Serve,
+    /// Manage administrators
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+    /// Write every surface's OpenAPI document into a folder
+    Openapi {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Create a super-administrator, or update its password and phone (idempotent)
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        /// 11-digit mobile number, to log in to the care surface too
+        #[arg(long)]
+        phone: Option<String>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi { out } = &command {
+        return write_specs(out);
+    }
+    let config = Config::load(&cli.data, &cli.settings)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).context("log filter")?)
+        .init();
+    let runtime = tokio::runtime::Runtime::new()?;
+    match command {
+        Command::Serve => runtime.block_on(serve(config)),
+        Command::Admin { action: AdminAction::Create { username, password, phone } } => {
+            runtime.block_on(create_admin(config, username, password, phone))
+        }
+        Command::Openapi { .. } => unreachable!("handled above"),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let running = hearth::start(config).await?;
+    println!("hearth {} listening on {}", env!("CARGO_PKG_VERSION"), running.addr);
+    shutdown_signal().await;
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+    running.stop().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await.ok();
+}
+
+async fn create_admin(config: Config, username: String, password: String, phone: Option<String>) -> anyhow::Result<()> {
+    anyhow::ensure!(!username.trim().is_empty(), "--username must not be empty");
+    anyhow::ensure!(password.chars().count() >= 8, "--password must have at least 8 characters");
+    if let Some(p) = &phone {
+        anyhow::ensure!(p.len() == 11 && p.bytes().all(|b| b.is_ascii_digit()), "--phone must be an 11-digit mobile number");
+    }
+    let app = tokio::task::spawn_blocking(move || AppState::open(config)).await??;
+    let hash = app.identity.passwords.hash(&password).await?;
+    let name = username.trim().to_owned();
+    let id = app
+        .db
+        .write(move |tx| Ok::<_, hearth::db::DbError>(identity::accounts::upsert_super_admin(tx, &name, &hash, phone.as_deref())?))
+        .await?;
+    println!("super-administrator {:?} is ready (account {id})", username.trim());
+    Ok(())
+}
+
+/// The documents do not depend on any data, so they are built against a scratch folder.
+fn write_specs(out: &std::path::Path) -> anyhow::Result<()> {
+    let scratch = tempfile::tempdir()?;
+    let app = AppState::open(Config::for_tests(scratch.path()))?;
+    std::fs::create_dir_all(out)?;
+    for (name, json) in hearth::specs(&app) {
+        let path = out.join(format!("{name}.json"));
+        std::fs::write(&path, hearth::pretty_spec(&json)?).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

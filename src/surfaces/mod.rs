@@ -1,0 +1,166 @@
+//! The five surfaces. Each declares how it speaks (`Surface`): its name and how a `Failure`
+//! looks in its envelope. Everything else is shared: `ApiError<S>` for handler errors and
+//! `guard` for the mount, which limits bodies, contains panics and renders every error
+//! raised under the mount (parse errors, unknown routes, wrong methods, 413s) in the
+//! surface's envelope.
+
+pub mod body;
+pub mod care;
+pub mod failure;
+pub mod music;
+pub mod open;
+pub mod system;
+pub mod transit;
+
+use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use poem::http::{StatusCode, header};
+use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response};
+use poem_openapi::ApiResponse;
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
+
+pub use failure::Failure;
+
+use crate::AppState;
+
+pub trait Surface: Send + Sync + 'static {
+    const NAME: &'static str;
+    /// The documented shape of a failure, for the OpenAPI document.
+    type ErrorBody: Type;
+    /// A failure as this surface's HTTP status and JSON body.
+    fn render(failure: &Failure) -> (StatusCode, serde_json::Value);
+    /// The HTTP statuses failures may use (documented per operation).
+    fn failure_statuses() -> &'static [u16] {
+        &[200]
+    }
+}
+
+/// A handler error that answers in surface `S`'s envelope.
+pub struct ApiError<S: Surface> {
+    pub failure: Failure,
+    surface: PhantomData<fn() -> S>,
+}
+
+pub type ApiResult<S, T> = Result<T, ApiError<S>>;
+
+impl<S: Surface> ApiError<S> {
+    pub fn new(failure: Failure) -> Self {
+        ApiError { failure, surface: PhantomData }
+    }
+}
+
+impl<S: Surface, F: Into<Failure>> From<F> for ApiError<S> {
+    fn from(f: F) -> Self {
+        ApiError::new(f.into())
+    }
+}
+
+impl<S: Surface> std::fmt::Debug for ApiError<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {:?}", S::NAME, self.failure)
+    }
+}
+
+impl<S: Surface> std::fmt::Display for ApiError<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.failure.message())
+    }
+}
+
+impl<S: Surface> std::error::Error for ApiError<S> {}
+
+pub fn render<S: Surface>(failure: &Failure) -> Response {
+    let (status, body) = S::render(failure);
+    let mut response = Response::builder()
+        .status(status)
+        .content_type("application/json; charset=utf-8")
+        .body(body.to_string());
+    if let Failure::RateLimited(secs) = failure {
+        response.headers_mut().insert(header::RETRY_AFTER, secs.to_string().parse().expect("digits"));
+    }
+    response
+}
+
+impl<S: Surface> poem::error::ResponseError for ApiError<S> {
+    fn status(&self) -> StatusCode {
+        S::render(&self.failure).0
+    }
+
+    fn as_response(&self) -> Response {
+        render::<S>(&self.failure)
+    }
+}
+
+impl<S: Surface> ApiResponse for ApiError<S> {
+    fn meta() -> MetaResponses {
+        let responses = S::failure_statuses()
+            .iter()
+            .map(|status| MetaResponse {
+                description: "Failure, in this surface's envelope",
+                status: Some(*status),
+                status_range: None,
+                content: vec![MetaMediaType { content_type: "application/json; charset=utf-8", schema: S::ErrorBody::schema_ref() }],
+                headers: vec![],
+            })
+            .collect();
+        MetaResponses { responses }
+    }
+
+    fn register(registry: &mut Registry) {
+        S::ErrorBody::register(registry);
+    }
+}
+
+/// Wraps a surface's endpoint: body limits, panics and every error in the envelope.
+pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) -> impl Endpoint<Output = Response> {
+    inner.around(move |ep, req| {
+        let app = app.clone();
+        async move {
+            let req = match limit_body(req, &app).await {
+                Ok(req) => req,
+                Err(failure) => return Ok(render::<S>(&failure)),
+            };
+            let outcome = AssertUnwindSafe(ep.call(req)).catch_unwind().await;
+            Ok(match outcome {
+                Ok(Ok(response)) => response.into_response(),
+                Ok(Err(err)) if err.is::<ApiError<S>>() => err.into_response(),
+                Ok(Err(err)) => render::<S>(&Failure::from_poem(&err)),
+                Err(panic) => {
+                    let what = panic.downcast_ref::<&str>().map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    tracing::error!(surface = S::NAME, panic = %what, "handler panicked");
+                    render::<S>(&Failure::Internal(what))
+                }
+            })
+        }
+    })
+}
+
+/// Multipart bodies may be as large as the upload limit, all others the JSON limit. A
+/// declared length over the limit is refused before reading; a body without a declared
+/// length is read up to the limit and refused if it goes past it.
+async fn limit_body(mut req: Request, app: &AppState) -> Result<Request, Failure> {
+    let is_upload = req.content_type().is_some_and(|ct| ct.starts_with("multipart/"));
+    let limit = if is_upload { app.config.upload_limit } else { app.config.json_limit };
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > limit => Err(Failure::TooLarge(limit)),
+        Some(_) => Ok(req),
+        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+            let body = req.take_body().into_bytes_limit(limit as usize).await;
+            match body {
+                Ok(bytes) => {
+                    req.set_body(Body::from(bytes));
+                    Ok(req)
+                }
+                Err(_) => Err(Failure::TooLarge(limit)),
+            }
+        }
+        None => Ok(req),
+    }
+}

@@ -1,0 +1,67 @@
+//! `/open` (seed 003): the open platform for partner companies. Envelope `{"code","message",
+//! "data","timestamp"}`, code 1 success, errors from the document's table, HTTP 200 (413
+//! for an oversized body); `timestamp` is a 13-digit millisecond string.
+
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem_openapi::{Object, OpenApiService};
+
+use super::{Failure, Surface};
+use crate::AppState;
+use crate::clock::now_millis;
+
+pub struct Open;
+
+/// The document's global error codes.
+pub mod code {
+    pub const BUSY: i64 = -1;
+    pub const SERVER_ERROR: i64 = -30;
+    pub const NOT_FOUND: i64 = 404;
+    pub const TOKEN_EXPIRED: i64 = 10002;
+    pub const BAD_TOKEN: i64 = 10003;
+    pub const BAD_PARAMETERS: i64 = 12004;
+    pub const NO_SUCH_USER: i64 = 15000;
+    pub const NOT_AUTHORIZED: i64 = 16000;
+}
+
+#[derive(Object)]
+#[oai(rename = "OpenFailure")]
+pub struct FailureBody {
+    /// An error code from the document's table
+    code: i64,
+    message: String,
+    data: serde_json::Value,
+    /// 13-digit millisecond timestamp
+    timestamp: String,
+}
+
+impl Surface for Open {
+    const NAME: &'static str = "open";
+    type ErrorBody = FailureBody;
+
+    fn render(failure: &Failure) -> (StatusCode, serde_json::Value) {
+        use code::*;
+        let code = match failure {
+            Failure::Code(code, _) => *code,
+            Failure::Malformed(_) | Failure::Missing(_) | Failure::WrongType(_) | Failure::Invalid(_) | Failure::TooLarge(_)
+            | Failure::Conflict(_) => BAD_PARAMETERS,
+            Failure::NoToken | Failure::BadToken => BAD_TOKEN,
+            Failure::TokenExpired => TOKEN_EXPIRED,
+            Failure::WrongCredentials | Failure::AccountDisabled | Failure::AccountBanned => NO_SUCH_USER,
+            Failure::Forbidden(_) => NOT_AUTHORIZED,
+            Failure::NotFound(_) | Failure::UnknownRoute | Failure::MethodNotAllowed => NOT_FOUND,
+            Failure::RateLimited(_) => BUSY,
+            Failure::Internal(_) => SERVER_ERROR,
+        };
+        let http = if matches!(failure, Failure::TooLarge(_)) { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::OK };
+        let body = serde_json::json!({ "code": code, "message": failure.message(), "data": null, "timestamp": now_millis().to_string() });
+        (http, body)
+    }
+}
+
+pub fn service(_app: Arc<AppState>) -> OpenApiService<(), ()> {
+    OpenApiService::new((), "hearth open platform", env!("CARGO_PKG_VERSION"))
+        .description("Read API for partner companies (seed 003): client-credential JWTs, every answer {code, message, data, timestamp}, code 1 success.")
+        .server("/open")
+}

@@ -1,0 +1,70 @@
+//! `/system` (seed 001): users, roles, permissions, departments. Envelope
+//! `{"code":0,"message":"SUCC","data"}`, code -1 on any failure, always HTTP 200.
+
+mod auth;
+mod sms;
+
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem_openapi::payload::Json;
+use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
+use poem_openapi::{Object, OpenApiService, SecurityScheme, auth::Bearer};
+
+use super::{ApiError, Failure, Surface};
+use crate::AppState;
+use crate::identity::Caller;
+
+pub struct System;
+
+impl Surface for System {
+    const NAME: &'static str = "system";
+    type ErrorBody = Envelope<serde_json::Value>;
+
+    fn render(failure: &Failure) -> (StatusCode, serde_json::Value) {
+        let http = if matches!(failure, Failure::TooLarge(_)) { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::OK };
+        (http, serde_json::json!({ "code": -1, "message": failure.message(), "data": null }))
+    }
+}
+
+#[derive(Object)]
+pub struct Envelope<T: Type + ParseFromJSON + ToJSON> {
+    /// 0 success, -1 failure
+    pub code: i64,
+    /// "SUCC" on success, else what went wrong
+    pub message: String,
+    pub data: Option<T>,
+    /// Number of rows in all pages, on list answers
+    #[oai(skip_serializing_if_is_none)]
+    pub total: Option<i64>,
+}
+
+pub type Reply<T> = Result<Json<Envelope<T>>, ApiError<System>>;
+
+pub fn ok<T: Type + ParseFromJSON + ToJSON>(data: T) -> Reply<T> {
+    Ok(Json(Envelope { code: 0, message: "SUCC".into(), data: Some(data), total: None }))
+}
+
+pub fn page<T: Type + ParseFromJSON + ToJSON>(data: T, total: i64) -> Reply<T> {
+    Ok(Json(Envelope { code: 0, message: "SUCC".into(), data: Some(data), total: Some(total) }))
+}
+
+/// `Authorization: Bearer <jwt>` from `POST /system/api/auth/login`.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "JWT")]
+pub struct SystemToken(Bearer);
+
+/// The caller behind a system token, refused unless an administrator.
+async fn administrator(app: &AppState, token: &SystemToken) -> Result<Caller, ApiError<System>> {
+    let caller = app.identity.authenticate_jwt(Some(&token.0.token)).await?;
+    if !caller.is_admin() {
+        return Err(Failure::Forbidden("no permission: administrators only".into()).into());
+    }
+    Ok(caller)
+}
+
+pub fn service(app: Arc<AppState>) -> OpenApiService<(auth::AuthApi, sms::SmsApi), ()> {
+    OpenApiService::new((auth::AuthApi(app.clone()), sms::SmsApi(app)), "hearth system", env!("CARGO_PKG_VERSION"))
+        .description("Users, roles, permissions, data roles and departments (seed 001). Every answer is {code, message, data}: code 0 success, -1 failure, HTTP 200.")
+        .server("/system")
+}

@@ -1,0 +1,74 @@
+//! The SMS outbox: what the default sender "sent", for administrators to read out to the
+//! person who asked for a code (no SMS gateway is reachable from a home box by default).
+
+use std::sync::Arc;
+
+use poem_openapi::param::Query;
+use poem_openapi::{Object, OpenApi};
+
+use super::{Reply, SystemToken, administrator, page};
+use crate::AppState;
+use crate::clock::local_datetime;
+use crate::identity::sms;
+use crate::surfaces::Failure;
+
+pub struct SmsApi(pub Arc<AppState>);
+
+#[derive(Object)]
+struct OutboxMessage {
+    id: i64,
+    phone: String,
+    code: String,
+    rand: String,
+    /// 1 register, 2 forgotten password
+    #[oai(rename = "commandType")]
+    command_type: i64,
+    text: String,
+    /// yyyy-MM-dd HH:mm:ss
+    #[oai(rename = "createTime")]
+    create_time: String,
+}
+
+#[OpenApi]
+impl SmsApi {
+    /// Messages written by the outbox SMS sender, newest first (administrators)
+    #[oai(path = "/api/sms/outbox", method = "get")]
+    async fn outbox(
+        &self,
+        token: SystemToken,
+        /// Only messages to this phone
+        phone: Query<Option<String>>,
+        /// Page number, from 1
+        #[oai(name = "pageNum")]
+        page_num: Query<Option<i64>>,
+        /// Rows per page, at most 500 (default 50)
+        #[oai(name = "pageSize")]
+        page_size: Query<Option<i64>>,
+    ) -> Reply<Vec<OutboxMessage>> {
+        administrator(&self.0, &token).await?;
+        let size = page_size.0.unwrap_or(50);
+        let number = page_num.0.unwrap_or(1);
+        if !(1..=500).contains(&size) || number < 1 {
+            return Err(Failure::Invalid("pageNum must be at least 1 and pageSize between 1 and 500".into()).into());
+        }
+        let phone = phone.0.filter(|p| !p.is_empty());
+        let (rows, total) = self
+            .0
+            .db
+            .read(move |c| Ok::<_, Failure>(sms::outbox(c, phone.as_deref(), size, (number - 1) * size)?))
+            .await?;
+        let rows = rows
+            .into_iter()
+            .map(|m| OutboxMessage {
+                id: m.id,
+                phone: m.phone,
+                code: m.code,
+                rand: m.rand,
+                command_type: m.command_type,
+                text: m.text,
+                create_time: local_datetime(m.created_at),
+            })
+            .collect();
+        page(rows, total)
+    }
+}

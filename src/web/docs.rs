@@ -1,0 +1,56 @@
+//! `/docs`: one Swagger UI page with a picker for the five surfaces, each loading
+//! `/openapi/<surface>.json`. It reuses the Swagger UI bundle that poem-openapi embeds
+//! (the head of its generated page) so nothing is fetched from outside the box.
+
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem::web::{Data, Html, Path};
+use poem::{Endpoint, IntoResponse, Response, handler};
+
+const PICKER: &str = r#"<body>
+<nav style="font-family:sans-serif;padding:10px 20px;background:#1b1b1b;color:#fff;display:flex;gap:12px;align-items:center;flex-wrap:wrap">
+  <strong>hearth API</strong>
+  {:links}
+</nav>
+<div id="ui"></div>
+<script>
+  const surfaces = {:names};
+  function show(name) {
+    document.querySelectorAll('nav a').forEach(a => a.style.fontWeight = a.dataset.s === name ? 'bold' : 'normal');
+    SwaggerUIBundle({ dom_id: '#ui', url: '/openapi/' + name + '.json', deepLinking: true });
+  }
+  const wanted = (location.hash.match(/^#\/?([a-z]+)/) || [])[1];
+  show(surfaces.includes(wanted) ? wanted : surfaces[0]);
+</script>
+</body></html>"#;
+
+pub fn endpoint(specs: &[(&'static str, String)]) -> impl Endpoint {
+    // Any surface's page carries the same bundle in its <head>; the body is ours.
+    let generated = poem_openapi::OpenApiService::new((), "hearth", env!("CARGO_PKG_VERSION")).swagger_ui_html();
+    let head = generated.split("<div id=\"ui\"></div>").next().unwrap_or_default();
+    let head = head.rsplit_once("<body>").map_or(head, |(before, _)| before);
+    let names: Vec<&str> = specs.iter().map(|(name, _)| *name).collect();
+    let links: String = names
+        .iter()
+        .map(|n| format!(r##"<a data-s="{n}" href="#{n}" onclick="show('{n}')" style="color:#8cf">{n}</a>"##))
+        .collect();
+    let page = format!(
+        "{head}{}",
+        PICKER.replace("{:links}", &links).replace("{:names}", &serde_json::to_string(&names).expect("names"))
+    );
+    poem::endpoint::make_sync(move |_| Html(page.clone()))
+}
+
+#[handler]
+pub async fn spec_file(Path(file): Path<String>, specs: Data<&Arc<Vec<(&'static str, String)>>>) -> Response {
+    let wanted = file.strip_suffix(".json").unwrap_or(&file);
+    match specs.iter().find(|(name, _)| *name == wanted) {
+        Some((_, json)) => json.clone().with_content_type("application/json; charset=utf-8").into_response(),
+        None => serde_json::json!({ "error": format!("no such surface {wanted:?}; try care, music, transit, system or open") })
+            .to_string()
+            .with_content_type("application/json; charset=utf-8")
+            .with_status(StatusCode::NOT_FOUND)
+            .into_response(),
+    }
+}

@@ -1,0 +1,21 @@
+//! What is not a surface: health, the API documentation, the admin UI.
+
+mod admin;
+mod docs;
+mod health;
+pub mod log;
+
+use std::sync::Arc;
+
+use poem::{EndpointExt, Route, get, web::Redirect};
+
+use crate::AppState;
+
+pub fn routes(app: Arc<AppState>, specs: Vec<(&'static str, String)>) -> Route {
+    Route::new()
+        .at("/", get(poem::endpoint::make_sync(|_| Redirect::see_other("/admin/"))))
+        .at("/health", get(health::health).data(app))
+        .nest("/docs", docs::endpoint(&specs))
+        .at("/openapi/:file", get(docs::spec_file).data(Arc::new(specs)))
+        .nest("/admin", admin::endpoint())
+}
