@@ -14,51 +14,51 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Address to listen on (camera devices on the LAN must reach it)
-    #[arg(long, env = "HEARTH_LISTEN")]
+    #[arg(long, env = "HEARTH_LISTEN", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
     /// Which surface is also served at the root: care, music, transit, system, open or none
-    #[arg(long, env = "HEARTH_COMPAT_ROOT")]
+    #[arg(long, env = "HEARTH_COMPAT_ROOT", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compat_root: Option<String>,
     /// Public base URL used in links to uploaded files (default: the request's Host)
-    #[arg(long, env = "HEARTH_PUBLIC_URL")]
+    #[arg(long, env = "HEARTH_PUBLIC_URL", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
     /// Log filter, e.g. `info` or `hearth=debug`
-    #[arg(long, env = "HEARTH_LOG")]
+    #[arg(long, env = "HEARTH_LOG", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
     /// Largest accepted non-upload request body, in bytes
-    #[arg(long, env = "HEARTH_JSON_LIMIT")]
+    #[arg(long, env = "HEARTH_JSON_LIMIT", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub json_limit: Option<u64>,
     /// Largest accepted multipart upload body, in bytes
-    #[arg(long, env = "HEARTH_UPLOAD_LIMIT")]
+    #[arg(long, env = "HEARTH_UPLOAD_LIMIT", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload_limit: Option<u64>,
     /// Failed logins one client address may make within the window before it must wait
-    #[arg(long, env = "HEARTH_LOGIN_MAX_FAILURES")]
+    #[arg(long, env = "HEARTH_LOGIN_MAX_FAILURES", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub login_max_failures: Option<u32>,
     /// Length of the failed-login window, in seconds
-    #[arg(long, env = "HEARTH_LOGIN_WINDOW_SECS")]
+    #[arg(long, env = "HEARTH_LOGIN_WINDOW_SECS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub login_window_secs: Option<u64>,
     /// Lifetime of JWT sessions (music, transit, system), in hours
-    #[arg(long, env = "HEARTH_TOKEN_HOURS")]
+    #[arg(long, env = "HEARTH_TOKEN_HOURS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_hours: Option<u64>,
     /// URL of a LAN SMS gateway; when set, SMS codes are POSTed there as {"phone","text"}
-    #[arg(long, env = "HEARTH_SMS_WEBHOOK")]
+    #[arg(long, env = "HEARTH_SMS_WEBHOOK", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_webhook: Option<String>,
     /// Database connections in the pool
-    #[arg(long, env = "HEARTH_DB_POOL")]
+    #[arg(long, env = "HEARTH_DB_POOL", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db_pool: Option<u32>,
     /// Seconds in-flight requests get to finish after a shutdown signal
-    #[arg(long, env = "HEARTH_SHUTDOWN_GRACE_SECS")]
+    #[arg(long, env = "HEARTH_SHUTDOWN_GRACE_SECS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown_grace_secs: Option<u64>,
 }

@@ -154,29 +154,39 @@ impl Identity {
         self.authenticate_session(token).await
     }
 
-    /// Checks an opaque session token (care) or an already verified JWT. The lookup commits
-    /// even when it refuses, so that an expired session found on the way stays deleted.
+    /// Checks an opaque session token (care) or an already verified JWT. The check itself
+    /// only reads; it writes only to slide an idle expiry or to delete an expired session.
     pub async fn authenticate_session(&self, token: String) -> Result<Caller, IdentityError> {
-        self.db
-            .write(move |tx| {
-                let session = match sessions::touch(tx, &token)? {
-                    sessions::Lookup::Live(session) => session,
-                    sessions::Lookup::Expired => return Ok(Err(IdentityError::TokenExpired)),
-                    sessions::Lookup::Unknown => return Ok(Err(IdentityError::BadToken)),
-                };
-                let Some(account) = accounts::by_id(tx, session.account_id)? else {
-                    return Ok(Err(IdentityError::BadToken));
-                };
+        let found = self
+            .db
+            .read(move |c| {
+                let lookup = sessions::find(c, &token)?;
+                let sessions::Lookup::Live { session, slide } = lookup else { return Ok((lookup, None)) };
+                let account = accounts::by_id(c, session.account_id)?;
+                let roles = roles::of_account(c, session.account_id)?;
+                Ok::<_, IdentityError>((sessions::Lookup::Live { session, slide }, account.map(|a| (a, roles))))
+            })
+            .await?;
+        match found {
+            (sessions::Lookup::Unknown, _) | (sessions::Lookup::Live { .. }, None) => Err(IdentityError::BadToken),
+            (sessions::Lookup::Expired { session_id }, _) => {
+                self.db.write(move |tx| Ok::<_, IdentityError>(sessions::delete(tx, session_id)?)).await?;
+                Err(IdentityError::TokenExpired)
+            }
+            (sessions::Lookup::Live { session, slide }, Some((account, roles))) => {
                 if !account.enabled {
-                    return Ok(Err(IdentityError::Disabled));
+                    return Err(IdentityError::Disabled);
                 }
                 if account.banned {
-                    return Ok(Err(IdentityError::Banned));
+                    return Err(IdentityError::Banned);
                 }
-                let roles = roles::of_account(tx, account.id)?;
-                Ok::<_, IdentityError>(Ok(Caller { account_id: account.id, session_id: session.id, roles }))
-            })
-            .await?
+                if slide {
+                    let id = session.id;
+                    self.db.write(move |tx| Ok::<_, IdentityError>(sessions::slide(tx, id)?)).await?;
+                }
+                Ok(Caller { account_id: account.id, session_id: session.id, roles })
+            }
+        }
     }
 
     pub async fn logout(&self, token: &str) -> Result<bool, IdentityError> {

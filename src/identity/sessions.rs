@@ -44,21 +44,20 @@ pub fn create(conn: &Connection, new: &NewSession, token: &str) -> rusqlite::Res
 }
 
 pub enum Lookup {
-    Live(Session),
-    /// The token was valid once; its row is now deleted.
-    Expired,
+    /// A live session; `slide` says its idle expiry should move forward.
+    Live { session: Session, slide: bool },
+    /// The token was valid once and has expired; its row should be deleted.
+    Expired { session_id: i64 },
     Unknown,
 }
 
-/// The live session for `token`, sliding its idle expiry forward. An expired row is deleted
-/// when found, so an expired token can never come back to life.
-pub fn touch(conn: &Connection, token: &str) -> rusqlite::Result<Lookup> {
+/// Finds the session for `token` without writing, so checking a token needs no write lock.
+pub fn find(conn: &Connection, token: &str) -> rusqlite::Result<Lookup> {
     let now = now();
-    let hash = token_hash(token);
     let row = conn
         .query_row(
             "SELECT id, account_id, surface, last_used_at, idle_secs, expires_at FROM session WHERE token_hash = ?1",
-            [&hash],
+            [token_hash(token)],
             |r| {
                 Ok((
                     Session { id: r.get(0)?, account_id: r.get(1)?, surface: r.get(2)?, expires_at: r.get(5)? },
@@ -69,15 +68,22 @@ pub fn touch(conn: &Connection, token: &str) -> rusqlite::Result<Lookup> {
         )
         .optional()?;
     let Some((session, last_used, idle)) = row else { return Ok(Lookup::Unknown) };
-    let idle_over = idle.is_some_and(|idle| now - last_used >= idle);
-    if now >= session.expires_at || idle_over {
-        conn.execute("DELETE FROM session WHERE id = ?1", [session.id])?;
-        return Ok(Lookup::Expired);
+    if now >= session.expires_at || idle.is_some_and(|idle| now - last_used >= idle) {
+        return Ok(Lookup::Expired { session_id: session.id });
     }
-    if idle.is_some() && last_used != now {
-        conn.execute("UPDATE session SET last_used_at = ?1 WHERE id = ?2", params![now, session.id])?;
-    }
-    Ok(Lookup::Live(session))
+    // Sliding once per second is enough; it keeps writes off the hot path.
+    let slide = idle.is_some() && last_used != now;
+    Ok(Lookup::Live { session, slide })
+}
+
+pub fn slide(conn: &Connection, session_id: i64) -> rusqlite::Result<()> {
+    conn.execute("UPDATE session SET last_used_at = ?1 WHERE id = ?2", params![now(), session_id])?;
+    Ok(())
+}
+
+pub fn delete(conn: &Connection, session_id: i64) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM session WHERE id = ?1", [session_id])?;
+    Ok(())
 }
 
 pub fn revoke(conn: &Connection, token: &str) -> rusqlite::Result<bool> {

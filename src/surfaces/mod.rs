@@ -164,3 +164,37 @@ async fn limit_body(mut req: Request, app: &AppState) -> Result<Request, Failure
         None => Ok(req),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    async fn answer<S: Surface>(endpoint: impl Endpoint + 'static) -> (StatusCode, serde_json::Value) {
+        let dir = tempfile::tempdir().unwrap();
+        let app = AppState::open(Config::for_tests(dir.path())).unwrap();
+        let response = guard::<S, _>(endpoint, app).call(Request::default()).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().into_vec().await.unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_in_the_envelope() {
+        let panics = poem::endpoint::make_sync(|_| -> &'static str { panic!("secret detail") });
+        let (status, body) = answer::<care::Care>(panics).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["status"], -200);
+        assert_eq!(body["message"], "internal error; the server log has details");
+    }
+
+    #[tokio::test]
+    async fn a_failure_raised_by_an_extractor_keeps_its_kind() {
+        let fails = poem::endpoint::make(|_| async { Err::<&str, _>(poem::Error::from(Failure::WrongType("mode: invalid type".into()))) });
+        let (status, body) = answer::<care::Care>(fails).await;
+        assert_eq!((status, body["status"].clone()), (StatusCode::OK, serde_json::json!(-203)));
+        let fails = poem::endpoint::make(|_| async { Err::<&str, _>(poem::Error::from(Failure::NoToken)) });
+        let (status, body) = answer::<music::Music>(fails).await;
+        assert_eq!((status, body["status"].clone(), body["code"].clone()), (StatusCode::UNAUTHORIZED, serde_json::json!(401), serde_json::json!(1)));
+    }
+}

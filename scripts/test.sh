@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs hearth's whole test suite on a fresh machine that has only the Rust toolchain:
+# installs the system packages the tests need, then runs every test.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# System packages the tests use, from Debian's archive. Empty until a test needs one.
+packages=()
+missing=()
+for p in "${packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cargo test --locked "$@"
