@@ -186,4 +186,29 @@ mod tests {
         assert!(!path.exists());
         assert_eq!(store.list(Bucket::Covers).unwrap(), vec![kept]);
     }
+
+    #[tokio::test]
+    async fn serving_honours_range_and_etag_and_names_the_type() {
+        use poem::http::{StatusCode, header};
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::open(dir.path()).unwrap();
+        let name = store.put(Bucket::Songs, "mp3", b"0123456789").unwrap().keep();
+        let whole = store.serve(&Request::default(), Bucket::Songs, &name).await.unwrap();
+        assert_eq!(whole.status(), StatusCode::OK);
+        assert_eq!(whole.headers()[header::CONTENT_TYPE], "audio/mpeg");
+        assert_eq!(whole.headers()[header::ACCEPT_RANGES], "bytes");
+        let etag = whole.headers()[header::ETAG].to_str().unwrap().to_owned();
+
+        let ranged = Request::builder().header(header::RANGE, "bytes=2-5").finish();
+        let part = store.serve(&ranged, Bucket::Songs, &name).await.unwrap();
+        assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(part.headers()[header::CONTENT_RANGE], "bytes 2-5/10");
+        assert_eq!(part.into_body().into_vec().await.unwrap(), b"2345");
+
+        let cached = Request::builder().header(header::IF_NONE_MATCH, etag).finish();
+        assert_eq!(store.serve(&cached, Bucket::Songs, &name).await.unwrap().status(), StatusCode::NOT_MODIFIED);
+
+        assert!(store.serve(&Request::default(), Bucket::Songs, "../hearth.db").await.is_none());
+        assert!(store.serve(&Request::default(), Bucket::Covers, &name).await.is_none(), "other bucket");
+    }
 }

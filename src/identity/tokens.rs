@@ -25,8 +25,3 @@ pub fn md5_hex(text: &str) -> String {
     use md5::Digest as _;
     hex::encode(md5::Md5::digest(text.as_bytes()))
 }
-
-/// Compares two byte strings in time independent of where they differ.
-pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
