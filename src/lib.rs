@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Route, Server};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, Server};
 use tokio::sync::oneshot;
 
 use config::Config;
@@ -173,14 +173,6 @@ impl Running {
         tokio::task::spawn_blocking(move || db.checkpoint()).await??;
         tracing::info!("hearth stopped cleanly");
         Ok(())
-    }
-}
-
-/// Turns any poem result into a response (errors rendered by their own `as_response`).
-pub(crate) fn respond(result: poem::Result<impl IntoResponse>) -> poem::Response {
-    match result {
-        Ok(r) => r.into_response(),
-        Err(e) => e.into_response(),
     }
 }
 

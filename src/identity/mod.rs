@@ -161,10 +161,14 @@ impl Identity {
             .db
             .read(move |c| {
                 let lookup = sessions::find(c, &token)?;
-                let sessions::Lookup::Live { session, slide } = lookup else { return Ok((lookup, None)) };
-                let account = accounts::by_id(c, session.account_id)?;
-                let roles = roles::of_account(c, session.account_id)?;
-                Ok::<_, IdentityError>((sessions::Lookup::Live { session, slide }, account.map(|a| (a, roles))))
+                let holder = match &lookup {
+                    sessions::Lookup::Live { session, .. } => match accounts::by_id(c, session.account_id)? {
+                        Some(account) => Some((roles::of_account(c, account.id)?, account)),
+                        None => None,
+                    },
+                    _ => None,
+                };
+                Ok::<_, IdentityError>((lookup, holder))
             })
             .await?;
         match found {
@@ -173,7 +177,7 @@ impl Identity {
                 self.db.write(move |tx| Ok::<_, IdentityError>(sessions::delete(tx, session_id)?)).await?;
                 Err(IdentityError::TokenExpired)
             }
-            (sessions::Lookup::Live { session, slide }, Some((account, roles))) => {
+            (sessions::Lookup::Live { session, slide }, Some((roles, account))) => {
                 if !account.enabled {
                     return Err(IdentityError::Disabled);
                 }

@@ -51,6 +51,7 @@ impl Failure {
             Failure::AccountBanned => "this account is banned".into(),
             Failure::UnknownRoute => "no such endpoint; see /docs for this surface's endpoints".into(),
             Failure::MethodNotAllowed => "this endpoint does not accept that HTTP method; see /docs".into(),
+            Failure::TooLarge(0) => "the request body is too large".into(),
             Failure::TooLarge(limit) => format!("the request body is larger than the {limit} bytes allowed"),
             Failure::RateLimited(secs) => format!("too many attempts; retry in {secs} s"),
             Failure::Internal(_) => "internal error; the server log has details".into(),
@@ -100,6 +101,7 @@ impl Failure {
             StatusCode::METHOD_NOT_ALLOWED => Failure::MethodNotAllowed,
             StatusCode::UNAUTHORIZED => Failure::NoToken,
             StatusCode::FORBIDDEN => Failure::Forbidden(err.to_string()),
+            // Raised outside the guard, so the limit that applied is not known here.
             StatusCode::PAYLOAD_TOO_LARGE => Failure::TooLarge(0),
             s if s.is_client_error() => Failure::Malformed(err.to_string()),
             _ => {

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use poem::http::HeaderValue;
-use poem::{Endpoint, Request, Response};
+use poem::{Endpoint, IntoResponse, Request, Response};
 
 use crate::identity::tokens::random_hex;
 
@@ -16,7 +16,11 @@ pub async fn log_request<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> po
     let request_id = random_hex(6);
     let method = req.method().clone();
     let path = masked_path(req.uri());
-    let mut response = crate::respond(ep.call(req).await);
+    // Errors carry their own response (each surface's guard has already enveloped its own).
+    let mut response = match ep.call(req).await {
+        Ok(r) => r.into_response(),
+        Err(e) => e.into_response(),
+    };
     let headers = response.headers_mut();
     headers.insert("x-request-id", HeaderValue::from_str(&request_id).expect("hex"));
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
