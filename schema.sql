@@ -94,3 +94,80 @@ CREATE TABLE setup_token (
     expires_at INTEGER NOT NULL,
     used_at    INTEGER
 );
+
+-- migration 2: authorization: permissions, role grants, data roles, departments
+-- One row per API operation of every surface (type BUTTON, uri = mount + documented path,
+-- method), per surface (MODULE, uri = mount) and per admin UI page (MENU, uri = page
+-- address). Rows are kept in sync with the code at every start (src/identity/catalogue.rs):
+-- new operations are added and granted to the built-in roles their audience names, removed
+-- ones are deleted. Grants an administrator changed are never touched again.
+CREATE TABLE permission (
+    id               INTEGER PRIMARY KEY,
+    name             TEXT NOT NULL,
+    icon             TEXT NOT NULL DEFAULT '',
+    type             TEXT NOT NULL CHECK (type IN ('MENU', 'MODULE', 'BUTTON')),
+    uri              TEXT NOT NULL,
+    method           TEXT NOT NULL DEFAULT '',
+    permission_value TEXT NOT NULL,          -- "<surface>:<METHOD>:<uri>", stable across starts
+    parent_id        INTEGER NOT NULL DEFAULT 0,
+    tree_id          INTEGER NOT NULL DEFAULT 0,
+    page_id          INTEGER NOT NULL DEFAULT 0,
+    order_num        INTEGER NOT NULL DEFAULT 0,
+    enabled          INTEGER NOT NULL DEFAULT 1,
+    remark           TEXT NOT NULL DEFAULT '',
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER,
+    UNIQUE (permission_value)
+);
+
+CREATE TABLE role_permission (
+    role_id       INTEGER NOT NULL REFERENCES role(id) ON DELETE CASCADE,
+    permission_id INTEGER NOT NULL REFERENCES permission(id) ON DELETE CASCADE,
+    PRIMARY KEY (role_id, permission_id)
+) WITHOUT ROWID;
+
+-- Data roles restrict which rows an account sees. Scopes are "<kind>:<value>" pairs; see
+-- docs/decisions.md ("Data roles") for the kinds and how surfaces apply them.
+CREATE TABLE data_role (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    remark     TEXT NOT NULL DEFAULT '',
+    enabled    INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER
+);
+
+CREATE TABLE data_role_scope (
+    data_role_id INTEGER NOT NULL REFERENCES data_role(id) ON DELETE CASCADE,
+    kind         TEXT NOT NULL,               -- 'transit.area' | 'care.device'
+    value        TEXT NOT NULL,
+    PRIMARY KEY (data_role_id, kind, value)
+) WITHOUT ROWID;
+
+CREATE TABLE account_data_role (
+    account_id   INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    data_role_id INTEGER NOT NULL REFERENCES data_role(id) ON DELETE CASCADE,
+    PRIMARY KEY (account_id, data_role_id)
+) WITHOUT ROWID;
+CREATE INDEX account_data_role_by_role ON account_data_role(data_role_id);
+
+-- Departments. dept_code is 3 digits per level ("001", "001002"); level = its length / 3.
+-- A soft-deleted department (delete_flag 1) keeps its row and frees its code.
+CREATE TABLE dept (
+    id             INTEGER PRIMARY KEY,
+    dept_code      TEXT NOT NULL,
+    parent_id      INTEGER REFERENCES dept(id),
+    name           TEXT NOT NULL,
+    alias_name     TEXT NOT NULL DEFAULT '',
+    order_num      INTEGER NOT NULL DEFAULT 0,
+    enabled        INTEGER NOT NULL DEFAULT 1,
+    delete_flag    INTEGER NOT NULL DEFAULT 0,
+    create_user_id INTEGER NOT NULL DEFAULT 0,
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER
+);
+CREATE UNIQUE INDEX dept_live_code ON dept(dept_code) WHERE delete_flag = 0;
+CREATE INDEX dept_by_parent ON dept(parent_id);
+
+ALTER TABLE account ADD COLUMN dept_id INTEGER REFERENCES dept(id);
+CREATE INDEX account_by_dept ON account(dept_id);

@@ -28,6 +28,8 @@ pub struct AppState {
     pub db: Db,
     pub identity: Identity,
     pub files: FileStore,
+    /// Request → catalogue operation, filled at start once the catalogue is synced.
+    pub operations: std::sync::OnceLock<surfaces::operations::OperationIndex>,
 }
 
 impl AppState {
@@ -38,7 +40,7 @@ impl AppState {
         let db = Db::open(&config.db_path(), config.db_pool).context("opening the database")?;
         let files = FileStore::open(&config.data).context("opening the uploads folder")?;
         let identity = Identity::new(db.clone(), &config)?;
-        Ok(Arc::new(AppState { config, db, identity, files }))
+        Ok(Arc::new(AppState { config, db, identity, files, operations: Default::default() }))
     }
 }
 
@@ -121,6 +123,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .first()
         .and_then(|a| a.as_socket_addr())
         .context("the listener has no address")?;
+    let operations = surfaces::operations::sync(&app).await.context("syncing the permission catalogue")?;
+    tracing::debug!(operations = operations.len(), "permission catalogue in sync");
+    let _ = app.operations.set(operations);
     let setup_token = app.db.write(|tx| Ok::<_, db::DbError>(identity::setup::issue_if_needed(tx)?)).await?;
     if let Some(token) = &setup_token {
         let host = if addr.ip().is_unspecified() { format!("localhost:{}", addr.port()) } else { addr.to_string() };

@@ -2,7 +2,9 @@
 //! image captchas, SMS codes, failed-login limits and the first-run setup link.
 
 pub mod accounts;
+pub mod authz;
 pub mod captcha;
+pub mod catalogue;
 pub mod jwt;
 pub mod password;
 pub mod ratelimit;
@@ -32,6 +34,8 @@ pub enum IdentityError {
     Disabled,
     #[error("this account is banned")]
     Banned,
+    #[error("{0}")]
+    Forbidden(String),
     #[error("too many failed logins from this address; retry in {0} s")]
     RateLimited(u64),
     #[error("{0}")]
@@ -55,8 +59,18 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// 超级管理员 or 管理员: sees and manages other accounts' data where a surface has such
+    /// operations (which operations it may call at all is `Identity::authorize`'s).
     pub fn is_admin(&self) -> bool {
         self.roles.iter().any(|r| *r == roles::SUPER_ADMIN || *r == roles::ADMIN)
+    }
+
+    pub fn is_super_admin(&self) -> bool {
+        self.roles.contains(&roles::SUPER_ADMIN)
+    }
+
+    pub fn has_role(&self, role: i64) -> bool {
+        self.roles.contains(&role)
     }
 }
 
@@ -80,6 +94,8 @@ pub struct Identity {
     pub login_failures: ratelimit::FailureLimiter,
     sms_gateway: Option<(reqwest::Client, String)>,
     token_secs: i64,
+    /// The cached role → permission map; invalidate after changing grants or roles.
+    pub grants: authz::Grants,
 }
 
 impl Identity {
@@ -99,6 +115,7 @@ impl Identity {
             ),
             sms_gateway,
             token_secs: config.token_hours as i64 * 3600,
+            grants: authz::Grants::default(),
         })
     }
 

@@ -122,6 +122,7 @@ impl From<IdentityError> for Failure {
             IdentityError::Disabled => Failure::AccountDisabled,
             IdentityError::Banned => Failure::AccountBanned,
             IdentityError::RateLimited(secs) => Failure::RateLimited(secs),
+            IdentityError::Forbidden(m) => Failure::Forbidden(m),
             IdentityError::Db(e) => Failure::from(e),
             IdentityError::Internal(m) => {
                 tracing::error!(error = %m, "identity failure");

@@ -7,8 +7,10 @@
 pub mod body;
 pub mod care;
 pub mod failure;
+pub mod lenient;
 pub mod music;
 pub mod open;
+pub mod operations;
 pub mod system;
 pub mod transit;
 
@@ -26,9 +28,12 @@ use poem_openapi::types::Type;
 pub use failure::Failure;
 
 use crate::AppState;
+use crate::identity::authz::Audience;
 
 pub trait Surface: Send + Sync + 'static {
     const NAME: &'static str;
+    /// The surface's name in the permission catalogue (its MODULE entry).
+    const TITLE: &'static str;
     /// The documented shape of a failure, for the OpenAPI document.
     type ErrorBody: Type;
     /// A failure as this surface's HTTP status and JSON body.
@@ -36,6 +41,32 @@ pub trait Surface: Send + Sync + 'static {
     /// The HTTP statuses failures may use (documented per operation).
     fn failure_statuses() -> &'static [u16] {
         &[200]
+    }
+    /// Who an operation is granted to when it first appears in the catalogue.
+    fn audience(method: &str, path: &str) -> Audience;
+}
+
+/// `Surface::TITLE` by surface name.
+pub fn title(surface: &str) -> &'static str {
+    match surface {
+        "care" => care::Care::TITLE,
+        "music" => music::Music::TITLE,
+        "transit" => transit::Transit::TITLE,
+        "system" => system::System::TITLE,
+        "open" => open::Open::TITLE,
+        _ => "",
+    }
+}
+
+/// `Surface::audience` by surface name.
+pub fn audience(surface: &str, method: &str, path: &str) -> Audience {
+    match surface {
+        "care" => care::Care::audience(method, path),
+        "music" => music::Music::audience(method, path),
+        "transit" => transit::Transit::audience(method, path),
+        "system" => system::System::audience(method, path),
+        "open" => open::Open::audience(method, path),
+        _ => Audience::Admin,
     }
 }
 
@@ -115,15 +146,19 @@ impl<S: Surface> ApiResponse for ApiError<S> {
     }
 }
 
-/// Wraps a surface's endpoint: body limits, panics and every error in the envelope.
+/// Wraps a surface's endpoint: body limits, the request's catalogue operation (for
+/// `authorize`), panics and every error in the envelope.
 pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) -> impl Endpoint<Output = Response> {
     inner.around(move |ep, req| {
         let app = app.clone();
         async move {
-            let req = match limit_body(req, &app).await {
+            let mut req = match limit_body(req, &app).await {
                 Ok(req) => req,
                 Err(failure) => return Ok(render::<S>(&failure)),
             };
+            if let Some(op) = app.operations.get().and_then(|ops| ops.resolve(S::NAME, req.method(), req.uri().path())) {
+                req.extensions_mut().insert(op.clone());
+            }
             let outcome = AssertUnwindSafe(ep.call(req)).catch_unwind().await;
             Ok(match outcome {
                 Ok(Ok(response)) => response.into_response(),

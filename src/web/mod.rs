@@ -1,6 +1,6 @@
 //! What is not a surface: health, the API documentation, the admin UI.
 
-mod admin;
+pub mod admin;
 mod docs;
 mod health;
 pub mod log;

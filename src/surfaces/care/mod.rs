@@ -7,7 +7,9 @@ use std::sync::Arc;
 use poem::http::StatusCode;
 use poem_openapi::{Object, OpenApiService};
 
+use super::operations::audience_by_rules;
 use super::{Failure, Surface};
+use crate::identity::authz::Audience;
 use crate::AppState;
 
 pub struct Care;
@@ -38,6 +40,7 @@ pub struct FailureBody {
 
 impl Surface for Care {
     const NAME: &'static str = "care";
+    const TITLE: &'static str = "跌倒警报 Care";
     type ErrorBody = FailureBody;
 
     fn render(failure: &Failure) -> (StatusCode, serde_json::Value) {
@@ -56,6 +59,14 @@ impl Surface for Care {
         };
         let http = if matches!(failure, Failure::TooLarge(_)) { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::OK };
         (http, serde_json::json!({ "id": -1, "status": code, "message": failure.message(), "data": {} }))
+    }
+
+    fn audience(_method: &str, path: &str) -> Audience {
+        let public = ["/api/captcha", "/api/user/login", "/api/user/register", "/api/device/heartbeat", "/api/notice"];
+        if path.starts_with("/api/get/portrait/") {
+            return Audience::Public;
+        }
+        audience_by_rules(path, &public, &["/api/admin/"])
     }
 }
 

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use poem::http::StatusCode;
 use poem_openapi::{Object, OpenApiService};
 
+use super::operations::audience_by_rules;
 use super::{Failure, Surface};
+use crate::identity::authz::Audience;
 use crate::AppState;
 
 pub struct Music;
@@ -25,6 +27,7 @@ pub struct FailureBody {
 
 impl Surface for Music {
     const NAME: &'static str = "music";
+    const TITLE: &'static str = "音乐 Music";
     type ErrorBody = FailureBody;
 
     fn render(failure: &Failure) -> (StatusCode, serde_json::Value) {
@@ -34,6 +37,10 @@ impl Surface for Music {
 
     fn failure_statuses() -> &'static [u16] {
         &[400, 401, 403, 404, 413, 429, 500]
+    }
+
+    fn audience(_method: &str, path: &str) -> Audience {
+        audience_by_rules(path, &["/api/user/signup", "/api/user/login"], &["/api/univer/banuser", "/api/univer/permission", "/api/univer/reject"])
     }
 }
 

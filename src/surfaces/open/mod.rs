@@ -8,6 +8,7 @@ use poem::http::StatusCode;
 use poem_openapi::{Object, OpenApiService};
 
 use super::{Failure, Surface};
+use crate::identity::authz::Audience;
 use crate::AppState;
 use crate::clock::now_millis;
 
@@ -38,6 +39,7 @@ pub struct FailureBody {
 
 impl Surface for Open {
     const NAME: &'static str = "open";
+    const TITLE: &'static str = "开放平台 Open platform";
     type ErrorBody = FailureBody;
 
     fn render(failure: &Failure) -> (StatusCode, serde_json::Value) {
@@ -57,6 +59,11 @@ impl Surface for Open {
         let http = if matches!(failure, Failure::TooLarge(_)) { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::OK };
         let body = serde_json::json!({ "code": code, "message": failure.message(), "data": null, "timestamp": now_millis().to_string() });
         (http, body)
+    }
+
+    /// Partner apps authenticate with client credentials and scopes, not roles.
+    fn audience(_method: &str, _path: &str) -> Audience {
+        Audience::Public
     }
 }
 

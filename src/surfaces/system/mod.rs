@@ -11,19 +11,27 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{Object, OpenApiService, SecurityScheme, auth::Bearer};
 
+use super::operations::audience_by_rules;
 use super::{ApiError, Failure, Surface};
+use crate::identity::authz::Audience;
 use crate::AppState;
 use crate::identity::Caller;
+use crate::identity::authz::Operation;
 
 pub struct System;
 
 impl Surface for System {
     const NAME: &'static str = "system";
+    const TITLE: &'static str = "系统设置 System";
     type ErrorBody = Envelope<serde_json::Value>;
 
     fn render(failure: &Failure) -> (StatusCode, serde_json::Value) {
         let http = if matches!(failure, Failure::TooLarge(_)) { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::OK };
         (http, serde_json::json!({ "code": -1, "message": failure.message(), "data": null }))
+    }
+
+    fn audience(_method: &str, path: &str) -> Audience {
+        audience_by_rules(path, &["/api/auth/login", "/api/auth/logout", "/api/setup"], &["/api/"])
     }
 }
 
@@ -54,12 +62,10 @@ pub fn page<T: Type + ParseFromJSON + ToJSON>(data: T, total: i64) -> Reply<T> {
 #[oai(ty = "bearer", bearer_format = "JWT")]
 pub struct SystemToken(Bearer);
 
-/// The caller behind a system token, refused unless an administrator.
-async fn administrator(app: &AppState, token: &SystemToken) -> Result<Caller, ApiError<System>> {
+/// The caller behind a system token, if its roles grant the operation.
+async fn permitted(app: &AppState, op: &Operation, token: &SystemToken) -> Result<Caller, ApiError<System>> {
     let caller = app.identity.authenticate_jwt(Some(&token.0.token)).await?;
-    if !caller.is_admin() {
-        return Err(Failure::Forbidden("no permission: administrators only".into()).into());
-    }
+    app.identity.authorize(&caller, op).await?;
     Ok(caller)
 }
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
 
-use super::{Reply, SystemToken, administrator, page};
+use super::{Reply, SystemToken, page, permitted};
+use crate::identity::authz::Operation;
 use crate::AppState;
 use crate::clock::local_datetime;
 use crate::identity::sms;
@@ -35,6 +36,7 @@ impl SmsApi {
     #[oai(path = "/api/sms/outbox", method = "get")]
     async fn outbox(
         &self,
+        op: &Operation,
         token: SystemToken,
         /// Only messages to this phone
         phone: Query<Option<String>>,
@@ -45,7 +47,7 @@ impl SmsApi {
         #[oai(name = "pageSize")]
         page_size: Query<Option<i64>>,
     ) -> Reply<Vec<OutboxMessage>> {
-        administrator(&self.0, &token).await?;
+        permitted(&self.0, op, &token).await?;
         let size = page_size.0.unwrap_or(50);
         let number = page_num.0.unwrap_or(1);
         if !(1..=500).contains(&size) || number < 1 {

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use poem::http::StatusCode;
 use poem_openapi::{Object, OpenApiService};
 
+use super::operations::audience_by_rules;
 use super::{Failure, Surface};
+use crate::identity::authz::Audience;
 use crate::AppState;
 
 pub struct Transit;
@@ -21,11 +23,19 @@ pub struct FailureBody {
 
 impl Surface for Transit {
     const NAME: &'static str = "transit";
+    const TITLE: &'static str = "地铁客流 Transit";
     type ErrorBody = FailureBody;
 
     fn render(failure: &Failure) -> (StatusCode, serde_json::Value) {
         let http = if matches!(failure, Failure::TooLarge(_)) { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::OK };
         (http, serde_json::json!({ "code": 1000, "message": failure.message() }))
+    }
+
+    fn audience(_method: &str, path: &str) -> Audience {
+        if path.starts_with("/api/echarts/") {
+            return Audience::Analyst;
+        }
+        audience_by_rules(path, &["/api/user/login", "/api/user/logout"], &["/api/manage", "/api/exports"])
     }
 }
 

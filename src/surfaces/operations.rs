@@ -1,0 +1,164 @@
+//! Every API operation of every surface, read from the surfaces' own OpenAPI documents, so
+//! the permission catalogue follows the code: an operation added to a surface becomes a
+//! permission at the next start. The guard resolves each request to its operation here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use poem::http::Method;
+
+use crate::AppState;
+use crate::identity::authz::{Audience, Operation};
+use crate::identity::catalogue::{self, Entry};
+
+struct Pattern {
+    method: Method,
+    /// `None` for a `{parameter}` segment.
+    segments: Vec<Option<String>>,
+    operation: Operation,
+}
+
+impl Pattern {
+    fn matches(&self, method: &Method, segments: &[&str]) -> bool {
+        self.method == method
+            && self.segments.len() == segments.len()
+            && self.segments.iter().zip(segments).all(|(want, got)| match want {
+                Some(literal) => literal == got,
+                None => !got.is_empty(),
+            })
+    }
+
+    /// Literal segments win over parameters, position by position from the left.
+    fn rank(&self) -> Vec<bool> {
+        self.segments.iter().map(Option::is_some).collect()
+    }
+}
+
+#[derive(Default)]
+pub struct OperationIndex {
+    by_surface: HashMap<&'static str, Vec<Pattern>>,
+}
+
+impl OperationIndex {
+    pub fn resolve(&self, surface: &str, method: &Method, path: &str) -> Option<&Operation> {
+        let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        self.by_surface
+            .get(surface)?
+            .iter()
+            .filter(|p| p.matches(method, &segments))
+            .max_by_key(|p| p.rank())
+            .map(|p| &p.operation)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_surface.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One documented operation of a surface.
+pub struct Documented {
+    pub surface: &'static str,
+    pub method: String,
+    pub path: String,
+    pub summary: String,
+}
+
+pub fn documented(surface: &'static str, spec: &str) -> Vec<Documented> {
+    let spec: serde_json::Value = serde_json::from_str(spec).expect("poem-openapi writes JSON");
+    let mut found = Vec::new();
+    for (path, item) in spec["paths"].as_object().into_iter().flatten() {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            let summary = op["summary"].as_str().unwrap_or_default().to_owned();
+            found.push(Documented { surface, method: method.to_ascii_uppercase(), path: path.clone(), summary });
+        }
+    }
+    found
+}
+
+/// The whole catalogue the code declares: per surface its MODULE then its operations, then
+/// the admin UI's pages.
+pub fn catalogue(app: &Arc<AppState>) -> Vec<(Entry, Option<Documented>)> {
+    let mut entries = Vec::new();
+    for (surface, spec) in crate::specs(app) {
+        entries.push((Entry::module(surface, super::title(surface)), None));
+        for op in documented(surface, &spec) {
+            let audience = super::audience(surface, &op.method, &op.path);
+            entries.push((Entry::operation(surface, &op.method, &op.path, &op.summary, audience), Some(op)));
+        }
+    }
+    for page in crate::web::admin::PAGES {
+        entries.push((Entry::page(page.path, page.title, page.icon, page.audience), None));
+    }
+    entries
+}
+
+/// Writes the catalogue to the database and builds the index the guards resolve with.
+pub async fn sync(app: &Arc<AppState>) -> anyhow::Result<OperationIndex> {
+    let declared = catalogue(app);
+    let entries: Vec<Entry> = declared.iter().map(|(e, _)| e.clone()).collect();
+    let ids = app.db.write(move |tx| Ok::<_, crate::db::DbError>(catalogue::sync(tx, &entries)?)).await?;
+    app.identity.grants.invalidate();
+    let mut index = OperationIndex::default();
+    for (entry, op) in declared {
+        let Some(op) = op else { continue };
+        let method = Method::from_bytes(op.method.as_bytes())?;
+        let segments = op
+            .path
+            .split('/')
+            .map(|s| if s.starts_with('{') && s.ends_with('}') { None } else { Some(s.to_owned()) })
+            .collect();
+        let operation = Operation { permission_id: ids[&entry.value], surface: op.surface, method: op.method, path: op.path };
+        index.by_surface.entry(op.surface).or_default().push(Pattern { method, segments, operation });
+    }
+    Ok(index)
+}
+
+/// Default audiences that hold for a whole surface: an operation whose path starts with
+/// one of `admin_prefixes` is for administrators, one listed in `public` needs no account.
+pub fn audience_by_rules(path: &str, public: &[&str], admin_prefixes: &[&str]) -> Audience {
+    if public.contains(&path) {
+        Audience::Public
+    } else if admin_prefixes.iter().any(|p| path.starts_with(p)) {
+        Audience::Admin
+    } else {
+        Audience::Everyone
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(method: Method, path: &str, id: i64) -> Pattern {
+        Pattern {
+            method: method.clone(),
+            segments: path.split('/').map(|s| if s.starts_with('{') { None } else { Some(s.to_owned()) }).collect(),
+            operation: Operation { permission_id: id, surface: "system", method: method.to_string(), path: path.into() },
+        }
+    }
+
+    #[test]
+    fn literal_segments_win_over_parameters() {
+        let mut index = OperationIndex::default();
+        index.by_surface.insert(
+            "system",
+            vec![
+                pattern(Method::GET, "/api/auth/role/{id}", 1),
+                pattern(Method::GET, "/api/auth/role/roleList", 2),
+                pattern(Method::PUT, "/api/auth/user/{id}", 3),
+                pattern(Method::PUT, "/api/auth/user/edit/{id}", 4),
+            ],
+        );
+        let id = |m: Method, p: &str| index.resolve("system", &m, p).map(|o| o.permission_id);
+        assert_eq!(id(Method::GET, "/api/auth/role/roleList"), Some(2));
+        assert_eq!(id(Method::GET, "/api/auth/role/7"), Some(1));
+        assert_eq!(id(Method::PUT, "/api/auth/user/7"), Some(3));
+        assert_eq!(id(Method::PUT, "/api/auth/user/edit/7"), Some(4));
+        assert_eq!(id(Method::DELETE, "/api/auth/user/7"), None);
+        assert_eq!(id(Method::GET, "/api/auth/role/"), None);
+    }
+}
