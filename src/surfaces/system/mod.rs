@@ -2,7 +2,12 @@
 //! `{"code":0,"message":"SUCC","data"}`, code -1 on any failure, always HTTP 200.
 
 mod auth;
+mod data_roles;
+mod depts;
+mod permissions;
+mod roles;
 mod sms;
+mod users;
 
 use std::sync::Arc;
 
@@ -69,8 +74,27 @@ async fn permitted(app: &AppState, op: &Operation, token: &SystemToken) -> Resul
     Ok(caller)
 }
 
-pub fn service(app: Arc<AppState>) -> OpenApiService<(auth::AuthApi, sms::SmsApi), ()> {
-    OpenApiService::new((auth::AuthApi(app.clone()), sms::SmsApi(app)), "hearth system", env!("CARGO_PKG_VERSION"))
+type Apis = (
+    auth::AuthApi,
+    users::UsersApi,
+    roles::RolesApi,
+    permissions::PermissionsApi,
+    data_roles::DataRolesApi,
+    depts::DeptsApi,
+    sms::SmsApi,
+);
+
+pub fn service(app: Arc<AppState>) -> OpenApiService<Apis, ()> {
+    let apis = (
+        auth::AuthApi(app.clone()),
+        users::UsersApi(app.clone()),
+        roles::RolesApi(app.clone()),
+        permissions::PermissionsApi(app.clone()),
+        data_roles::DataRolesApi(app.clone()),
+        depts::DeptsApi(app.clone()),
+        sms::SmsApi(app),
+    );
+    OpenApiService::new(apis, "hearth system", env!("CARGO_PKG_VERSION"))
         .description("Users, roles, permissions, data roles and departments (seed 001). Every answer is {code, message, data}: code 0 success, -1 failure, HTTP 200.")
         .server("/system")
 }

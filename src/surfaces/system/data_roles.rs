@@ -1,0 +1,115 @@
+//! Data roles (`data_role`, `data_role_scope`): which rows an account sees. The scopes'
+//! meaning is `identity::authz::DataScope`'s.
+
+use std::sync::Arc;
+
+use poem_openapi::OpenApi;
+use poem_openapi::param::Path;
+use rusqlite::{Connection, Transaction};
+
+use super::roles::{DATA_ROLES, RoleForm, RoleInfo};
+use super::{Reply, SystemToken, ok, page, permitted};
+use crate::AppState;
+use crate::identity::authz::{Operation, parse_scope};
+use crate::surfaces::Failure;
+use crate::surfaces::body::JsonBody;
+use crate::surfaces::lenient::LenientId;
+
+pub struct DataRolesApi(pub Arc<AppState>);
+
+fn scopes_of(conn: &Connection, id: i64) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT kind || ':' || value FROM data_role_scope WHERE data_role_id = ?1 ORDER BY kind, value")?;
+    let scopes = stmt.query_map([id], |r| r.get(0))?.collect();
+    scopes
+}
+
+fn with_scopes(conn: &Connection, mut role: RoleInfo) -> rusqlite::Result<RoleInfo> {
+    role.scopes = Some(scopes_of(conn, role.id)?);
+    Ok(role)
+}
+
+fn set_scopes(tx: &Transaction, id: i64, scopes: &[String]) -> Result<(), Failure> {
+    let mut parsed = Vec::with_capacity(scopes.len());
+    for text in scopes {
+        parsed.push(parse_scope(text).ok_or_else(|| {
+            Failure::Invalid(format!(
+                "scope {text:?} is not valid: write care.device:<device id> or transit.area:<district>"
+            ))
+        })?);
+    }
+    tx.execute("DELETE FROM data_role_scope WHERE data_role_id = ?1", [id])?;
+    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO data_role_scope (data_role_id, kind, value) VALUES (?1, ?2, ?3)")?;
+    for (kind, value) in parsed {
+        insert.execute(rusqlite::params![id, kind, value])?;
+    }
+    Ok(())
+}
+
+#[OpenApi]
+impl DataRolesApi {
+    /// Create a data role, optionally with scopes
+    #[oai(path = "/api/auth/dataRole/save", method = "post")]
+    async fn save(&self, op: &Operation, token: SystemToken, body: JsonBody<RoleForm>) -> Reply<i64> {
+        permitted(&self.0, op, &token).await?;
+        let id = self
+            .0
+            .db
+            .write(move |tx| {
+                let id = DATA_ROLES.create(tx, &body)?;
+                set_scopes(tx, id, body.scopes.as_deref().unwrap_or_default())?;
+                Ok::<_, Failure>(id)
+            })
+            .await?;
+        ok(id)
+    }
+
+    /// Delete a data role that is assigned to no account
+    #[oai(path = "/api/auth/dataRole/delete/:id", method = "delete")]
+    async fn delete(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<serde_json::Value> {
+        permitted(&self.0, op, &token).await?;
+        self.0.db.write(move |tx| DATA_ROLES.delete(tx, id.0.0)).await?;
+        ok(serde_json::Value::Null)
+    }
+
+    /// Change a data role; `scopes`, when sent, replaces its scopes
+    #[oai(path = "/api/auth/dataRole/edit/:id", method = "put")]
+    async fn edit(&self, op: &Operation, token: SystemToken, id: Path<LenientId>, body: JsonBody<RoleForm>) -> Reply<serde_json::Value> {
+        permitted(&self.0, op, &token).await?;
+        let id = id.0.0;
+        self.0
+            .db
+            .write(move |tx| {
+                DATA_ROLES.update(tx, id, &body)?;
+                if let Some(scopes) = &body.scopes {
+                    set_scopes(tx, id, scopes)?;
+                }
+                Ok::<_, Failure>(())
+            })
+            .await?;
+        ok(serde_json::Value::Null)
+    }
+
+    /// Every data role with its scopes (times in epoch milliseconds)
+    #[oai(path = "/api/auth/dataRole/dataRoleList", method = "get")]
+    async fn list(&self, op: &Operation, token: SystemToken) -> Reply<Vec<RoleInfo>> {
+        permitted(&self.0, op, &token).await?;
+        let roles = self
+            .0
+            .db
+            .read(|c| {
+                let roles = DATA_ROLES.list(c)?.into_iter().map(|r| with_scopes(c, r)).collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok::<_, Failure>(roles)
+            })
+            .await?;
+        let total = roles.len() as i64;
+        page(roles, total)
+    }
+
+    /// One data role with its scopes
+    #[oai(path = "/api/auth/dataRole/getRoleById/:id", method = "get")]
+    async fn get(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<RoleInfo> {
+        permitted(&self.0, op, &token).await?;
+        let role = self.0.db.read(move |c| Ok::<_, Failure>(with_scopes(c, DATA_ROLES.get(c, id.0.0)?)?)).await?;
+        ok(role)
+    }
+}
