@@ -171,3 +171,59 @@ CREATE INDEX dept_by_parent ON dept(parent_id);
 
 ALTER TABLE account ADD COLUMN dept_id INTEGER REFERENCES dept(id);
 CREATE INDEX account_by_dept ON account(dept_id);
+
+-- migration 3: open platform
+-- Partner apps. app_secret_hash is the SHA-256 of the secret shown once at creation or
+-- rotation (a 160-bit random value, so a fast hash suffices). webhook_secret signs webhook
+-- bodies and must be readable to do so; it is never used to authenticate the app.
+CREATE TABLE open_app (
+    id              INTEGER PRIMARY KEY,
+    app_id          TEXT NOT NULL UNIQUE,
+    name            TEXT NOT NULL,
+    app_secret_hash BLOB NOT NULL,
+    scopes          TEXT NOT NULL DEFAULT '',   -- space-separated: care:read transit:read music:read
+    webhook_url     TEXT,
+    webhook_secret  TEXT NOT NULL,
+    enabled         INTEGER NOT NULL DEFAULT 1,
+    created_by      INTEGER,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER
+);
+
+-- App tokens (JWTs whose subject is open_app.id), stored as SHA-256 so that rotating the
+-- secret, disabling or deleting the app revokes them.
+CREATE TABLE open_token (
+    id         INTEGER PRIMARY KEY,
+    app        INTEGER NOT NULL REFERENCES open_app(id) ON DELETE CASCADE,
+    token_hash BLOB NOT NULL UNIQUE,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX open_token_by_app ON open_token(app);
+
+-- The webhook queue: one row per event and app, delivered by a background worker with
+-- retries; rows survive restarts. status: pending | delivered | failed.
+CREATE TABLE webhook_event (
+    id              INTEGER PRIMARY KEY,
+    app             INTEGER NOT NULL REFERENCES open_app(id) ON DELETE CASCADE,
+    event_id        TEXT NOT NULL UNIQUE,
+    kind            TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    delivered_at    INTEGER,
+    last_error      TEXT
+);
+CREATE INDEX webhook_event_due ON webhook_event(status, next_attempt_at);
+CREATE INDEX webhook_event_by_app ON webhook_event(app, id);
+
+CREATE TABLE webhook_attempt (
+    id          INTEGER PRIMARY KEY,
+    event       INTEGER NOT NULL REFERENCES webhook_event(id) ON DELETE CASCADE,
+    at          INTEGER NOT NULL,
+    http_status INTEGER,
+    error       TEXT,
+    duration_ms INTEGER NOT NULL
+);
+CREATE INDEX webhook_attempt_by_event ON webhook_attempt(event);

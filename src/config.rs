@@ -61,6 +61,22 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_SHUTDOWN_GRACE_SECS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown_grace_secs: Option<u64>,
+    /// Lifetime of open-platform app tokens, in seconds
+    #[arg(long, env = "HEARTH_OPEN_TOKEN_SECS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_token_secs: Option<u64>,
+    /// Requests per minute one open-platform app may make
+    #[arg(long, env = "HEARTH_OPEN_RATE_PER_MINUTE", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_rate_per_minute: Option<u32>,
+    /// Delivery attempts of one webhook event before it is marked failed
+    #[arg(long, env = "HEARTH_WEBHOOK_MAX_ATTEMPTS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_max_attempts: Option<u32>,
+    /// Wait before the first webhook retry, in seconds; doubles with every further attempt
+    #[arg(long, env = "HEARTH_WEBHOOK_BACKOFF_SECS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_backoff_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +96,10 @@ pub struct Config {
     pub sms_webhook: Option<String>,
     pub db_pool: u32,
     pub shutdown_grace_secs: u64,
+    pub open_token_secs: u64,
+    pub open_rate_per_minute: u32,
+    pub webhook_max_attempts: u32,
+    pub webhook_backoff_secs: u64,
 }
 
 impl Default for Config {
@@ -98,6 +118,10 @@ impl Default for Config {
             sms_webhook: None,
             db_pool: 8,
             shutdown_grace_secs: 10,
+            open_token_secs: 7200,
+            open_rate_per_minute: 600,
+            webhook_max_attempts: 8,
+            webhook_backoff_secs: 30,
         }
     }
 }
@@ -137,6 +161,9 @@ impl Config {
         }
         if self.json_limit == 0 || self.upload_limit == 0 {
             bail!("body limits must be above zero");
+        }
+        if self.open_token_secs == 0 || self.open_rate_per_minute == 0 || self.webhook_max_attempts == 0 {
+            bail!("open_token_secs, open_rate_per_minute and webhook_max_attempts must be above zero");
         }
         if self.db_pool == 0 {
             bail!("db_pool must be at least 1");

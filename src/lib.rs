@@ -30,6 +30,8 @@ pub struct AppState {
     pub files: FileStore,
     /// Request → catalogue operation, filled at start once the catalogue is synced.
     pub operations: std::sync::OnceLock<surfaces::operations::OperationIndex>,
+    /// Requests per open-platform app.
+    pub open_limits: open::access::RateLimits,
 }
 
 impl AppState {
@@ -40,7 +42,8 @@ impl AppState {
         let db = Db::open(&config.db_path(), config.db_pool).context("opening the database")?;
         let files = FileStore::open(&config.data).context("opening the uploads folder")?;
         let identity = Identity::new(db.clone(), &config)?;
-        Ok(Arc::new(AppState { config, db, identity, files, operations: Default::default() }))
+        let open_limits = open::access::RateLimits::new(config.open_rate_per_minute);
+        Ok(Arc::new(AppState { config, db, identity, files, operations: Default::default(), open_limits }))
     }
 }
 
@@ -108,6 +111,7 @@ pub struct Running {
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     janitor: tokio::task::JoinHandle<()>,
+    webhooks: tokio::task::JoinHandle<()>,
 }
 
 pub async fn start(config: Config) -> anyhow::Result<Running> {
@@ -143,8 +147,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             .await
     });
     let janitor = tokio::spawn(janitor(app.clone()));
+    let webhooks = tokio::spawn(open::webhooks::deliver_forever(app.clone()));
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "hearth is serving");
-    Ok(Running { addr, app, setup_token, stop: Some(stop), task, janitor })
+    Ok(Running { addr, app, setup_token, stop: Some(stop), task, janitor, webhooks })
 }
 
 /// Removes what expires: sessions (also checked on every use), captchas, SMS codes.
@@ -173,6 +178,7 @@ impl Running {
             let _ = stop.send(());
         }
         self.janitor.abort();
+        self.webhooks.abort();
         (&mut self.task).await.context("server task")??;
         let db = self.app.db.clone();
         tokio::task::spawn_blocking(move || db.checkpoint()).await??;

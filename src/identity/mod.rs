@@ -162,6 +162,17 @@ impl Identity {
         Ok(IssuedToken { token, account_id, expires_at })
     }
 
+    /// A JWT for something other than an account session (the open platform's apps, whose
+    /// tokens are stored in their own table): `subject` is that thing's row id.
+    pub fn sign_jwt(&self, subject: i64, issued_at: i64, expires_at: i64) -> Result<String, IdentityError> {
+        self.jwt.sign(subject, issued_at, expires_at)
+    }
+
+    /// Checks a JWT's signature and expiry only; answers its subject.
+    pub fn verify_jwt(&self, token: &str) -> Result<i64, IdentityError> {
+        Ok(self.jwt.verify(token)?.sub)
+    }
+
     /// Checks a JWT from any of the JWT surfaces: signature and expiry, then that its session
     /// still exists (logout and revocation delete it) and the account may still log in.
     pub async fn authenticate_jwt(&self, token: Option<&str>) -> Result<Caller, IdentityError> {

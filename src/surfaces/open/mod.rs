@@ -2,9 +2,16 @@
 //! "data","timestamp"}`, code 1 success, errors from the document's table, HTTP 200 (413
 //! for an oversized body); `timestamp` is a 13-digit millisecond string.
 
+pub mod access;
+pub mod apps;
+mod token;
+pub mod webhooks;
+
 use std::sync::Arc;
 
 use poem::http::StatusCode;
+use poem_openapi::payload::Json;
+use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{Object, OpenApiService};
 
 use super::{Failure, Surface};
@@ -67,8 +74,32 @@ impl Surface for Open {
     }
 }
 
-pub fn service(_app: Arc<AppState>) -> OpenApiService<(), ()> {
-    OpenApiService::new((), "hearth open platform", env!("CARGO_PKG_VERSION"))
+#[derive(Object)]
+pub struct Envelope<T: Type + ParseFromJSON + ToJSON> {
+    /// 1 on success
+    pub code: i64,
+    /// "成功" on success
+    pub message: String,
+    pub data: T,
+    /// 13-digit millisecond timestamp
+    pub timestamp: String,
+    /// Number of rows in all pages, on list answers
+    #[oai(skip_serializing_if_is_none)]
+    pub total: Option<i64>,
+}
+
+pub type Reply<T> = Result<Json<Envelope<T>>, super::ApiError<Open>>;
+
+pub fn ok<T: Type + ParseFromJSON + ToJSON>(data: T) -> Reply<T> {
+    Ok(Json(Envelope { code: 1, message: "成功".into(), data, timestamp: now_millis().to_string(), total: None }))
+}
+
+pub fn page<T: Type + ParseFromJSON + ToJSON>(data: T, total: i64) -> Reply<T> {
+    Ok(Json(Envelope { code: 1, message: "成功".into(), data, timestamp: now_millis().to_string(), total: Some(total) }))
+}
+
+pub fn service(app: Arc<AppState>) -> OpenApiService<token::TokenApi, ()> {
+    OpenApiService::new(token::TokenApi(app), "hearth open platform", env!("CARGO_PKG_VERSION"))
         .description("Read API for partner companies (seed 003): client-credential JWTs, every answer {code, message, data, timestamp}, code 1 success.")
         .server("/open")
 }

@@ -8,6 +8,9 @@ mod permissions;
 mod roles;
 mod sms;
 mod users;
+mod open_apps;
+
+pub use auth::{client_key, is_mainland_mobile};
 
 use std::sync::Arc;
 
@@ -82,6 +85,7 @@ type Apis = (
     data_roles::DataRolesApi,
     depts::DeptsApi,
     sms::SmsApi,
+    open_apps::OpenAppsApi,
 );
 
 pub fn service(app: Arc<AppState>) -> OpenApiService<Apis, ()> {
@@ -92,7 +96,8 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<Apis, ()> {
         permissions::PermissionsApi(app.clone()),
         data_roles::DataRolesApi(app.clone()),
         depts::DeptsApi(app.clone()),
-        sms::SmsApi(app),
+        sms::SmsApi(app.clone()),
+        open_apps::OpenAppsApi(app),
     );
     OpenApiService::new(apis, "hearth system", env!("CARGO_PKG_VERSION"))
         .description("Users, roles, permissions, data roles and departments (seed 001). Every answer is {code, message, data}: code 0 success, -1 failure, HTTP 200.")
