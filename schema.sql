@@ -227,3 +227,15 @@ CREATE TABLE webhook_attempt (
     duration_ms INTEGER NOT NULL
 );
 CREATE INDEX webhook_attempt_by_event ON webhook_attempt(event);
+
+-- migration 4: backups
+-- Every backup attempt, scheduled or asked for, so failures show on the dashboard.
+CREATE TABLE backup_run (
+    id          INTEGER PRIMARY KEY,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL,
+    trigger     TEXT NOT NULL,            -- scheduled | admin | cli
+    file        TEXT,                     -- archive name in <data>/backups, on success
+    bytes       INTEGER,
+    error       TEXT                      -- on failure
+);

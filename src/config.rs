@@ -77,6 +77,14 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_WEBHOOK_BACKOFF_SECS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_backoff_secs: Option<u64>,
+    /// Hours between scheduled backups into <data>/backups (0: none)
+    #[arg(long, env = "HEARTH_BACKUP_INTERVAL_HOURS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_interval_hours: Option<u64>,
+    /// Scheduled and on-demand backups kept in <data>/backups
+    #[arg(long, env = "HEARTH_BACKUP_KEEP", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_keep: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +108,8 @@ pub struct Config {
     pub open_rate_per_minute: u32,
     pub webhook_max_attempts: u32,
     pub webhook_backoff_secs: u64,
+    pub backup_interval_hours: u64,
+    pub backup_keep: u32,
 }
 
 impl Default for Config {
@@ -122,6 +132,8 @@ impl Default for Config {
             open_rate_per_minute: 600,
             webhook_max_attempts: 8,
             webhook_backoff_secs: 30,
+            backup_interval_hours: 24,
+            backup_keep: 7,
         }
     }
 }
@@ -164,6 +176,9 @@ impl Config {
         }
         if self.open_token_secs == 0 || self.open_rate_per_minute == 0 || self.webhook_max_attempts == 0 {
             bail!("open_token_secs, open_rate_per_minute and webhook_max_attempts must be above zero");
+        }
+        if self.backup_keep == 0 {
+            bail!("backup_keep must be at least 1");
         }
         if self.db_pool == 0 {
             bail!("db_pool must be at least 1");

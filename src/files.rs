@@ -5,6 +5,7 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use poem::web::StaticFileRequest;
 use poem::{FromRequest, IntoResponse, Request, Response};
@@ -22,7 +23,7 @@ pub enum Bucket {
 impl Bucket {
     pub const ALL: [Bucket; 4] = [Bucket::Notices, Bucket::Portraits, Bucket::Songs, Bucket::Covers];
 
-    fn folder(self) -> &'static str {
+    pub fn folder(self) -> &'static str {
         match self {
             Bucket::Notices => "notices",
             Bucket::Portraits => "portraits",
@@ -35,6 +36,23 @@ impl Bucket {
 #[derive(Clone)]
 pub struct FileStore {
     root: PathBuf,
+    /// Removals waiting while a backup copies the uploads (`hold_removals`).
+    held: Arc<Mutex<Option<Vec<PathBuf>>>>,
+}
+
+/// While held, removals wait, so every file a backup's database snapshot names is still
+/// there when the backup copies it. Dropping the hold carries the removals out.
+pub struct RemovalHold {
+    held: Arc<Mutex<Option<Vec<PathBuf>>>>,
+}
+
+impl Drop for RemovalHold {
+    fn drop(&mut self) {
+        let waiting = self.held.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default();
+        for path in waiting {
+            let _ = fs::remove_file(path);
+        }
+    }
 }
 
 /// A file just written. It is deleted when dropped unless `keep` was called, so an upload
@@ -74,7 +92,7 @@ impl FileStore {
                 }
             }
         }
-        Ok(FileStore { root })
+        Ok(FileStore { root, held: Arc::default() })
     }
 
     /// Writes `bytes` under a fresh name with extension `ext`. Blocking: call it off the
@@ -108,13 +126,26 @@ impl FileStore {
         fs::read(path)
     }
 
+    /// The `uploads` folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Defers removals until the returned hold is dropped (one hold at a time).
+    pub fn hold_removals(&self) -> RemovalHold {
+        *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some(Vec::new());
+        RemovalHold { held: self.held.clone() }
+    }
+
     pub fn remove(&self, bucket: Bucket, name: &str) -> io::Result<()> {
-        match self.path(bucket, name) {
-            Some(path) => match fs::remove_file(path) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-                _ => Ok(()),
-            },
-            None => Ok(()),
+        let Some(path) = self.path(bucket, name) else { return Ok(()) };
+        if let Some(waiting) = self.held.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            waiting.push(path);
+            return Ok(());
+        }
+        match fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
         }
     }
 
@@ -147,7 +178,7 @@ impl FileStore {
     }
 }
 
-fn is_safe_name(name: &str) -> bool {
+pub fn is_safe_name(name: &str) -> bool {
     match name.split_once('.') {
         Some((stem, ext)) => {
             stem.len() == 32
@@ -171,6 +202,22 @@ mod tests {
                     "0123456789abcdef0123456789abcdef.j/g", "", "..", "/etc/passwd"] {
             assert!(!is_safe_name(bad), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn removals_wait_while_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::open(dir.path()).unwrap();
+        let name = store.put(Bucket::Covers, "png", b"x").unwrap().keep();
+        let path = store.path(Bucket::Covers, &name).unwrap();
+        let hold = store.hold_removals();
+        store.remove(Bucket::Covers, &name).unwrap();
+        assert!(path.exists(), "kept while a backup copies");
+        drop(hold);
+        assert!(!path.exists(), "removed once the hold ends");
+        let name = store.put(Bucket::Covers, "png", b"y").unwrap().keep();
+        store.remove(Bucket::Covers, &name).unwrap();
+        assert!(!store.path(Bucket::Covers, &name).unwrap().exists(), "no hold: removed at once");
     }
 
     #[test]

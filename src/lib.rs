@@ -1,5 +1,6 @@
 //! Builds the whole hearth server. `main.rs` and the integration tests both call `start`.
 
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -32,6 +33,10 @@ pub struct AppState {
     pub operations: std::sync::OnceLock<surfaces::operations::OperationIndex>,
     /// Requests per open-platform app.
     pub open_limits: open::access::RateLimits,
+    /// One backup at a time.
+    pub backup_running: tokio::sync::Mutex<()>,
+    /// The data folder's lock while serving (`backup::lock_data_folder`).
+    serving_lock: std::sync::Mutex<Option<std::fs::File>>,
 }
 
 impl AppState {
@@ -43,7 +48,16 @@ impl AppState {
         let files = FileStore::open(&config.data).context("opening the uploads folder")?;
         let identity = Identity::new(db.clone(), &config)?;
         let open_limits = open::access::RateLimits::new(config.open_rate_per_minute);
-        Ok(Arc::new(AppState { config, db, identity, files, operations: Default::default(), open_limits }))
+        Ok(Arc::new(AppState {
+            config,
+            db,
+            identity,
+            files,
+            operations: Default::default(),
+            open_limits,
+            backup_running: Default::default(),
+            serving_lock: Default::default(),
+        }))
     }
 }
 
@@ -110,14 +124,16 @@ pub struct Running {
     pub setup_token: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
-    janitor: tokio::task::JoinHandle<()>,
-    webhooks: tokio::task::JoinHandle<()>,
+    /// Tasks that run until the server stops.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let listen = config.listen_addr()?;
     let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let lock = backup::lock_data_folder(&config.data)?;
     let app = tokio::task::spawn_blocking(move || AppState::open(config)).await??;
+    *app.serving_lock.lock().expect("lock") = Some(lock);
     let acceptor = TcpListener::bind(listen.to_string())
         .into_acceptor()
         .await
@@ -148,8 +164,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     });
     let janitor = tokio::spawn(janitor(app.clone()));
     let webhooks = tokio::spawn(open::webhooks::deliver_forever(app.clone()));
+    let backups = tokio::spawn(backup::schedule(app.clone()));
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "hearth is serving");
-    Ok(Running { addr, app, setup_token, stop: Some(stop), task, janitor, webhooks })
+    Ok(Running { addr, app, setup_token, stop: Some(stop), task, background: vec![janitor, webhooks, backups] })
 }
 
 /// Removes what expires: sessions (also checked on every use), captchas, SMS codes.
@@ -177,11 +194,13 @@ impl Running {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        self.janitor.abort();
-        self.webhooks.abort();
+        for task in &self.background {
+            task.abort();
+        }
         (&mut self.task).await.context("server task")??;
         let db = self.app.db.clone();
         tokio::task::spawn_blocking(move || db.checkpoint()).await??;
+        self.app.serving_lock.lock().expect("lock").take();
         tracing::info!("hearth stopped cleanly");
         Ok(())
     }

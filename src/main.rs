@@ -33,6 +33,16 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Archive the database and uploads into FILE (default: <data>/backups/hearth-<time>.tar),
+    /// also while a server is running
+    Backup { file: Option<PathBuf> },
+    /// Restore an archive into the data folder (no server may be running on it)
+    Restore {
+        file: PathBuf,
+        /// Replace an existing database; the current content is moved to <data>/pre-restore-<time>/
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -52,8 +62,23 @@ enum AdminAction {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
-    if let Command::Openapi { out } = &command {
-        return write_specs(out);
+    match &command {
+        Command::Openapi { out } => return write_specs(out),
+        Command::Backup { file } => {
+            let dest = file.clone().unwrap_or_else(|| hearth::backup::backups_folder(&cli.data).join(hearth::backup::archive_name()));
+            let archive = hearth::backup::create(&cli.data, None, &dest)?;
+            println!("wrote {} ({} bytes, {} uploaded files)", archive.path.display(), archive.bytes, archive.files);
+            return Ok(());
+        }
+        Command::Restore { file, force } => {
+            let restored = hearth::backup::restore(file, &cli.data, *force)?;
+            println!("restored {} into {} ({} uploaded files)", file.display(), cli.data.display(), restored.files);
+            if let Some(previous) = restored.previous {
+                println!("the previous content is in {}", previous.display());
+            }
+            return Ok(());
+        }
+        _ => {}
     }
     let config = Config::load(&cli.data, &cli.settings)?;
     tracing_subscriber::fmt()
@@ -65,7 +90,7 @@ fn main() -> anyhow::Result<()> {
         Command::Admin { action: AdminAction::Create { username, password, phone } } => {
             runtime.block_on(create_admin(config, username, password, phone))
         }
-        Command::Openapi { .. } => unreachable!("handled above"),
+        Command::Openapi { .. } | Command::Backup { .. } | Command::Restore { .. } => unreachable!("handled above"),
     }
 }
 

@@ -2,6 +2,7 @@
 //! `{"code":0,"message":"SUCC","data"}`, code -1 on any failure, always HTTP 200.
 
 mod auth;
+mod backups;
 mod data_roles;
 mod depts;
 mod permissions;
@@ -86,6 +87,7 @@ type Apis = (
     depts::DeptsApi,
     sms::SmsApi,
     open_apps::OpenAppsApi,
+    backups::BackupsApi,
 );
 
 pub fn service(app: Arc<AppState>) -> OpenApiService<Apis, ()> {
@@ -97,7 +99,8 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<Apis, ()> {
         data_roles::DataRolesApi(app.clone()),
         depts::DeptsApi(app.clone()),
         sms::SmsApi(app.clone()),
-        open_apps::OpenAppsApi(app),
+        open_apps::OpenAppsApi(app.clone()),
+        backups::BackupsApi(app),
     );
     OpenApiService::new(apis, "hearth system", env!("CARGO_PKG_VERSION"))
         .description("Users, roles, permissions, data roles and departments (seed 001). Every answer is {code, message, data}: code 0 success, -1 failure, HTTP 200.")
