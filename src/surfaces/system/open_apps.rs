@@ -193,17 +193,14 @@ impl OpenAppsApi {
         #[oai(name = "pageSize")] page_size: Query<Option<i64>>,
     ) -> Reply<Vec<DeliveryInfo>> {
         permitted(&self.0, op, &token).await?;
-        let (number, size) = (page_num.0.unwrap_or(1), page_size.0.unwrap_or(50));
-        if number < 1 || !(1..=500).contains(&size) {
-            return Err(Failure::Invalid("pageNum must be at least 1 and pageSize between 1 and 500".into()).into());
-        }
+        let (size, offset) = super::paging(page_num.0, page_size.0, 50)?;
         let id = id.0.0;
         let (rows, total) = self
             .0
             .db
             .read(move |c| {
                 apps::by_id(c, id)?;
-                Ok::<_, Failure>(webhooks::history(c, id, size, (number - 1) * size)?)
+                Ok::<_, Failure>(webhooks::history(c, id, size, offset)?)
             })
             .await?;
         let rows = rows

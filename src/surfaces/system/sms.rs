@@ -48,16 +48,12 @@ impl SmsApi {
         page_size: Query<Option<i64>>,
     ) -> Reply<Vec<OutboxMessage>> {
         permitted(&self.0, op, &token).await?;
-        let size = page_size.0.unwrap_or(50);
-        let number = page_num.0.unwrap_or(1);
-        if !(1..=500).contains(&size) || number < 1 {
-            return Err(Failure::Invalid("pageNum must be at least 1 and pageSize between 1 and 500".into()).into());
-        }
+        let (size, offset) = super::paging(page_num.0, page_size.0, 50)?;
         let phone = phone.0.filter(|p| !p.is_empty());
         let (rows, total) = self
             .0
             .db
-            .read(move |c| Ok::<_, Failure>(sms::outbox(c, phone.as_deref(), size, (number - 1) * size)?))
+            .read(move |c| Ok::<_, Failure>(sms::outbox(c, phone.as_deref(), size, offset)?))
             .await?;
         let rows = rows
             .into_iter()
