@@ -85,6 +85,11 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_BACKUP_KEEP", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup_keep: Option<u32>,
+    /// Origins allowed to call the APIs from a browser on another site, comma-separated
+    /// (default: none, no CORS headers at all)
+    #[arg(long, env = "HEARTH_CORS_ORIGINS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cors_origins: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -110,6 +115,7 @@ pub struct Config {
     pub webhook_backoff_secs: u64,
     pub backup_interval_hours: u64,
     pub backup_keep: u32,
+    pub cors_origins: String,
 }
 
 impl Default for Config {
@@ -134,6 +140,7 @@ impl Default for Config {
             webhook_backoff_secs: 30,
             backup_interval_hours: 24,
             backup_keep: 7,
+            cors_origins: String::new(),
         }
     }
 }
@@ -188,6 +195,11 @@ impl Config {
 
     pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
         self.listen.parse().with_context(|| format!("listen address {:?} is not host:port", self.listen))
+    }
+
+    /// `cors_origins` as a list; empty: CORS stays off.
+    pub fn cors_origin_list(&self) -> Vec<String> {
+        self.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect()
     }
 
     pub fn db_path(&self) -> PathBuf {

@@ -113,7 +113,9 @@ pub fn routes(app: Arc<AppState>) -> impl Endpoint {
     if compat != "none" {
         route = mount_by_name(route, &compat, Mount::Root, &app);
     }
-    route.around(web::log::log_request)
+    let origins = app.config.cors_origin_list();
+    let cors = poem::middleware::Cors::new().allow_origins(origins.clone()).allow_credentials(false);
+    route.with_if(!origins.is_empty(), cors).around(web::log::log_request)
 }
 
 /// A running server.

@@ -182,3 +182,23 @@ async fn responses_carry_a_request_id_and_basic_security_headers() {
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert!(res.headers().get("access-control-allow-origin").is_none(), "CORS is off");
 }
+
+#[tokio::test]
+async fn cors_answers_only_the_configured_origins() {
+    let preflight = |server: &TestServer, origin: &str| {
+        server
+            .client
+            .request(reqwest::Method::OPTIONS, server.url("/music/api/user/login"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    let closed = TestServer::start().await;
+    let res = preflight(&closed, "http://partner.example").await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    let open = TestServer::start_with(|c| c.cors_origins = "http://partner.example, http://other.example".into()).await;
+    let res = preflight(&open, "http://partner.example").await.unwrap();
+    assert_eq!(res.headers()["access-control-allow-origin"], "http://partner.example");
+    let res = preflight(&open, "http://stranger.example").await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}
