@@ -61,6 +61,14 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_SHUTDOWN_GRACE_SECS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown_grace_secs: Option<u64>,
+    /// Care: fall snapshots older than this many days are deleted (0 keeps them forever)
+    #[arg(long, env = "HEARTH_CARE_RETENTION_DAYS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub care_retention_days: Option<u64>,
+    /// Care: further hosts whose pages may embed portraits (comma-separated)
+    #[arg(long, env = "HEARTH_CARE_REFERER_HOSTS", global = true, value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub care_referer_hosts: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +88,8 @@ pub struct Config {
     pub sms_webhook: Option<String>,
     pub db_pool: u32,
     pub shutdown_grace_secs: u64,
+    pub care_retention_days: u64,
+    pub care_referer_hosts: Vec<String>,
 }
 
 impl Default for Config {
@@ -98,6 +108,8 @@ impl Default for Config {
             sms_webhook: None,
             db_pool: 8,
             shutdown_grace_secs: 10,
+            care_retention_days: 180,
+            care_referer_hosts: Vec::new(),
         }
     }
 }

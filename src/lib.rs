@@ -30,6 +30,8 @@ pub struct AppState {
     pub files: FileStore,
     /// Request → catalogue operation, filled at start once the catalogue is synced.
     pub operations: std::sync::OnceLock<surfaces::operations::OperationIndex>,
+    /// Live fall alerts and the care surface's per-phone limits.
+    pub care: care::CareState,
 }
 
 impl AppState {
@@ -40,7 +42,7 @@ impl AppState {
         let db = Db::open(&config.db_path(), config.db_pool).context("opening the database")?;
         let files = FileStore::open(&config.data).context("opening the uploads folder")?;
         let identity = Identity::new(db.clone(), &config)?;
-        Ok(Arc::new(AppState { config, db, identity, files, operations: Default::default() }))
+        Ok(Arc::new(AppState { config, db, identity, files, operations: Default::default(), care: care::CareState::new() }))
     }
 }
 
@@ -147,7 +149,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     Ok(Running { addr, app, setup_token, stop: Some(stop), task, janitor })
 }
 
-/// Removes what expires: sessions (also checked on every use), captchas, SMS codes.
+/// Removes what expires: sessions (also checked on every use), captchas, SMS codes, and
+/// care fall snapshots past their retention.
 async fn janitor(app: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
@@ -158,6 +161,7 @@ async fn janitor(app: Arc<AppState>) {
             Ok(n) => tracing::debug!(sessions = n, ms = started.elapsed().as_millis() as u64, "purged expired sessions"),
             Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
         }
+        care::retention::run_once(&app).await;
     }
 }
 
