@@ -72,10 +72,16 @@ pub fn body_of(id: i64, outcome: Result<Value, Failure>) -> Value {
 
 impl<T: ToJSON + Send> IntoResponse for Answer<T> {
     fn into_response(self) -> Response {
+        let retry = match &self.outcome {
+            Err(Failure::RateLimited(secs)) => Some(secs.to_string()),
+            _ => None,
+        };
         let outcome = self.outcome.map(|data| data.to_json().unwrap_or_else(|| json!({})));
-        Response::builder()
-            .content_type("application/json; charset=utf-8")
-            .body(body_of(self.id, outcome).to_string())
+        let mut response = Response::builder().content_type("application/json; charset=utf-8");
+        if let Some(secs) = retry {
+            response = response.header(poem::http::header::RETRY_AFTER, secs);
+        }
+        response.body(body_of(self.id, outcome).to_string())
     }
 }
 

@@ -146,18 +146,17 @@ pub async fn signed_in(app: &AppState, op: &Operation, token: Option<&str>) -> R
     Ok(caller)
 }
 
-pub fn service(app: Arc<AppState>) -> OpenApiService<
-    (
-        captcha::CaptchaApi,
-        user::UserApi,
-        portrait::PortraitApi,
-        device::DeviceApi,
-        notice::NoticeApi,
-        stream::StreamApi,
-        admin::AdminApi,
-    ),
-    (),
-> {
+type Apis = (
+    captcha::CaptchaApi,
+    user::UserApi,
+    portrait::PortraitApi,
+    device::DeviceApi,
+    notice::NoticeApi,
+    stream::StreamApi,
+    admin::AdminApi,
+);
+
+pub fn service(app: Arc<AppState>) -> OpenApiService<Apis, ()> {
     let apis = (
         captcha::CaptchaApi(app.clone()),
         user::UserApi(app.clone()),

@@ -155,7 +155,7 @@ pub fn profile(conn: &Connection, account_id: i64) -> rusqlite::Result<Option<Pr
 pub fn profiles_with_phone(conn: &Connection) -> rusqlite::Result<Vec<Profile>> {
     let mut stmt = conn.prepare("SELECT id FROM account WHERE phone IS NOT NULL ORDER BY phone")?;
     let ids: Vec<i64> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-    Ok(ids.into_iter().filter_map(|id| profile(conn, id).transpose()).collect::<Result<_, _>>()?)
+    ids.into_iter().filter_map(|id| profile(conn, id).transpose()).collect()
 }
 
 /// A profile update: `None` leaves a field as it is.
