@@ -239,3 +239,51 @@ CREATE TABLE backup_run (
     bytes       INTEGER,
     error       TEXT                      -- on failure
 );
+-- migration 5: care
+-- Camera devices. The device token (the `device_id` of the care document) is kept only as
+-- its SHA-256, like session tokens; `last_seen` is moved by heartbeats and uploads.
+CREATE TABLE device (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE,
+    owner_id   INTEGER REFERENCES account(id) ON DELETE SET NULL,
+    created_at INTEGER NOT NULL,
+    last_seen  INTEGER
+);
+CREATE INDEX device_by_owner ON device(owner_id, name);
+
+-- Which accounts see a device's fall notices.
+CREATE TABLE device_binding (
+    account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    device_id  INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,
+    bound_at   INTEGER NOT NULL,
+    PRIMARY KEY (account_id, device_id)
+) WITHOUT ROWID;
+CREATE INDEX device_binding_by_device ON device_binding(device_id);
+
+-- One row per fall notice; the snapshot is uploads/notices/<file> (file = pic_name + ext).
+-- Rows older than the retention are deleted with their files unless `keep` is set.
+CREATE TABLE notice (
+    id         INTEGER PRIMARY KEY,
+    event_id   TEXT NOT NULL UNIQUE,
+    pic_name   TEXT NOT NULL UNIQUE,
+    file       TEXT NOT NULL,
+    device_id  INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,
+    content    TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    keep       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX notice_by_device ON notice(device_id, id);
+CREATE INDEX notice_by_age ON notice(created_at) WHERE keep = 0;
+
+-- Read state is per account.
+CREATE TABLE notice_read (
+    account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    notice_id  INTEGER NOT NULL REFERENCES notice(id) ON DELETE CASCADE,
+    read_at    INTEGER NOT NULL,
+    PRIMARY KEY (account_id, notice_id)
+) WITHOUT ROWID;
+CREATE INDEX notice_read_by_notice ON notice_read(notice_id);
+
+-- The care portrait: a file in uploads/portraits, re-encoded to JPEG.
+ALTER TABLE account ADD COLUMN care_portrait TEXT;

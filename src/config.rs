@@ -90,6 +90,14 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_CORS_ORIGINS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cors_origins: Option<String>,
+    /// Care: fall snapshots older than this many days are deleted (0 keeps them forever)
+    #[arg(long, env = "HEARTH_CARE_RETENTION_DAYS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub care_retention_days: Option<u64>,
+    /// Care: further hosts whose pages may embed portraits (comma-separated)
+    #[arg(long, env = "HEARTH_CARE_REFERER_HOSTS", global = true, value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub care_referer_hosts: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -116,6 +124,8 @@ pub struct Config {
     pub backup_interval_hours: u64,
     pub backup_keep: u32,
     pub cors_origins: String,
+    pub care_retention_days: u64,
+    pub care_referer_hosts: Vec<String>,
 }
 
 impl Default for Config {
@@ -141,6 +151,8 @@ impl Default for Config {
             backup_interval_hours: 24,
             backup_keep: 7,
             cors_origins: String::new(),
+            care_retention_days: 180,
+            care_referer_hosts: Vec::new(),
         }
     }
 }

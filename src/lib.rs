@@ -37,6 +37,8 @@ pub struct AppState {
     pub backup_running: tokio::sync::Mutex<()>,
     /// The data folder's lock while serving (`backup::lock_data_folder`).
     serving_lock: std::sync::Mutex<Option<std::fs::File>>,
+    /// Live fall alerts and the care surface's per-phone limits.
+    pub care: care::CareState,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             open_limits,
             backup_running: Default::default(),
             serving_lock: Default::default(),
+            care: care::CareState::new(),
         }))
     }
 }
@@ -171,7 +174,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     Ok(Running { addr, app, setup_token, stop: Some(stop), task, background: vec![janitor, webhooks, backups] })
 }
 
-/// Removes what expires: sessions (also checked on every use), captchas, SMS codes.
+/// Removes what expires: sessions (also checked on every use), captchas, SMS codes, and
+/// care fall snapshots past their retention.
 async fn janitor(app: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
@@ -182,6 +186,7 @@ async fn janitor(app: Arc<AppState>) {
             Ok(n) => tracing::debug!(sessions = n, ms = started.elapsed().as_millis() as u64, "purged expired sessions"),
             Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
         }
+        care::retention::run_once(&app).await;
     }
 }
 

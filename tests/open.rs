@@ -1,6 +1,7 @@
 //! The open platform (seed 003): app management on the system surface, client-credential
 //! tokens, the document's error codes, per-app rate limits and signed webhooks.
 
+mod care_support;
 mod common;
 
 use std::sync::{Arc, Mutex};
@@ -225,13 +226,16 @@ fn verify(secret: &str, timestamp: &str, body: &str, signature: &str) -> bool {
     signature == format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-async fn enqueue_notice(server: &TestServer, data: Value) -> usize {
+/// A camera on the LAN: a care account with a device that posts fall snapshots.
+async fn camera(server: &TestServer) -> String {
+    let family = care_support::user(server, "13800000001").await;
+    care_support::add_device(server, &family, "hall camera").await
+}
+
+fn event(server: &TestServer, label: &str) -> (String, i64) {
     server
-        .running()
-        .app
-        .db
-        .write(move |tx| Ok::<_, hearth::db::DbError>(hearth::surfaces::open::webhooks::enqueue(tx, "care.notice.created", "care:read", &data)?))
-        .await
+        .sql()
+        .query_row("SELECT status, attempts FROM webhook_event WHERE payload LIKE ?1", [format!("%\"content\":\"{label}\"%")], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
 }
 
@@ -245,26 +249,25 @@ async fn webhooks_are_signed_retried_and_survive_a_restart() {
     create_app(&server, &admin, json!(["transit:read"]), Some(&url)).await; // no care:read: gets nothing
     let secret = app["webhookSecret"].as_str().unwrap().to_owned();
 
-    assert_eq!(enqueue_notice(&server, json!({"event_id": "e1"})).await, 1);
+    let device = camera(&server).await;
+    let pic_name = care_support::upload(&server, &device, "fall-one").await;
     wait_for("the first delivery", || receiver.got.lock().unwrap().len() == 1).await;
+    let queued: i64 = server.sql().query_row("SELECT count(*) FROM webhook_event", [], |r| r.get(0)).unwrap();
+    assert_eq!(queued, 1, "only the app with care:read is notified");
     let (event_id, timestamp, signature, body) = receiver.got.lock().unwrap()[0].clone();
     assert!(verify(&secret, &timestamp, &body, &signature), "signature checks out");
     assert!(!verify("whsec_wrong", &timestamp, &body, &signature));
     let body: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!((body["event"].as_str(), body["eventId"].as_str(), body["data"]["event_id"].as_str()), (Some("care.notice.created"), Some(event_id.as_str()), Some("e1")));
+    assert_eq!((body["event"].as_str(), body["eventId"].as_str()), (Some("care.notice.created"), Some(event_id.as_str())));
+    assert_eq!((body["data"]["pic_name"].as_str(), body["data"]["content"].as_str()), (Some(pic_name.as_str()), Some("fall-one")));
+    assert_eq!(body["data"]["device"], "hall camera");
 
     // The receiver fails: the event is retried with backoff, then delivered.
     *receiver.failing.lock().unwrap() = true;
-    enqueue_notice(&server, json!({"event_id": "e2"})).await;
-    let attempts = |server: &TestServer| -> i64 {
-        server.sql().query_row("SELECT attempts FROM webhook_event WHERE payload LIKE '%e2%'", [], |r| r.get(0)).unwrap()
-    };
-    wait_for("a failed attempt", || attempts(&server) >= 1).await;
+    care_support::upload(&server, &device, "fall-two").await;
+    wait_for("a failed attempt", || event(&server, "fall-two").1 >= 1).await;
     *receiver.failing.lock().unwrap() = false;
-    wait_for("the retried delivery", || {
-        server.sql().query_row("SELECT status FROM webhook_event WHERE payload LIKE '%e2%'", [], |r| r.get::<_, String>(0)).unwrap() == "delivered"
-    })
-    .await;
+    wait_for("the retried delivery", || event(&server, "fall-two").0 == "delivered").await;
     assert_eq!(receiver.got.lock().unwrap().len(), 2);
     let history = system(&server, &admin, reqwest::Method::GET, &format!("/api/open/app/deliveries/{}", app["id"]), None).await;
     assert_eq!(history["total"], 2);
@@ -275,17 +278,11 @@ async fn webhooks_are_signed_retried_and_survive_a_restart() {
 
     // Queued while the receiver is down and the server stops: delivered after the restart.
     *receiver.failing.lock().unwrap() = true;
-    enqueue_notice(&server, json!({"event_id": "e3"})).await;
-    wait_for("a failed attempt", || {
-        server.sql().query_row("SELECT attempts FROM webhook_event WHERE payload LIKE '%e3%'", [], |r| r.get::<_, i64>(0)).unwrap() >= 1
-    })
-    .await;
+    care_support::upload(&server, &device, "fall-three").await;
+    wait_for("a failed attempt", || event(&server, "fall-three").1 >= 1).await;
     let server = server.restart().await;
     *receiver.failing.lock().unwrap() = false;
-    let status = |server: &TestServer| -> String {
-        server.sql().query_row("SELECT status FROM webhook_event WHERE payload LIKE '%e3%'", [], |r| r.get(0)).unwrap()
-    };
-    wait_for("delivery after the restart", || status(&server) == "delivered").await;
+    wait_for("delivery after the restart", || event(&server, "fall-three").0 == "delivered").await;
     assert_eq!(receiver.got.lock().unwrap().len(), 3);
 }
 
@@ -301,7 +298,8 @@ async fn an_event_that_keeps_failing_is_given_up_after_the_limit() {
     .await;
     let admin = admin_token(&server).await;
     create_app(&server, &admin, json!(["care:read"]), Some(&url)).await;
-    enqueue_notice(&server, json!({"event_id": "doomed"})).await;
+    let device = camera(&server).await;
+    care_support::upload(&server, &device, "doomed").await;
     let row = |server: &TestServer| -> (String, i64) {
         server.sql().query_row("SELECT status, attempts FROM webhook_event", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap()
     };

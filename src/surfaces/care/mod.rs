@@ -2,21 +2,40 @@
 //! "data"}`, status 0 = ok, negative = the document's global table, positive = an
 //! endpoint's local table; always HTTP 200 (413 for an oversized body).
 
+mod admin;
+mod captcha;
+mod device;
+mod envelope;
+mod notice;
+mod pictures;
+mod portrait;
+pub mod retention;
+mod stream;
+mod user;
+
 use std::sync::Arc;
+use std::time::Duration;
 
 use poem::http::StatusCode;
 use poem_openapi::{Object, OpenApiService};
+use tokio::sync::broadcast;
 
 use super::operations::audience_by_rules;
 use super::{Failure, Surface};
-use crate::identity::authz::Audience;
 use crate::AppState;
+use crate::identity::Caller;
+use crate::identity::authz::{Audience, Operation};
+use crate::identity::ratelimit::FailureLimiter;
 
 pub struct Care;
 
 /// The document's global status table.
 pub mod status {
     pub const MISSING_JSON_KEY: i64 = -1;
+    pub const BAD_HASH: i64 = -4;
+    pub const EMPTY_VALUE: i64 = -201;
+    pub const BAD_DEVICE_TOKEN: i64 = -104;
+    pub const STORAGE: i64 = -500;
     pub const BAD_JSON_VALUE: i64 = -2;
     pub const MISSING_DATA_KEY: i64 = -3;
     pub const WRONG_TYPE: i64 = -203;
@@ -62,7 +81,14 @@ impl Surface for Care {
     }
 
     fn audience(_method: &str, path: &str) -> Audience {
-        let public = ["/api/captcha", "/api/user/login", "/api/user/register", "/api/device/heartbeat", "/api/notice"];
+        let public = [
+            "/api/captcha",
+            "/api/user/login",
+            "/api/user/register",
+            "/api/user/password",
+            "/api/device/heartbeat",
+            "/api/notice",
+        ];
         if path.starts_with("/api/get/portrait/") {
             return Audience::Public;
         }
@@ -70,8 +96,77 @@ impl Surface for Care {
     }
 }
 
-pub fn service(_app: Arc<AppState>) -> OpenApiService<(), ()> {
-    OpenApiService::new((), "hearth care", env!("CARGO_PKG_VERSION"))
+/// What the care surface keeps between requests, per running app.
+pub struct CareState {
+    /// The id of each new notice, sent after its row is committed; streams wake on it.
+    pub alerts: broadcast::Sender<i64>,
+    /// Failed logins per phone: past `CAPTCHA_AFTER` the login also needs an image captcha.
+    login_failures: FailureLimiter,
+    /// Wrong SMS hashes per phone, so a 5-digit code cannot be guessed in its 3 minutes.
+    sms_failures: FailureLimiter,
+    /// SMS codes sent per phone, so nobody can flood a phone with messages.
+    sms_sends: FailureLimiter,
+}
+
+/// Failed logins for one phone within 15 minutes before an image captcha is required.
+const CAPTCHA_AFTER: u32 = 5;
+
+impl CareState {
+    pub fn new() -> CareState {
+        let quarter = Duration::from_secs(900);
+        CareState {
+            alerts: broadcast::channel(256).0,
+            login_failures: FailureLimiter::new(CAPTCHA_AFTER, quarter),
+            sms_failures: FailureLimiter::new(10, quarter),
+            sms_sends: FailureLimiter::new(5, quarter),
+        }
+    }
+}
+
+impl Default for CareState {
+    fn default() -> Self {
+        CareState::new()
+    }
+}
+
+/// Care tokens are 32 hex digits; anything else (a JWT of another surface) is not one.
+fn care_token(token: Option<&str>) -> Result<String, Failure> {
+    let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(Failure::NoToken)?;
+    if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Failure::BadToken);
+    }
+    Ok(token.to_ascii_lowercase())
+}
+
+/// The caller behind a care session token, if its roles grant the operation. Any
+/// authenticated call slides the token's idle expiry.
+pub async fn signed_in(app: &AppState, op: &Operation, token: Option<&str>) -> Result<Caller, Failure> {
+    let caller = app.identity.authenticate_session(care_token(token)?).await?;
+    app.identity.authorize(&caller, op).await?;
+    Ok(caller)
+}
+
+type Apis = (
+    captcha::CaptchaApi,
+    user::UserApi,
+    portrait::PortraitApi,
+    device::DeviceApi,
+    notice::NoticeApi,
+    stream::StreamApi,
+    admin::AdminApi,
+);
+
+pub fn service(app: Arc<AppState>) -> OpenApiService<Apis, ()> {
+    let apis = (
+        captcha::CaptchaApi(app.clone()),
+        user::UserApi(app.clone()),
+        portrait::PortraitApi(app.clone()),
+        device::DeviceApi(app.clone()),
+        notice::NoticeApi(app.clone()),
+        stream::StreamApi(app.clone()),
+        admin::AdminApi(app),
+    );
+    OpenApiService::new(apis, "hearth care", env!("CARGO_PKG_VERSION"))
         .description("Elderly fall alerts from camera devices (seed 004). Every answer is {id, status, message, data}, HTTP 200.")
         .server("/care")
 }

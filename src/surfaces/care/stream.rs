@@ -1,0 +1,130 @@
+//! `GET /api/notice/stream?token=`: new fall notices of the caller's devices as
+//! Server-Sent Events, the moment they are stored. The event id is the notice's number, so
+//! a client that reconnects with `Last-Event-ID` first gets what it missed.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use poem::web::sse::Event;
+use poem_openapi::param::{Header, Query};
+use poem_openapi::payload::EventStream;
+use poem_openapi::types::ToJSON;
+use poem_openapi::{Object, OpenApi};
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use super::notice::{Filter, NoticeItem, visible};
+use super::{Care, care_token, signed_in};
+use crate::AppState;
+use crate::identity::authz::{DataScope, Operation};
+use crate::surfaces::{ApiError, Failure};
+
+pub struct StreamApi(pub Arc<AppState>);
+
+/// Comment lines keep proxies and phones from closing a quiet stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How often an open stream re-checks its token (revoked on password change, deletion…).
+const RECHECK: Duration = Duration::from_secs(30);
+
+#[derive(Object)]
+pub struct LiveNotice {
+    /// The notice's number: the event id to resume from with `Last-Event-ID`
+    id: i64,
+    #[oai(flatten)]
+    notice: NoticeItem,
+}
+
+struct Watch {
+    app: Arc<AppState>,
+    token: String,
+    account: i64,
+    scope: DataScope,
+    after: i64,
+    alerts: broadcast::Receiver<i64>,
+    pending: VecDeque<LiveNotice>,
+    recheck: tokio::time::Interval,
+}
+
+impl Watch {
+    /// Queues the caller's notices after the last one sent.
+    async fn fetch(&mut self) -> Result<(), Failure> {
+        let (account, scope, after) = (self.account, self.scope.clone(), self.after);
+        let found = self.app.db.read(move |c| Ok::<_, Failure>(visible(c, account, &scope, Filter::After(after))?)).await?;
+        for (id, _, notice) in found {
+            self.after = self.after.max(id);
+            self.pending.push_back(LiveNotice { id, notice });
+        }
+        Ok(())
+    }
+
+    async fn next(mut self) -> Option<(LiveNotice, Watch)> {
+        loop {
+            if let Some(notice) = self.pending.pop_front() {
+                return Some((notice, self));
+            }
+            tokio::select! {
+                received = self.alerts.recv() => match received {
+                    // Lagging only means several notices arrived at once: the fetch finds them all.
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = self.recheck.tick() => {
+                    // The open stream counts as activity, so it keeps the token alive.
+                    if self.app.identity.authenticate_session(self.token.clone()).await.is_err() {
+                        return None;
+                    }
+                    continue;
+                }
+            }
+            if let Err(e) = self.fetch().await {
+                tracing::warn!(error = %e, "live notice stream stopped");
+                return None;
+            }
+        }
+    }
+}
+
+#[OpenApi]
+impl StreamApi {
+    /// Live fall alerts (Server-Sent Events, event type `notice`); resumes after `Last-Event-ID`
+    #[oai(path = "/api/notice/stream", method = "get")]
+    async fn stream(
+        &self,
+        op: &Operation,
+        token: Query<Option<String>>,
+        /// The id of the last event received; notices after it are sent first
+        #[oai(name = "Last-Event-ID")]
+        last_event_id: Header<Option<String>>,
+    ) -> Result<EventStream<BoxStream<'static, LiveNotice>>, ApiError<Care>> {
+        let caller = signed_in(&self.0, op, token.0.as_deref()).await?;
+        let scope = self.0.identity.data_scope(&caller).await?;
+        // Subscribe before reading where to start, so nothing falls in between.
+        let alerts = self.0.care.alerts.subscribe();
+        let resume = last_event_id.0.and_then(|id| id.trim().parse::<i64>().ok());
+        let after = match resume {
+            Some(id) => id,
+            None => self.0.db.read(|c| Ok::<_, Failure>(c.query_row("SELECT COALESCE(MAX(id), 0) FROM notice", [], |r| r.get(0))?)).await?,
+        };
+        let mut recheck = tokio::time::interval(RECHECK);
+        recheck.reset();
+        let mut watch = Watch {
+            app: self.0.clone(),
+            token: care_token(token.0.as_deref())?,
+            account: caller.account_id,
+            scope,
+            after,
+            alerts,
+            pending: VecDeque::new(),
+            recheck,
+        };
+        if resume.is_some() {
+            watch.fetch().await?;
+        }
+        let events = futures_util::stream::unfold(watch, Watch::next).boxed();
+        Ok(EventStream::new(events)
+            .keep_alive(KEEP_ALIVE)
+            .to_event(|live| Event::message(live.to_json_string()).id(live.id.to_string()).event_type("notice")))
+    }
+}

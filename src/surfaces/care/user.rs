@@ -1,0 +1,440 @@
+//! Phone accounts: login, registration, passwords, nickname, profile, and `doki`, the
+//! token heartbeat.
+
+use std::sync::Arc;
+
+use poem::web::RemoteAddr;
+use poem_openapi::param::Query;
+use poem_openapi::{Object, OpenApi};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Map, Value};
+
+use super::captcha::{check_phone, check_sms};
+use super::envelope::{Answer, CareBody, Empty};
+use super::{CAPTCHA_AFTER, signed_in, status};
+use crate::AppState;
+use crate::clock::now;
+use crate::identity::authz::Operation;
+use crate::identity::tokens::random_hex;
+use crate::identity::{accounts, roles, sessions};
+use crate::surfaces::Failure;
+
+pub struct UserApi(pub Arc<AppState>);
+
+/// Idle minutes after which an ordinary care token dies (the document's 10 minutes).
+pub const IDLE_SECS: i64 = 600;
+/// However active, an ordinary token lasts at most a week and an enduring one 180 days.
+const SHORT_LIFETIME_SECS: i64 = 7 * 86_400;
+const ENDURING_LIFETIME_SECS: i64 = 180 * 86_400;
+/// Tokens one account may hold; logging in again drops the oldest.
+const MAX_TOKENS: i64 = 10;
+
+#[derive(Object, serde::Deserialize)]
+pub struct LoginData {
+    /// 11-digit mobile number
+    phone: String,
+    pass: String,
+    /// 1: a long-lived token; 0 (default, and any value that is not 1/true): dies after
+    /// 10 idle minutes
+    #[serde(default, deserialize_with = "loose_flag")]
+    enduring: Option<i64>,
+    /// Needed after 5 failed logins for this phone within 15 minutes:
+    /// md5(lowercase(image captcha code) + rand)
+    #[serde(default)]
+    hash: Option<String>,
+}
+
+fn loose_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let value = <Value as serde::Deserialize>::deserialize(d)?;
+    let on = matches!(&value, Value::Bool(true)) || value.as_i64() == Some(1) || value.as_str().is_some_and(|s| s == "1" || s.eq_ignore_ascii_case("true"));
+    Ok(Some(on as i64))
+}
+
+#[derive(Object)]
+pub struct TokenData {
+    /// 32 hex digits, for `?token=` on every signed-in call
+    token: String,
+}
+
+#[derive(Object, serde::Deserialize)]
+pub struct RegisterData {
+    phone: String,
+    /// md5(SMS code + rand), from sms/generate with command_type 1 (2 for `forget`)
+    hash: String,
+    pass: String,
+}
+
+#[derive(Object, serde::Deserialize)]
+pub struct PasswordData {
+    phone: String,
+    /// forget: md5(SMS code + rand) of an SMS sent with command_type 2
+    hash: Option<String>,
+    /// forget: the new password
+    pass: Option<String>,
+    /// change: the current password
+    old: Option<String>,
+    /// change: the new password
+    new: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Forget {
+    phone: String,
+    hash: String,
+    pass: String,
+}
+
+#[derive(serde::Deserialize)]
+struct Change {
+    phone: String,
+    old: String,
+    new: String,
+}
+
+#[derive(Object, serde::Deserialize)]
+pub struct NicknameData {
+    /// The account's phone (also accepted as `phone`)
+    user_id: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Object)]
+pub struct NicknameAnswer {
+    nickname: Option<String>,
+}
+
+/// A care profile; empty texts are null, as the document shows them.
+#[derive(Object)]
+pub struct Profile {
+    phone: Option<String>,
+    name: Option<String>,
+    nickname: Option<String>,
+    email: Option<String>,
+    level: i64,
+}
+
+#[derive(Object, serde::Deserialize)]
+pub struct ProfileData {
+    /// Must be the account's own phone; it cannot be changed
+    phone: String,
+    /// At most 20 characters; null clears it
+    name: Option<String>,
+    /// At most 20 characters; null clears it
+    nickname: Option<String>,
+    /// At most 50 characters; null clears it
+    email: Option<String>,
+    /// Only administrators may change it
+    level: Option<i64>,
+}
+
+pub fn client_key(remote: &RemoteAddr) -> String {
+    remote.as_socket_addr().map_or_else(|| remote.to_string(), |a| a.ip().to_string())
+}
+
+fn nonempty(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
+}
+
+pub fn profile(conn: &Connection, account_id: i64) -> rusqlite::Result<Option<Profile>> {
+    conn.query_row(
+        "SELECT phone, name, nickname, email, care_level FROM account WHERE id = ?1",
+        [account_id],
+        |r| {
+            Ok(Profile {
+                phone: r.get(0)?,
+                name: nonempty(r.get(1)?),
+                nickname: nonempty(r.get(2)?),
+                email: nonempty(r.get(3)?),
+                level: r.get(4)?,
+            })
+        },
+    )
+    .optional()
+}
+
+pub fn profiles_with_phone(conn: &Connection) -> rusqlite::Result<Vec<Profile>> {
+    let mut stmt = conn.prepare("SELECT id FROM account WHERE phone IS NOT NULL ORDER BY phone")?;
+    let ids: Vec<i64> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    ids.into_iter().filter_map(|id| profile(conn, id).transpose()).collect()
+}
+
+/// A profile update: `None` leaves a field as it is.
+pub struct ProfileChange {
+    texts: [(&'static str, Option<String>); 3],
+    pub level: Option<i64>,
+}
+
+impl ProfileChange {
+    /// Reads the update from the raw `data`, where an absent key and null differ.
+    pub fn read(data: &Map<String, Value>) -> Result<ProfileChange, Failure> {
+        let text = |key: &'static str, max: usize| -> Result<(&'static str, Option<String>), Failure> {
+            let value = match data.get(key) {
+                None => None,
+                Some(Value::Null) => Some(String::new()),
+                Some(Value::String(s)) if s.chars().count() > max => {
+                    return Err(Failure::Invalid(format!("Arg's value error: {key} may have at most {max} characters")));
+                }
+                Some(Value::String(s)) => Some(s.trim().to_owned()),
+                Some(_) => return Err(Failure::WrongType(format!("Arg's value type error: data.{key} must be a string or null"))),
+            };
+            Ok((key, value))
+        };
+        let texts = [text("name", 20)?, text("nickname", 20)?, text("email", 50)?];
+        if let (_, Some(email)) = &texts[2] {
+            if !email.is_empty() && !email.contains('@') {
+                return Err(Failure::Invalid("Arg's value error: email is not an e-mail address".into()));
+            }
+        }
+        let level = match data.get("level") {
+            None => None,
+            Some(v) => Some(v.as_i64().filter(|l| *l >= 0).ok_or_else(|| {
+                Failure::WrongType("Arg's value type error: data.level must be a whole number of 0 or more".into())
+            })?),
+        };
+        Ok(ProfileChange { texts, level })
+    }
+
+    pub fn apply(&self, conn: &Connection, account_id: i64) -> rusqlite::Result<()> {
+        let [(_, name), (_, nickname), (_, email)] = &self.texts;
+        conn.execute(
+            "UPDATE account SET name = COALESCE(?1, name), nickname = COALESCE(?2, nickname),
+             email = COALESCE(?3, email), care_level = COALESCE(?4, care_level), updated_at = ?5 WHERE id = ?6",
+            params![name, nickname, email, self.level, now(), account_id],
+        )?;
+        Ok(())
+    }
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+fn no_user() -> Failure {
+    Failure::Code(100, "Incorrect user: no account has this phone; register first".into())
+}
+
+impl UserApi {
+    /// Checks a phone and password, counting failures per client address and per phone.
+    async fn check_password(&self, client: &str, phone: &str, pass: &str, hash: Option<&str>) -> Result<accounts::Account, Failure> {
+        let app = &self.0;
+        app.identity.login_failures.check(client).map_err(Failure::RateLimited)?;
+        if app.care.login_failures.count(phone) >= CAPTCHA_AFTER as usize {
+            let solved = match hash {
+                Some(hash) => app.identity.check_image_captcha(hash).await?,
+                None => false,
+            };
+            if !solved {
+                return Err(Failure::Code(
+                    status::BAD_HASH,
+                    "Error Hash: too many failed logins for this phone; solve an image captcha and send its hash".into(),
+                ));
+            }
+        }
+        let wanted = phone.to_owned();
+        let account = app.db.read(move |c| Ok::<_, Failure>(accounts::by_phone(c, &wanted)?)).await?;
+        let stored = account.as_ref().map(|a| a.password_hash.clone());
+        if !app.identity.passwords.verify(pass, stored).await {
+            app.identity.login_failures.fail(client);
+            app.care.login_failures.fail(phone);
+            return Err(match account {
+                None => no_user(),
+                Some(_) => Failure::Code(101, "Error password: the password is wrong".into()),
+            });
+        }
+        let account = account.expect("verified");
+        if !account.enabled {
+            return Err(Failure::AccountDisabled);
+        }
+        if account.banned {
+            return Err(Failure::AccountBanned);
+        }
+        Ok(account)
+    }
+
+    async fn login_inner(&self, remote: &RemoteAddr, body: &CareBody<LoginData>) -> Result<TokenData, Failure> {
+        body.kind(&[("login", "pass")])?;
+        let data: LoginData = body.data()?;
+        let account = self.check_password(&client_key(remote), &data.phone, &data.pass, data.hash.as_deref()).await?;
+        let enduring = data.enduring == Some(1);
+        let token = random_hex(16);
+        let stored = token.clone();
+        self.0
+            .db
+            .write(move |tx| {
+                let new = sessions::NewSession {
+                    account_id: account.id,
+                    surface: "care",
+                    idle_secs: (!enduring).then_some(IDLE_SECS),
+                    lifetime_secs: if enduring { ENDURING_LIFETIME_SECS } else { SHORT_LIFETIME_SECS },
+                    keep_at_most: Some(MAX_TOKENS),
+                };
+                Ok::<_, Failure>(sessions::create(tx, &new, &stored)?)
+            })
+            .await?;
+        Ok(TokenData { token })
+    }
+
+    async fn register_inner(&self, body: &CareBody<RegisterData>) -> Result<Empty, Failure> {
+        body.kind(&[("register", "phone")])?;
+        let RegisterData { phone, hash, pass } = body.data()?;
+        check_phone(&phone)?;
+        if pass.is_empty() {
+            return Err(Failure::Code(status::EMPTY_VALUE, "Necessary key-value can't be empty: pass".into()));
+        }
+        let taken = phone.clone();
+        let exists = self.0.db.read(move |c| Ok::<_, Failure>(accounts::by_phone(c, &taken)?)).await?.is_some();
+        let existed = || Failure::Code(101, "Phone number existed: log in, or recover the password".into());
+        if exists {
+            return Err(existed());
+        }
+        check_sms(&self.0, &phone, 1, &hash, 400).await?;
+        let password_hash = self.0.identity.passwords.hash(&pass).await?;
+        self.0
+            .db
+            .write(move |tx| {
+                let now = now();
+                let inserted = tx.execute(
+                    "INSERT INTO account (phone, password_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+                    params![phone, password_hash, now],
+                );
+                match inserted {
+                    Err(e) if is_unique_violation(&e) => return Err(existed()),
+                    other => other?,
+                };
+                roles::grant(tx, tx.last_insert_rowid(), roles::USER)?;
+                Ok(Empty {})
+            })
+            .await
+    }
+
+    async fn password_inner(&self, remote: &RemoteAddr, body: &CareBody<PasswordData>) -> Result<Empty, Failure> {
+        let (_, subtype) = body.kind(&[("password", "forget"), ("password", "change")])?;
+        let (account_id, new) = if subtype == "forget" {
+            let Forget { phone, hash, pass } = body.data()?;
+            let wanted = phone.clone();
+            let account = self.0.db.read(move |c| Ok::<_, Failure>(accounts::by_phone(c, &wanted)?)).await?;
+            let account = account.ok_or_else(no_user)?;
+            if pass.is_empty() {
+                return Err(Failure::Code(status::EMPTY_VALUE, "Necessary key-value can't be empty: pass".into()));
+            }
+            check_sms(&self.0, &phone, 2, &hash, 400).await?;
+            (account.id, pass)
+        } else {
+            let Change { phone, old, new } = body.data()?;
+            if new.is_empty() {
+                return Err(Failure::Code(status::EMPTY_VALUE, "Necessary key-value can't be empty: new".into()));
+            }
+            (self.check_password(&client_key(remote), &phone, &old, None).await?.id, new)
+        };
+        let password_hash = self.0.identity.passwords.hash(&new).await?;
+        self.0
+            .db
+            .write(move |tx| {
+                accounts::set_password(tx, account_id, &password_hash)?;
+                Ok(Empty {})
+            })
+            .await
+    }
+
+    async fn nickname_inner(&self, op: &Operation, token: Option<&str>, body: &CareBody<NicknameData>) -> Result<NicknameAnswer, Failure> {
+        signed_in(&self.0, op, token).await?;
+        body.kind(&[("info", "nickname")])?;
+        let NicknameData { user_id, phone } = body.data()?;
+        let phone = user_id.or(phone).ok_or_else(|| Failure::Missing("Error data key: missing field `user_id` in `data`".into()))?;
+        let nickname = self
+            .0
+            .db
+            .read(move |c| {
+                let found = c.query_row("SELECT nickname FROM account WHERE phone = ?1", [&phone], |r| r.get::<_, String>(0));
+                Ok::<_, Failure>(found.optional()?)
+            })
+            .await?;
+        let nickname = nickname.ok_or_else(|| Failure::Code(100, "user not existed: no account has this phone".into()))?;
+        Ok(NicknameAnswer { nickname: nonempty(nickname) })
+    }
+
+    async fn profile_of(&self, account_id: i64) -> Result<Profile, Failure> {
+        let found = self.0.db.read(move |c| Ok::<_, Failure>(profile(c, account_id)?)).await?;
+        found.ok_or(Failure::BadToken)
+    }
+
+    async fn update_inner(&self, op: &Operation, token: Option<&str>, body: &CareBody<ProfileData>) -> Result<Empty, Failure> {
+        let caller = signed_in(&self.0, op, token).await?;
+        body.kind(&[("info", "update")])?;
+        let phone: PhoneOnly = body.data()?;
+        let change = ProfileChange::read(body.raw()?)?;
+        let own = self.profile_of(caller.account_id).await?;
+        if own.phone.as_deref() != Some(phone.phone.as_str()) {
+            return Err(Failure::Invalid("Arg's value error: phone must be this account's own phone; it cannot be changed".into()));
+        }
+        if change.level.is_some_and(|l| l != own.level) && !caller.is_admin() {
+            return Err(Failure::Forbidden("No permission to operate: only administrators may change level".into()));
+        }
+        let id = caller.account_id;
+        self.0.db.write(move |tx| Ok::<_, Failure>(change.apply(tx, id)?)).await?;
+        Ok(Empty {})
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct PhoneOnly {
+    pub phone: String,
+}
+
+/// On the endpoints whose own tables say so, a bad token is status 1.
+fn own_token_status(failure: Failure, message: &str) -> Failure {
+    match failure {
+        Failure::BadToken | Failure::TokenExpired => Failure::Code(1, message.into()),
+        other => other,
+    }
+}
+
+#[OpenApi]
+impl UserApi {
+    /// Log in with phone and password (type login, subtype pass)
+    #[oai(path = "/api/user/login", method = "post")]
+    async fn login(&self, remote: &RemoteAddr, body: CareBody<LoginData>) -> Answer<TokenData> {
+        Answer::new(body.id, self.login_inner(remote, &body).await)
+    }
+
+    /// Register a phone account with an SMS code (type register, subtype phone)
+    #[oai(path = "/api/user/register", method = "post")]
+    async fn register(&self, body: CareBody<RegisterData>) -> Answer<Empty> {
+        Answer::new(body.id, self.register_inner(&body).await)
+    }
+
+    /// Forgotten password with an SMS code (subtype forget), or change it (subtype change); ends every session
+    #[oai(path = "/api/user/password", method = "post")]
+    async fn password(&self, remote: &RemoteAddr, body: CareBody<PasswordData>) -> Answer<Empty> {
+        Answer::new(body.id, self.password_inner(remote, &body).await)
+    }
+
+    /// A user's nickname by phone (type info, subtype nickname)
+    #[oai(path = "/api/user/nickname", method = "post")]
+    async fn nickname(&self, op: &Operation, token: Query<Option<String>>, body: CareBody<NicknameData>) -> Answer<NicknameAnswer> {
+        Answer::new(body.id, self.nickname_inner(op, token.0.as_deref(), &body).await)
+    }
+
+    /// The caller's profile
+    #[oai(path = "/api/user/info", method = "get")]
+    async fn info(&self, op: &Operation, token: Query<Option<String>>) -> Answer<Profile> {
+        let outcome = match signed_in(&self.0, op, token.0.as_deref()).await {
+            Ok(caller) => self.profile_of(caller.account_id).await,
+            Err(failure) => Err(own_token_status(failure, "Error Token: log in again")),
+        };
+        Answer::get(outcome)
+    }
+
+    /// Update the caller's profile (type info, subtype update)
+    #[oai(path = "/api/user/info", method = "post")]
+    async fn update(&self, op: &Operation, token: Query<Option<String>>, body: CareBody<ProfileData>) -> Answer<Empty> {
+        Answer::new(body.id, self.update_inner(op, token.0.as_deref(), &body).await)
+    }
+
+    /// Token heartbeat: checks the token and restarts its 10-minute idle clock
+    #[oai(path = "/api/user/doki", method = "get")]
+    async fn doki(&self, op: &Operation, token: Query<Option<String>>) -> Answer<Empty> {
+        let outcome = signed_in(&self.0, op, token.0.as_deref()).await.map(|_| Empty {});
+        Answer::get(outcome.map_err(|f| own_token_status(f, "Token not existed: log in again")))
+    }
+}
