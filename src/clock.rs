@@ -21,3 +21,22 @@ pub fn local_datetime(secs: i64) -> String {
         .single()
         .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
 }
+
+/// Reads `yyyy-MM-dd HH:mm:ss` as the server's local time; Unix seconds.
+pub fn parse_local_datetime(text: &str) -> Option<i64> {
+    let naive = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S").ok()?;
+    Local.from_local_datetime(&naive).earliest().map(|t| t.timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_datetimes_round_trip() {
+        let t = 1_700_000_000;
+        assert_eq!(parse_local_datetime(&local_datetime(t)), Some(t));
+        assert_eq!(parse_local_datetime("2023-13-01 00:00:00"), None);
+        assert_eq!(parse_local_datetime("yesterday"), None);
+    }
+}

@@ -308,3 +308,58 @@ async fn an_event_that_keeps_failing_is_given_up_after_the_limit() {
     let recorded: i64 = server.sql().query_row("SELECT count(*) FROM webhook_attempt WHERE http_status = 503", [], |r| r.get(0)).unwrap();
     assert_eq!(recorded, 3);
 }
+
+async fn open_get(server: &TestServer, bearer: &str, path: &str) -> Value {
+    let res = server.client.get(server.url(path)).bearer_auth(bearer).send().await.unwrap();
+    let (status, body) = common::read(res).await;
+    assert_eq!(status, 200);
+    body
+}
+
+#[tokio::test]
+async fn care_reads_list_notices_since_a_time_with_paging_and_serve_snapshots() {
+    let server = TestServer::start().await;
+    let admin = admin_token(&server).await;
+    let device = camera(&server).await;
+    let first = care_support::upload(&server, &device, "kitchen fall").await;
+    server.sql().execute("UPDATE notice SET created_at = created_at - 86400 WHERE pic_name = ?1", [&first]).unwrap();
+    let second = care_support::upload(&server, &device, "stairs fall").await;
+    let third = care_support::upload(&server, &device, "garden fall").await;
+
+    let reader = create_app(&server, &admin, json!(["care:read"]), None).await;
+    let bearer = token(&server, &reader).await["data"]["token"].as_str().unwrap().to_owned();
+    let all = open_get(&server, &bearer, "/open/api/care/notices").await;
+    assert_eq!((all["code"].as_i64(), all["total"].as_i64()), (Some(1), Some(3)));
+    let names: Vec<&str> = all["data"].as_array().unwrap().iter().map(|n| n["pic_name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec![first.as_str(), second.as_str(), third.as_str()], "oldest first");
+    assert_eq!(all["data"][0]["device"], "hall camera");
+
+    let cutoff = hearth::clock::local_datetime(hearth::clock::now() - 3600);
+    let recent = open_get(&server, &bearer, &format!("/open/api/care/notices?since={}&pageNum=2&pageSize=1", cutoff.replace(' ', "%20"))).await;
+    assert_eq!(recent["total"], 2);
+    assert_eq!(recent["data"].as_array().unwrap().len(), 1);
+    assert_eq!(recent["data"][0]["pic_name"], third);
+    assert_open_error(&open_get(&server, &bearer, "/open/api/care/notices?since=last%20week").await, 12004);
+    assert_open_error(&open_get(&server, &bearer, "/open/api/care/notices?pageSize=0").await, 12004);
+
+    let event_id = all["data"][1]["event_id"].as_str().unwrap().to_owned();
+    let one = open_get(&server, &bearer, &format!("/open/api/care/notices/{event_id}")).await;
+    assert_eq!(one["data"]["content"], "stairs fall");
+    assert_open_error(&open_get(&server, &bearer, "/open/api/care/notices/0000").await, 404);
+    let image = server.client.get(server.url(&format!("/open/api/care/notices/{event_id}/image"))).bearer_auth(&bearer).send().await.unwrap();
+    assert_eq!(image.headers()["content-type"], "image/png");
+    assert_eq!(image.bytes().await.unwrap().to_vec(), care_support::png_bytes(8, 6, 30), "the stored snapshot, byte for byte");
+
+    let devices = open_get(&server, &bearer, "/open/api/care/devices").await;
+    assert_eq!(devices["total"], 1);
+    assert_eq!((devices["data"][0]["name"].as_str(), devices["data"][0]["online"].as_bool()), (Some("hall camera"), Some(true)));
+
+    // Without the care:read scope: 16000 on every care read.
+    let outsider = create_app(&server, &admin, json!(["transit:read"]), None).await;
+    let other = token(&server, &outsider).await["data"]["token"].as_str().unwrap().to_owned();
+    for path in ["/open/api/care/notices", "/open/api/care/devices", &format!("/open/api/care/notices/{event_id}"), &format!("/open/api/care/notices/{event_id}/image")] {
+        let denied = open_get(&server, &other, path).await;
+        assert_open_error(&denied, 16000);
+        assert_eq!(denied["message"], "this app lacks the care:read scope");
+    }
+}

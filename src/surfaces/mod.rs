@@ -46,6 +46,15 @@ pub trait Surface: Send + Sync + 'static {
     fn audience(method: &str, path: &str) -> Audience;
 }
 
+/// `pageNum` (from 1) and `pageSize` (1 to 500, else `default_size`) as (limit, offset).
+pub fn paging(page_num: Option<i64>, page_size: Option<i64>, default_size: i64) -> Result<(i64, i64), Failure> {
+    let (number, size) = (page_num.unwrap_or(1), page_size.unwrap_or(default_size));
+    if number < 1 || !(1..=500).contains(&size) {
+        return Err(Failure::Invalid("pageNum must be at least 1 and pageSize between 1 and 500".into()));
+    }
+    Ok((size, (number - 1) * size))
+}
+
 /// `Surface::TITLE` by surface name.
 pub fn title(surface: &str) -> &'static str {
     match surface {

@@ -4,7 +4,7 @@
 
 mod admin;
 mod captcha;
-mod device;
+pub mod device;
 mod envelope;
 mod notice;
 mod pictures;

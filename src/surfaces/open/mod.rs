@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod apps;
+mod care;
 mod token;
 pub mod webhooks;
 
@@ -98,8 +99,13 @@ pub fn page<T: Type + ParseFromJSON + ToJSON>(data: T, total: i64) -> Reply<T> {
     Ok(Json(Envelope { code: 1, message: "成功".into(), data, timestamp: now_millis().to_string(), total: Some(total) }))
 }
 
-pub fn service(app: Arc<AppState>) -> OpenApiService<token::TokenApi, ()> {
-    OpenApiService::new(token::TokenApi(app), "hearth open platform", env!("CARGO_PKG_VERSION"))
+/// `pageNum`/`pageSize` with this surface's default page of 50.
+pub fn paging(page_num: Option<i64>, page_size: Option<i64>) -> Result<(i64, i64), Failure> {
+    super::paging(page_num, page_size, 50)
+}
+
+pub fn service(app: Arc<AppState>) -> OpenApiService<(token::TokenApi, care::CareReadApi), ()> {
+    OpenApiService::new((token::TokenApi(app.clone()), care::CareReadApi(app)), "hearth open platform", env!("CARGO_PKG_VERSION"))
         .description("Read API for partner companies (seed 003): client-credential JWTs, every answer {code, message, data, timestamp}, code 1 success.")
         .server("/open")
 }

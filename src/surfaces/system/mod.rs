@@ -66,14 +66,7 @@ pub fn page<T: Type + ParseFromJSON + ToJSON>(data: T, total: i64) -> Reply<T> {
     Ok(Json(Envelope { code: 0, message: "SUCC".into(), data: Some(data), total: Some(total) }))
 }
 
-/// `pageNum` (from 1) and `pageSize` (1 to 500, else `default_size`) as (limit, offset).
-pub fn paging(page_num: Option<i64>, page_size: Option<i64>, default_size: i64) -> Result<(i64, i64), Failure> {
-    let (number, size) = (page_num.unwrap_or(1), page_size.unwrap_or(default_size));
-    if number < 1 || !(1..=500).contains(&size) {
-        return Err(Failure::Invalid("pageNum must be at least 1 and pageSize between 1 and 500".into()));
-    }
-    Ok((size, (number - 1) * size))
-}
+pub use super::paging;
 
 /// `Authorization: Bearer <jwt>` from `POST /system/api/auth/login`.
 #[derive(SecurityScheme)]

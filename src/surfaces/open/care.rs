@@ -1,0 +1,156 @@
+//! The partner view of care (scope `care:read`): every fall notice and device of the box,
+//! read-only. A care provider syncs notices with `since` and pages in time order.
+
+use std::sync::Arc;
+
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Binary;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use rusqlite::{Connection, OptionalExtension};
+
+use super::access::{AppToken, app_with_scope};
+use super::{Open, Reply, ok, page, paging};
+use crate::AppState;
+use crate::clock::{local_datetime, now, parse_local_datetime};
+use crate::files::Bucket;
+use crate::surfaces::care::device::ONLINE_SECS;
+use crate::surfaces::{ApiError, Failure};
+
+pub struct CareReadApi(pub Arc<AppState>);
+
+const SCOPE: &str = "care:read";
+
+#[derive(Object)]
+struct Notice {
+    event_id: String,
+    pic_name: String,
+    /// The device's name
+    device: String,
+    device_id: i64,
+    content: String,
+    /// yyyy-MM-dd HH:mm:ss
+    createtime: String,
+}
+
+#[derive(Object)]
+struct Device {
+    id: i64,
+    name: String,
+    /// Called in during the last 5 minutes
+    online: bool,
+    /// yyyy-MM-dd HH:mm:ss, null if never
+    last_seen: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum Image {
+    #[oai(status = 200, content_type = "image/jpeg")]
+    Jpeg(Binary<Vec<u8>>),
+    #[oai(status = 200, content_type = "image/png")]
+    Png(Binary<Vec<u8>>),
+}
+
+const NOTICE_COLUMNS: &str = "n.event_id, n.pic_name, d.name, d.id, n.content, n.created_at, n.file";
+
+fn notice_row(r: &rusqlite::Row) -> rusqlite::Result<(Notice, String)> {
+    Ok((
+        Notice {
+            event_id: r.get(0)?,
+            pic_name: r.get(1)?,
+            device: r.get(2)?,
+            device_id: r.get(3)?,
+            content: r.get(4)?,
+            createtime: local_datetime(r.get(5)?),
+        },
+        r.get(6)?,
+    ))
+}
+
+fn notices_since(conn: &Connection, since: i64, limit: i64, offset: i64) -> rusqlite::Result<(Vec<Notice>, i64)> {
+    let total = conn.query_row("SELECT count(*) FROM notice WHERE created_at >= ?1", [since], |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {NOTICE_COLUMNS} FROM notice n JOIN device d ON d.id = n.device_id
+         WHERE n.created_at >= ?1 ORDER BY n.created_at, n.id LIMIT ?2 OFFSET ?3"
+    ))?;
+    let rows = stmt.query_map([since, limit, offset], notice_row)?.map(|r| r.map(|(n, _)| n)).collect::<rusqlite::Result<_>>()?;
+    Ok((rows, total))
+}
+
+fn notice(conn: &Connection, event_id: &str) -> Result<(Notice, String), Failure> {
+    conn.query_row(
+        &format!("SELECT {NOTICE_COLUMNS} FROM notice n JOIN device d ON d.id = n.device_id WHERE n.event_id = ?1"),
+        [event_id],
+        notice_row,
+    )
+    .optional()?
+    .ok_or_else(|| Failure::NotFound(format!("no fall notice has event_id {event_id}")))
+}
+
+fn devices(conn: &Connection) -> rusqlite::Result<Vec<Device>> {
+    let time = now();
+    let mut stmt = conn.prepare_cached("SELECT id, name, last_seen FROM device ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        let last_seen: Option<i64> = r.get(2)?;
+        Ok(Device {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            online: last_seen.is_some_and(|t| time - t < ONLINE_SECS),
+            last_seen: last_seen.map(local_datetime),
+        })
+    })?;
+    rows.collect()
+}
+
+#[OpenApi]
+impl CareReadApi {
+    /// Fall notices created at or after `since`, oldest first, one page
+    #[oai(path = "/api/care/notices", method = "get")]
+    async fn notices(
+        &self,
+        token: AppToken,
+        /// yyyy-MM-dd HH:mm:ss (server local time); all notices when absent
+        since: Query<Option<String>>,
+        #[oai(name = "pageNum")] page_num: Query<Option<i64>>,
+        #[oai(name = "pageSize")] page_size: Query<Option<i64>>,
+    ) -> Reply<Vec<Notice>> {
+        app_with_scope(&self.0, &token, SCOPE).await?;
+        let since = match since.0.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(text) => parse_local_datetime(text)
+                .ok_or_else(|| Failure::Invalid(format!("since {text:?} is not a time written yyyy-MM-dd HH:mm:ss")))?,
+            None => i64::MIN,
+        };
+        let (limit, offset) = paging(page_num.0, page_size.0)?;
+        let (rows, total) = self.0.db.read(move |c| Ok::<_, Failure>(notices_since(c, since, limit, offset)?)).await?;
+        page(rows, total)
+    }
+
+    /// One fall notice
+    #[oai(path = "/api/care/notices/:event_id", method = "get")]
+    async fn notice(&self, token: AppToken, event_id: Path<String>) -> Reply<Notice> {
+        app_with_scope(&self.0, &token, SCOPE).await?;
+        ok(self.0.db.read(move |c| notice(c, &event_id.0)).await?.0)
+    }
+
+    /// A fall notice's snapshot (JPEG or PNG)
+    #[oai(path = "/api/care/notices/:event_id/image", method = "get")]
+    async fn image(&self, token: AppToken, event_id: Path<String>) -> Result<Image, ApiError<Open>> {
+        app_with_scope(&self.0, &token, SCOPE).await?;
+        let (_, file) = self.0.db.read(move |c| notice(c, &event_id.0)).await?;
+        let files = self.0.files.clone();
+        let name = file.clone();
+        let bytes = tokio::task::spawn_blocking(move || files.read(Bucket::Notices, &name))
+            .await
+            .map_err(|e| Failure::Internal(e.to_string()))?
+            .map_err(|_| Failure::NotFound("the snapshot of this notice is no longer stored".into()))?;
+        Ok(if file.ends_with(".png") { Image::Png(Binary(bytes)) } else { Image::Jpeg(Binary(bytes)) })
+    }
+
+    /// Every camera device with its online state
+    #[oai(path = "/api/care/devices", method = "get")]
+    async fn devices(&self, token: AppToken) -> Reply<Vec<Device>> {
+        app_with_scope(&self.0, &token, SCOPE).await?;
+        let rows = self.0.db.read(|c| Ok::<_, Failure>(devices(c)?)).await?;
+        let total = rows.len() as i64;
+        page(rows, total)
+    }
+}
