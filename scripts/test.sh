@@ -17,4 +17,8 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# The crash-safety test kills and restarts the release binary, as a box runs it.
+cargo build --release --locked
+export HEARTH_RELEASE_BIN="$PWD/target/release/hearth"
+
 cargo test --locked "$@"

@@ -149,6 +149,20 @@ impl FileStore {
         }
     }
 
+    /// Deletes the files of `bucket` that `referenced` does not name: what a crash left
+    /// between writing a file and committing its row, or between committing a removal and
+    /// deleting the file. Run at start, before any request can be writing.
+    pub fn sweep(&self, bucket: Bucket, referenced: &std::collections::HashSet<String>) -> io::Result<usize> {
+        let mut removed = 0;
+        for name in self.list(bucket)? {
+            if !referenced.contains(&name) {
+                fs::remove_file(self.root.join(bucket.folder()).join(&name))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Every stored name in a bucket (for orphan checks and retention).
     pub fn list(&self, bucket: Bucket) -> io::Result<Vec<String>> {
         let mut names = Vec::new();

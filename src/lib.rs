@@ -151,6 +151,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let operations = surfaces::operations::sync(&app).await.context("syncing the permission catalogue")?;
     tracing::debug!(operations = operations.len(), "permission catalogue in sync");
     let _ = app.operations.set(operations);
+    let orphans = surfaces::sweep_orphan_files(&app).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if orphans > 0 {
+        tracing::warn!(files = orphans, "removed upload files no row refers to (left by an interrupted write)");
+    }
     let setup_token = app.db.write(|tx| Ok::<_, db::DbError>(identity::setup::issue_if_needed(tx)?)).await?;
     if let Some(token) = &setup_token {
         let host = if addr.ip().is_unspecified() { format!("localhost:{}", addr.port()) } else { addr.to_string() };

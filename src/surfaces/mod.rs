@@ -55,6 +55,42 @@ pub fn paging(page_num: Option<i64>, page_size: Option<i64>, default_size: i64) 
     Ok((size, (number - 1) * size))
 }
 
+/// The stored file names rows refer to, per bucket: the queries of the surfaces that own
+/// those rows. A bucket no surface claims is never swept.
+fn file_references(bucket: crate::files::Bucket) -> &'static [&'static str] {
+    use crate::files::Bucket;
+    match bucket {
+        Bucket::Notices => &["SELECT file FROM notice"],
+        Bucket::Portraits => &["SELECT care_portrait FROM account WHERE care_portrait IS NOT NULL"],
+        Bucket::Songs | Bucket::Covers => &[],
+    }
+}
+
+/// Removes upload files no row refers to (see `FileStore::sweep`); answers how many.
+pub async fn sweep_orphan_files(app: &AppState) -> Result<usize, Failure> {
+    let files = app.files.clone();
+    app.db
+        .read(move |conn| {
+            let mut removed = 0;
+            for bucket in crate::files::Bucket::ALL {
+                let queries = file_references(bucket);
+                if queries.is_empty() {
+                    continue;
+                }
+                let mut referenced = std::collections::HashSet::new();
+                for sql in queries {
+                    let mut stmt = conn.prepare(sql)?;
+                    for name in stmt.query_map([], |r| r.get::<_, String>(0))? {
+                        referenced.insert(name?);
+                    }
+                }
+                removed += files.sweep(bucket, &referenced).map_err(|e| Failure::Internal(format!("sweeping uploads: {e}")))?;
+            }
+            Ok(removed)
+        })
+        .await
+}
+
 /// `Surface::TITLE` by surface name.
 pub fn title(surface: &str) -> &'static str {
     match surface {
