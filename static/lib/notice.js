@@ -4,6 +4,8 @@ import { t } from './i18n.js';
 
 export function notify(message, kind = 'ok') {
   const area = document.getElementById('notices');
+  // Only the latest success stays on screen; failures stay until closed.
+  if (kind !== 'error') area.querySelectorAll('.notice:not(.error)').forEach((n) => n.remove());
   const item = h('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
     h('span', {}, message),
     h('button', { type: 'button', class: 'icon', 'aria-label': t('action.close'), onclick: () => item.remove() }, '×'));

@@ -22,8 +22,7 @@ export function pagedTable({ columns, load, pageSize = 10, empty, rowKey }) {
     h('nav', { class: 'pager', 'aria-label': t('pager.label') }, prev, info, next, sizes));
 
   async function goto(page) {
-    const pages = Math.max(1, Math.ceil(state.total / state.size));
-    state.page = Math.min(Math.max(1, page), state.total ? pages : Math.max(1, page));
+    state.page = Math.max(1, page);
     el.classList.add('loading');
     status.textContent = '';
     try {

@@ -228,6 +228,19 @@ impl Ui {
         );
     }
 
+    /// Ticks or clears the checkbox inside the visible label under `scope` that reads `text`.
+    pub fn check_label(&self, scope: &str, text: &str, on: bool) {
+        self.wait_for(
+            &format!(
+                "(() => {{ const l = [...document.querySelectorAll({})].find((l) => l.getClientRects().length > 0 && l.textContent.trim() === {}); \
+                   const e = l && l.querySelector('input[type=checkbox]'); if (!e) return false; if (e.checked !== {on}) e.click(); return true; }})()",
+                js_str(&format!("{scope} label")),
+                js_str(text)
+            ),
+            &format!("a checkbox `{text}` in `{scope}`"),
+        );
+    }
+
     /// Puts text into an input as typing would (focus, value, `input` event).
     pub fn fill(&self, selector: &str, text: &str) {
         self.act(
