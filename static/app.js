@@ -4,7 +4,7 @@
 import { h, clear } from './lib/dom.js';
 import { t, lang, setLang, LANGS } from './lib/i18n.js';
 import { api, auth } from './lib/api.js';
-import { notify } from './lib/notice.js';
+import { notify, clearNotices } from './lib/notice.js';
 
 // In the order of src/web/admin.rs PAGES; `built` pages have a module under pages/.
 export const PAGES = [
@@ -95,6 +95,7 @@ auth.onSessionGone = (message) => {
   me = null;
   if (parseHash().page !== 'signin') {
     sessionStorage.setItem('hearth.notice', message);
+    sessionStorage.setItem('hearth.next', location.hash);
     navigate('#/signin');
   }
 };
@@ -113,6 +114,7 @@ export async function route() {
   const mine = ++routing;
   const { page, args } = parseHash();
   document.title = 'hearth';
+  clearNotices();
   const ctx = { args, navigate, signedIn, can, get me() { return me; } };
   const show = async (modulePath, view) => {
     const module = await import(modulePath);

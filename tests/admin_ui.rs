@@ -455,3 +455,60 @@ async fn every_page_loads_without_errors_pages_its_lists_and_works_on_a_phone() 
     assert_eq!(scopes, ["care.device:12", "transit.area:朝阳区"]);
     ui.assert_no_errors();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_get_a_new_password_are_disabled_enabled_and_deleted_and_refusals_are_shown() {
+    let (server, ui) = signed_in_admin("users").await;
+    server.create_user("zhangwei", "first-password").await;
+    let hash = || scalar(&server, "SELECT password_hash FROM account WHERE username = 'zhangwei'");
+    let first_hash = hash();
+    let enabled = |name: &str| scalar(&server, &format!("SELECT enabled FROM account WHERE username = '{name}'"));
+    drive(|| {
+        ui.go("#/users");
+        ui.click("tr[data-key=zhangwei] button.password");
+        ui.fill("dialog [name=password]", "second-password");
+        ui.fill("dialog [name=confirm]", "second-passwort");
+        ui.click("dialog button[type=submit]");
+        ui.wait_text("dialog .field-error", "The two passwords differ.");
+        ui.fill("dialog [name=confirm]", "second-password");
+        ui.click("dialog button[type=submit]");
+        ui.wait_text(".notice", "Password set");
+        assert_ne!(hash(), first_hash);
+
+        ui.click("tr[data-key=zhangwei] button.toggle");
+        ui.wait_text("tr[data-key=zhangwei]", "Disabled");
+        assert_eq!(enabled("zhangwei"), json!(0));
+        ui.click("tr[data-key=zhangwei] button.toggle");
+        ui.wait_text("tr[data-key=zhangwei]", "Enabled");
+        assert_eq!(enabled("zhangwei"), json!(1));
+
+        // The server refuses to delete the last super-administrator; the page says why.
+        ui.click("tr[data-key=root] button.delete");
+        ui.wait_text("dialog", "Delete user root?");
+        ui.click("dialog button.danger");
+        ui.wait_text(".notice.error", "super-administrator");
+        ui.wait("tr[data-key=root]");
+
+        // Cancelling a confirmation changes nothing; confirming deletes.
+        ui.click("tr[data-key=zhangwei] button.delete");
+        ui.click_text("dialog", "Cancel");
+        ui.wait_for("!document.querySelector('dialog')", "the confirmation closed");
+        ui.wait("tr[data-key=zhangwei]");
+        ui.click("tr[data-key=zhangwei] button.delete");
+        ui.click("dialog button.danger");
+        ui.wait_for("!document.querySelector('tr[data-key=zhangwei]')", "zhangwei gone");
+        ui.shot("after-delete");
+
+        // A session ended elsewhere: the next call returns to sign-in with the server's
+        // message, and signing in again goes back to the page asked for.
+        server.sql().execute("DELETE FROM session", []).unwrap();
+        ui.go("#/roles");
+        ui.wait("#signin form");
+        ui.wait_text(".notice.error", "log in again");
+        sign_in(&ui, "root", "root-password");
+        ui.wait_for("location.hash === '#/roles'", "the roles page after signing in again");
+        ui.wait("tr[data-key=管理员]");
+    });
+    assert_eq!(scalar(&server, "SELECT count(*) FROM account WHERE username = 'zhangwei'"), json!(0));
+    ui.assert_no_errors();
+}

@@ -12,3 +12,8 @@ export function notify(message, kind = 'ok') {
   area.append(item);
   if (kind !== 'error') setTimeout(() => item.remove(), 4000);
 }
+
+/// Messages belong to the page they came from.
+export function clearNotices() {
+  document.getElementById('notices').replaceChildren();
+}

@@ -93,15 +93,19 @@ impl AuthApi {
     async fn login(&self, remote: &RemoteAddr, body: JsonBody<LoginRequest>) -> Reply<TokenData> {
         let LoginRequest { loginname, password, hash } = body.0;
         let key = loginname.trim().to_lowercase();
+        let client = client_key(remote);
+        // An address over its failure limit waits before anything else, captcha included.
+        self.app.identity.login_failures.check(&client).map_err(IdentityError::RateLimited)?;
         if self.failures.count(&key) >= CAPTCHA_AFTER {
             let Some(hash) = hash.as_deref().map(str::trim).filter(|h| !h.is_empty()) else {
                 return Err(Failure::Invalid(CAPTCHA_NEEDED.into()).into());
             };
             if !self.app.identity.check_image_captcha(hash).await? {
+                self.app.identity.login_failures.fail(&client);
                 return Err(Failure::Invalid(CAPTCHA_WRONG.into()).into());
             }
         }
-        match self.app.identity.login_with_username(&client_key(remote), "system", &loginname, &password).await {
+        match self.app.identity.login_with_username(&client, "system", &loginname, &password).await {
             Ok(issued) => {
                 self.failures.clear(&key);
                 ok(issued.into())
