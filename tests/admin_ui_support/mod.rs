@@ -20,19 +20,16 @@ const WAIT: Duration = Duration::from_secs(15);
 /// Chromium from `HEARTH_CHROMIUM`, else Debian's package. Never skips: a missing browser
 /// fails the test with what to do.
 pub fn chromium() -> PathBuf {
-    if let Some(path) = std::env::var_os("HEARTH_CHROMIUM") {
-        return PathBuf::from(path);
-    }
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "Chromium is not installed; the admin UI tests need Debian's `chromium` package. \
-                 Run `bash scripts/test.sh` (it installs it), or set HEARTH_CHROMIUM to a Chromium binary."
-            )
-        })
+    let candidates: Vec<PathBuf> = match std::env::var_os("HEARTH_CHROMIUM") {
+        Some(path) => vec![PathBuf::from(path)],
+        None => ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium"].iter().map(PathBuf::from).collect(),
+    };
+    candidates.into_iter().find(|p| p.is_file()).unwrap_or_else(|| {
+        panic!(
+            "Chromium is not installed; the admin UI tests need Debian's `chromium` package. \
+             Run `bash scripts/test.sh` (it installs it), or set HEARTH_CHROMIUM to a Chromium binary."
+        )
+    })
 }
 
 pub fn screenshot_dir() -> PathBuf {
