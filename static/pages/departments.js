@@ -12,7 +12,7 @@ const parentCode = (code) => code.slice(0, -3);
 const bySiblingOrder = (a, b) => a.orderNum - b.orderNum || a.deptId.localeCompare(b.deptId);
 
 export default function departments(view) {
-  const treeEl = h('div', { class: 'dept-tree', role: 'tree', 'aria-label': t('page.departments') });
+  const treeEl = h('div', { class: 'dept-tree', 'aria-label': t('page.departments') });
   let depts = [];
 
   const children = (code) => depts.filter((d) => parentCode(d.deptId) === code).sort(bySiblingOrder);
@@ -28,7 +28,7 @@ export default function departments(view) {
 
   function branch(code) {
     const kids = children(code);
-    return h('ul', { role: code ? 'group' : null }, kids.map((d, i) => node(d, i, kids.length)));
+    return h('ul', {}, kids.map((d, i) => node(d, i, kids.length)));
   }
 
   function node(d, index, count) {
@@ -52,7 +52,7 @@ export default function departments(view) {
       const moved = depts.find((x) => String(x.id) === e.dataTransfer.getData('text/plain'));
       if (moved && moved.id !== d.id) changeParent(moved, d.deptId);
     });
-    return h('li', { role: 'treeitem' }, row, children(d.deptId).length ? branch(d.deptId) : null);
+    return h('li', {}, row, children(d.deptId).length ? branch(d.deptId) : null);
   }
 
   const act = async (work, done) => {
