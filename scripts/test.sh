@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# System packages the tests use, from Debian's archive. Empty until a test needs one.
-packages=()
+# System packages the tests use, from Debian's archive: the admin UI tests drive headless
+# Chromium, and a CJK font makes their screenshots of the Chinese pages readable.
+packages=(chromium fonts-wqy-microhei)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

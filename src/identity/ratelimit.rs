@@ -41,6 +41,11 @@ impl FailureLimiter {
         seen.get(key).map_or(0, |times| times.iter().filter(|t| now.duration_since(**t) < self.window).count())
     }
 
+    /// Forgets `key`'s failures (a successful login where failures only add a captcha).
+    pub fn clear(&self, key: &str) {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+
     pub fn fail(&self, key: &str) {
         let now = Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());

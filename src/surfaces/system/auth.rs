@@ -1,24 +1,55 @@
-//! Logging in to the system surface, and creating the first administrator from the
-//! one-time setup link.
+//! Logging in to the system surface (with an image captcha once a login name has failed
+//! too often), and creating the first administrator from the one-time setup link.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use poem::web::RemoteAddr;
 use poem_openapi::{Object, OpenApi};
 
 use super::{Reply, SystemToken, ok};
 use crate::AppState;
-use crate::identity::{IssuedToken, accounts, setup};
+use crate::identity::ratelimit::FailureLimiter;
+use crate::identity::{IdentityError, IssuedToken, accounts, setup};
 use crate::surfaces::Failure;
 use crate::surfaces::body::JsonBody;
 
-pub struct AuthApi(pub Arc<AppState>);
+pub struct AuthApi {
+    app: Arc<AppState>,
+    /// Failed logins per login name: past `CAPTCHA_AFTER` in the window, a login needs a captcha.
+    failures: FailureLimiter,
+}
+
+impl AuthApi {
+    pub fn new(app: Arc<AppState>) -> AuthApi {
+        AuthApi { app, failures: FailureLimiter::new(CAPTCHA_AFTER as u32, CAPTCHA_WINDOW) }
+    }
+}
+
+const CAPTCHA_AFTER: usize = 3;
+const CAPTCHA_WINDOW: Duration = Duration::from_secs(15 * 60);
+const CAPTCHA_NEEDED: &str = "a captcha is needed: this login name failed 3 times in 15 minutes; \
+     get one from GET /system/api/auth/captcha and send hash = md5(lowercase(code) + rand)";
+const CAPTCHA_WRONG: &str = "the captcha answer is wrong or has expired; a captcha is needed: get a new one and try again";
+const CAPTCHA_NEXT: &str = "wrong login name or password; a captcha is needed for the next attempt";
 
 #[derive(Object, serde::Deserialize)]
 struct LoginRequest {
     /// Login name
     loginname: String,
     password: String,
+    /// md5(lowercase(code) + rand) of a captcha from `GET /api/auth/captcha`; required once
+    /// the login name has failed 3 times within 15 minutes
+    #[serde(default)]
+    hash: Option<String>,
+}
+
+#[derive(Object)]
+struct CaptchaData {
+    /// 5 random characters, part of the hash
+    rand: String,
+    /// The PNG image, plain base64
+    imgdata: String,
 }
 
 #[derive(Object)]
@@ -57,17 +88,51 @@ pub fn is_mainland_mobile(phone: &str) -> bool {
 
 #[OpenApi]
 impl AuthApi {
-    /// Log in with a login name and password
+    /// Log in with a login name and password (and a captcha hash after 3 failures)
     #[oai(path = "/api/auth/login", method = "post")]
     async fn login(&self, remote: &RemoteAddr, body: JsonBody<LoginRequest>) -> Reply<TokenData> {
-        let issued = self.0.identity.login_with_username(&client_key(remote), "system", &body.loginname, &body.password).await?;
-        ok(issued.into())
+        let LoginRequest { loginname, password, hash } = body.0;
+        let key = loginname.trim().to_lowercase();
+        let client = client_key(remote);
+        // An address over its failure limit waits before anything else, captcha included.
+        self.app.identity.login_failures.check(&client).map_err(IdentityError::RateLimited)?;
+        if self.failures.count(&key) >= CAPTCHA_AFTER {
+            let Some(hash) = hash.as_deref().map(str::trim).filter(|h| !h.is_empty()) else {
+                return Err(Failure::Invalid(CAPTCHA_NEEDED.into()).into());
+            };
+            if !self.app.identity.check_image_captcha(hash).await? {
+                self.app.identity.login_failures.fail(&client);
+                return Err(Failure::Invalid(CAPTCHA_WRONG.into()).into());
+            }
+        }
+        match self.app.identity.login_with_username(&client, "system", &loginname, &password).await {
+            Ok(issued) => {
+                self.failures.clear(&key);
+                ok(issued.into())
+            }
+            Err(IdentityError::WrongCredentials) => {
+                self.failures.fail(&key);
+                if self.failures.count(&key) >= CAPTCHA_AFTER {
+                    Err(Failure::Invalid(CAPTCHA_NEXT.into()).into())
+                } else {
+                    Err(Failure::WrongCredentials.into())
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A new image captcha for the login: 5 characters, valid 180 s, single use
+    #[oai(path = "/api/auth/captcha", method = "get")]
+    async fn captcha(&self) -> Reply<CaptchaData> {
+        let drawn = self.app.identity.new_image_captcha().await?;
+        ok(CaptchaData { imgdata: drawn.base64(), rand: drawn.rand })
     }
 
     /// Log out: the token stops working at once
     #[oai(path = "/api/auth/logout", method = "post")]
     async fn logout(&self, token: SystemToken) -> Reply<serde_json::Value> {
-        self.0.identity.logout(&token.0.token).await?;
+        self.app.identity.logout(&token.0.token).await?;
         ok(serde_json::Value::Null)
     }
 
@@ -84,9 +149,9 @@ impl AuthApi {
         if phone.as_deref().is_some_and(|p| !is_mainland_mobile(p)) {
             return Err(Failure::Invalid("phone must be an 11-digit mobile number".into()).into());
         }
-        let hash = self.0.identity.passwords.hash(&password).await?;
+        let hash = self.app.identity.passwords.hash(&password).await?;
         let account_id = self
-            .0
+            .app
             .db
             .write(move |tx| {
                 if !setup::redeem(tx, &token)? {
@@ -97,7 +162,7 @@ impl AuthApi {
                 Ok(accounts::upsert_super_admin(tx, loginname.trim(), &hash, phone.as_deref())?)
             })
             .await?;
-        let issued = self.0.identity.open_jwt_session(account_id, "system").await?;
+        let issued = self.app.identity.open_jwt_session(account_id, "system").await?;
         ok(issued.into())
     }
 }

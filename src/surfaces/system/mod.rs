@@ -40,7 +40,10 @@ impl Surface for System {
     }
 
     fn audience(_method: &str, path: &str) -> Audience {
-        audience_by_rules(path, &["/api/auth/login", "/api/auth/logout", "/api/setup"], &["/api/"])
+        if path == "/api/auth/permission/mine" {
+            return Audience::Everyone;
+        }
+        audience_by_rules(path, &["/api/auth/login", "/api/auth/logout", "/api/auth/captcha", "/api/setup"], &["/api/"])
     }
 }
 
@@ -94,7 +97,7 @@ type Apis = (
 
 pub fn service(app: Arc<AppState>) -> OpenApiService<Apis, ()> {
     let apis = (
-        auth::AuthApi(app.clone()),
+        auth::AuthApi::new(app.clone()),
         users::UsersApi(app.clone()),
         roles::RolesApi(app.clone()),
         permissions::PermissionsApi(app.clone()),

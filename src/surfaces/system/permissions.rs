@@ -11,6 +11,7 @@ use super::roles::{ROLES, ids};
 use super::{Reply, SystemToken, ok, page, permitted};
 use crate::AppState;
 use crate::identity::authz::Operation;
+use crate::identity::accounts;
 use crate::identity::roles::SUPER_ADMIN;
 use crate::surfaces::Failure;
 use crate::surfaces::body::JsonBody;
@@ -61,12 +62,44 @@ struct RolePermissions {
     role_permission_info_list: Vec<PermissionInfo>,
 }
 
+/// The signed-in account and what its roles let it do, for the admin UI's navigation.
+#[derive(Object)]
+struct MyPermissions {
+    id: i64,
+    loginname: Option<String>,
+    name: String,
+    /// Names of the account's enabled roles
+    roles: Vec<String>,
+    /// 超级管理员: every permission
+    #[oai(rename = "superAdmin")]
+    super_admin: bool,
+    /// `permissionValue`s of every enabled permission the account's enabled roles hold
+    /// (`admin:<page>` for admin UI pages)
+    permissions: Vec<String>,
+}
+
 #[derive(Object, serde::Deserialize)]
 struct GrantForm {
     /// Permission ids; replaces the role's permissions
     #[oai(rename = "permissionList")]
     #[serde(rename = "permissionList")]
     permission_list: Vec<LenientId>,
+}
+
+fn mine(conn: &Connection, account_id: i64, roles: &[i64], super_admin: bool) -> Result<MyPermissions, Failure> {
+    let account = accounts::by_id(conn, account_id)?.ok_or(Failure::BadToken)?;
+    let list = serde_json::to_string(roles).expect("ids serialize");
+    let every = super_admin.then_some(1);
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.permission_value FROM permission p
+         WHERE p.enabled = 1 AND (?2 IS NOT NULL OR EXISTS (SELECT 1 FROM role_permission rp
+               WHERE rp.permission_id = p.id AND rp.role_id IN (SELECT value FROM json_each(?1))))
+         ORDER BY p.order_num, p.id",
+    )?;
+    let held = stmt.query_map(rusqlite::params![list, every], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+    let mut stmt = conn.prepare_cached("SELECT name FROM role WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id")?;
+    let names = stmt.query_map([&list], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+    Ok(MyPermissions { id: account.id, loginname: account.username, name: account.name, roles: names, super_admin, permissions: held })
 }
 
 /// Permissions in catalogue order; with `role`, only those the role holds.
@@ -155,6 +188,16 @@ impl PermissionsApi {
             .await?;
         self.0.identity.grants.invalidate();
         ok(serde_json::Value::Null)
+    }
+
+    /// The caller's own account, roles and permission values. Needs only a valid token: it
+    /// reveals nothing but the caller's own grants, and every page of the admin UI needs it
+    #[oai(path = "/api/auth/permission/mine", method = "get")]
+    async fn mine(&self, token: SystemToken) -> Reply<MyPermissions> {
+        let caller = self.0.identity.authenticate_jwt(Some(&token.0.token)).await?;
+        let super_admin = caller.is_super_admin();
+        let answer = self.0.db.read(move |c| mine(c, caller.account_id, &caller.roles, super_admin)).await?;
+        ok(answer)
     }
 
     /// The whole permission catalogue in order: per surface its MODULE and operations, then the admin pages
