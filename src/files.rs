@@ -147,7 +147,8 @@ impl FileStore {
     }
 }
 
-fn is_safe_name(name: &str) -> bool {
+/// Whether `name` is one this store could have made (32 hex digits and a short extension).
+pub fn is_safe_name(name: &str) -> bool {
     match name.split_once('.') {
         Some((stem, ext)) => {
             stem.len() == 32
