@@ -209,9 +209,14 @@ async fn unshelved_songs_are_hidden_and_permanent_removal_deletes_files() {
         assert_eq!(server.client.get(url).header("Authorization", &token).send().await.unwrap().status(), 200);
         assert_eq!(server.client.get(url).header("Authorization", &root).send().await.unwrap().status(), 200);
     }
-    let (_, own) = call(&server, Method::GET, "/api/music?pageNum=1&pageSize=10", Some(&token), Body::None).await;
+    // The shelf (global list) shows on-shelf songs; the owner's own list and administrators show all.
+    let (_, shelf) = call(&server, Method::GET, "/api/music?pageNum=1&pageSize=10", Some(&token), Body::None).await;
+    assert_eq!(shelf["total"], 1);
+    let (_, own) = call(&server, Method::GET, "/api/music?pageNum=1&pageSize=10&mode=true", Some(&token), Body::None).await;
     assert_eq!(own["total"], 2);
     assert_eq!(own["data"][1]["onShelf"], false);
+    let (_, everything) = call(&server, Method::GET, "/api/music?pageNum=1&pageSize=10", Some(&root), Body::None).await;
+    assert_eq!(everything["total"], 2);
 
     // Back on the shelf (DELETE with a form body as documented, PATCH too).
     data(call(&server, Method::DELETE, "/api/music/shelve", Some(&token), form(&[("mid", mid.to_string())])).await);

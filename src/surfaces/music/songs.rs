@@ -8,7 +8,8 @@ use std::sync::Arc;
 use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::fields::{Fields, FilePart, IdList};
 use super::media::{FileKind, discard, file_url, store_audio, store_image};
@@ -322,34 +323,41 @@ impl SongApi {
         musicname: Query<Option<String>>,
         /// Part of a creator's user name or nickname, or a creator id
         creator: Query<Option<String>>,
-        /// true: only songs the caller uploaded
+        /// true: only songs the caller uploaded (including temporarily unshelved ones)
         mode: Query<Option<LenientBool>>,
     ) -> Reply<Vec<SongItem>> {
         let caller = signed_in(&self.0, op, &token).await?;
         let (limit, offset) = paging(page_num.0.map(|p| p.0), page_size.0.map(|p| p.0), None)?;
-        let name = musicname.0.filter(|n| !n.trim().is_empty()).map(|n| like_pattern(n.trim()));
-        let creator = creator.0.filter(|c| !c.trim().is_empty()).map(|c| c.trim().to_owned());
-        let creator_id = creator.as_deref().and_then(|c| c.parse::<i64>().ok());
-        let creator_like = creator.as_deref().map(like_pattern);
-        let only_owner = mode.0.is_some_and(|m| m.0).then_some(caller.account_id);
+        let mut filter = SongFilter::default();
+        if mode.0.is_some_and(|m| m.0) {
+            // The caller's own uploads, hidden ones included, so they can be managed.
+            filter.add("s.owner_id = ?", [Value::Integer(caller.account_id)]);
+        } else if !caller.is_admin() {
+            filter.add("s.on_shelf = 1", []);
+        }
+        if let Some(name) = musicname.0.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            filter.add("s.name LIKE ? ESCAPE '\\'", [Value::Text(like_pattern(name))]);
+        }
+        if let Some(creator) = creator.0.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            let id = creator.parse::<i64>().map_or(Value::Null, Value::Integer);
+            filter.add(
+                "s.id IN (SELECT sc.song_id FROM music_song_creator sc WHERE sc.creator_id = ? OR sc.creator_id IN
+                     (SELECT a.id FROM account a WHERE a.username LIKE ? ESCAPE '\\' OR a.nickname LIKE ? ESCAPE '\\'))",
+                [id, Value::Text(like_pattern(creator)), Value::Text(like_pattern(creator))],
+            );
+        }
         let base = base_url(&self.0, req);
-        let filter = format!(
-            "{} AND (?1 IS NULL OR s.name LIKE ?1 ESCAPE '\\')
-             AND (?2 IS NULL OR EXISTS (SELECT 1 FROM music_song_creator sc LEFT JOIN account a ON a.id = sc.creator_id
-                  WHERE sc.song_id = s.id AND (sc.creator_id = ?3 OR a.username LIKE ?2 ESCAPE '\\' OR a.nickname LIKE ?2 ESCAPE '\\')))
-             AND (?4 IS NULL OR s.owner_id = ?4)",
-            visible_to(&caller)
-        );
         let (songs, total) = self
             .0
             .db
             .read(move |c| {
-                let args = params![name, creator_like, creator_id, only_owner, limit, offset];
-                let total: i64 = c.query_row(&format!("SELECT COUNT(*) FROM music_song s WHERE {filter}"), &args[..4], |r| r.get(0))?;
+                let SongFilter { sql, mut args } = filter;
+                let total: i64 = c.query_row(&format!("SELECT COUNT(*) FROM music_song s WHERE {sql}"), params_from_iter(&args), |r| r.get(0))?;
+                args.extend([Value::Integer(limit), Value::Integer(offset)]);
                 let mut stmt = c.prepare_cached(&format!(
-                    "SELECT {SONG_COLUMNS} FROM music_song s WHERE {filter} ORDER BY s.created_at DESC, s.id DESC LIMIT ?5 OFFSET ?6"
+                    "SELECT {SONG_COLUMNS} FROM music_song s WHERE {sql} ORDER BY s.created_at DESC, s.id DESC LIMIT ? OFFSET ?"
                 ))?;
-                let songs = stmt.query_map(args, |r| song_from_row(r, &base))?.collect::<rusqlite::Result<Vec<_>>>()?;
+                let songs = stmt.query_map(params_from_iter(&args), |r| song_from_row(r, &base))?.collect::<rusqlite::Result<Vec<_>>>()?;
                 Ok::<_, Failure>((songs, total))
             })
             .await?;
@@ -481,6 +489,27 @@ impl SongApi {
     #[oai(path = "/api/music/fav", method = "delete")]
     async fn unfav(&self, op: &Operation, token: MusicToken, body: Fields<SongRef>) -> Done {
         self.favourite(op, &token, body.mid.0, false).await
+    }
+}
+
+/// The list's WHERE clause, built from the filters that were sent only, so SQLite can use
+/// the index that fits (newest on-shelf songs, an owner's songs, a creator's songs).
+struct SongFilter {
+    sql: String,
+    args: Vec<Value>,
+}
+
+impl Default for SongFilter {
+    fn default() -> Self {
+        SongFilter { sql: "1".into(), args: Vec::new() }
+    }
+}
+
+impl SongFilter {
+    fn add<const N: usize>(&mut self, condition: &str, args: [Value; N]) {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(condition);
+        self.args.extend(args);
     }
 }
 
