@@ -82,7 +82,10 @@ async fn uploads_are_checked_and_a_failed_upload_leaves_nothing() {
     assert_eq!(rows, 0);
 
     // Other audio formats by their magic bytes; a comma list of creators.
-    let mp3 = multipart(&fields).part("res", file_part(b"ID3\x04\x00\x00\x00\x00\x00\x00 frames follow".to_vec(), "a.mp3", "audio/mpeg"));
+    // An empty file input (as a browser sends it) counts as no cover.
+    let mp3 = multipart(&fields)
+        .part("res", file_part(b"ID3\x04\x00\x00\x00\x00\x00\x00 frames follow".to_vec(), "a.mp3", "audio/mpeg"))
+        .part("musicAvatar", file_part(Vec::new(), "", "application/octet-stream"));
     let song = data(send(mp3).await);
     assert!(song["resUrl"].as_str().unwrap().ends_with(".mp3"));
     assert_eq!(song["album"], json!([4, 5]));

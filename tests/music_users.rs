@@ -29,6 +29,11 @@ async fn signup_and_login_follow_the_documented_rules() {
     let missing = call(&server, Method::POST, "/api/user/signup", None, form(&[("username", "lisi_01")])).await;
     assert!(failed(missing, 400).contains("password"));
 
+    let xml = server.client.post(server.url("/music/api/user/login")).header("content-type", "application/xml").body("<login/>").send().await.unwrap();
+    assert!(failed(common::read(xml).await, 400).contains("content type"));
+    // JSON is read too.
+    data(call(&server, Method::POST, "/api/user/login", None, Body::Json(json!({"username": "zhangsan", "password": "Ajm564237"}))).await);
+
     let token = data(login(&server, "zhangsan", "Ajm564237").await);
     assert_eq!(token.as_str().unwrap().split('.').count(), 3, "a JWT");
     assert!(failed(login(&server, "zhangsan", "Wrong12345").await, 401).contains("wrong"));

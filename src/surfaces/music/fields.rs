@@ -132,7 +132,10 @@ async fn read_fields(request: &Request, body: &mut RequestBody) -> Result<(Map<S
             let Some(name) = field.name().map(str::to_owned) else { continue };
             let is_file = field.file_name().is_some() || field.content_type().is_some_and(|ct| !ct.starts_with("text/"));
             let bytes = field.bytes().await.map_err(|e| Failure::Malformed(format!("field `{name}` could not be read: {e}")))?;
-            if is_file {
+            if is_file && bytes.is_empty() {
+                // A browser sends an empty part for a file input left empty: not sent.
+                object.remove(&name);
+            } else if is_file {
                 object.insert(name.clone(), Value::String("(file)".into()));
                 files.insert(name, Upload { bytes });
             } else {
