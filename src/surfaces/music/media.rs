@@ -124,6 +124,14 @@ pub async fn store_image(app: &Arc<AppState>, field: &str, kind: FileKind, uploa
     put(app, kind.bucket(), ext, bytes).await
 }
 
+/// `store_image` for an optional upload.
+pub async fn store_optional_image(app: &Arc<AppState>, field: &str, kind: FileKind, upload: Option<Upload>) -> Result<Option<NewFile>, Failure> {
+    match upload {
+        Some(upload) => Ok(Some(store_image(app, field, kind, upload).await?)),
+        None => Ok(None),
+    }
+}
+
 async fn put(app: &Arc<AppState>, bucket: Bucket, ext: &'static str, bytes: Vec<u8>) -> Result<NewFile, Failure> {
     let files = app.files.clone();
     tokio::task::spawn_blocking(move || files.put(bucket, ext, &bytes))

@@ -9,7 +9,7 @@ use poem_openapi::{Object, OpenApi};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::fields::{Fields, FilePart};
-use super::media::{FileKind, discard, file_url, store_image};
+use super::media::{FileKind, discard, file_url, store_optional_image};
 use super::recommend;
 use super::songs::{SONG_COLUMNS, SongItem, like_pattern, song_from_row, visible_to};
 use super::{Done, MusicToken, Reply, base_url, done, ok, page, paging, signed_in};
@@ -167,10 +167,7 @@ impl PlaylistApi {
         let name = check_text("musiclistname", &body.musiclistname, 1, 50)?;
         let introduction = body.introduction.as_deref().map(|t| check_text("introduction", t, 0, 2000)).transpose()?;
         let style = body.style.as_deref().map(|t| check_text("style", t, 0, 50)).transpose()?;
-        let cover = match body.file("musiclistAvatar") {
-            Some(upload) => Some(store_image(&self.0, "musiclistAvatar", FileKind::Covers, upload).await?),
-            None => None,
-        };
+        let cover = store_optional_image(&self.0, "musiclistAvatar", FileKind::Covers, body.file("musiclistAvatar")).await?;
         let cover_name = cover.as_ref().map(|c| c.name.clone());
         let base = base_url(&self.0, req);
         let item = self
@@ -195,10 +192,7 @@ impl PlaylistApi {
         let caller = signed_in(&self.0, op, &token).await?;
         let introduction = body.introduction.as_deref().map(|t| check_text("introduction", t, 0, 2000)).transpose()?;
         let style = body.style.as_deref().map(|t| check_text("style", t, 0, 50)).transpose()?;
-        let cover = match body.file("musiclistAvatar") {
-            Some(upload) => Some(store_image(&self.0, "musiclistAvatar", FileKind::Covers, upload).await?),
-            None => None,
-        };
+        let cover = store_optional_image(&self.0, "musiclistAvatar", FileKind::Covers, body.file("musiclistAvatar")).await?;
         let (mlid, cover_name) = (body.mlid.0, cover.as_ref().map(|c| c.name.clone()));
         let base = base_url(&self.0, req);
         let (item, old) = self

@@ -5,6 +5,7 @@
 //! 2. how many creators it shares with the caller's favourites;
 //! 3. how many users favourited it;
 //! 4. how new it is (then the higher id).
+//!
 //! The caller's favourites and songs on temporary leave are never recommended. Each key
 //! is zero for a new user, so the ranking falls through to popularity and novelty and is
 //! never empty while a visible song exists; the final keys make it a total order, so the

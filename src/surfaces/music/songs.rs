@@ -12,7 +12,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::fields::{Fields, FilePart, IdList};
-use super::media::{FileKind, discard, file_url, store_audio, store_image};
+use super::media::{FileKind, discard, file_url, store_audio, store_image, store_optional_image};
 use super::playlists::owned_playlist;
 use super::{Done, MusicToken, Reply, base_url, done, ok, page, paging, signed_in};
 use crate::AppState;
@@ -277,10 +277,7 @@ impl SongApi {
         }
         let published_at = published(body.publishedTime)?;
         let audio = store_audio(&self.0, "res", body.required_file("res")?).await?;
-        let cover = match body.file("musicAvatar") {
-            Some(upload) => Some(store_image(&self.0, "musicAvatar", FileKind::Covers, upload).await?),
-            None => None,
-        };
+        let cover = store_optional_image(&self.0, "musicAvatar", FileKind::Covers, body.file("musicAvatar")).await?;
         let SongAdd { creator, album, introduction, lyric, .. } = body.value;
         let (res_name, cover_name) = (audio.name.clone(), cover.as_ref().map(|c| c.name.clone()));
         let base = base_url(&self.0, req);
