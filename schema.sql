@@ -287,3 +287,96 @@ CREATE INDEX notice_read_by_notice ON notice_read(notice_id);
 
 -- The care portrait: a file in uploads/portraits, re-encoded to JPEG.
 ALTER TABLE account ADD COLUMN care_portrait TEXT;
+-- migration 6: music
+-- Per-account music fields. The user detail's phoneNumber is a free contact number (up to 20
+-- digits), kept apart from account.phone, which is the care login. banned_start/banned_end
+-- record the last ban and lifting of it.
+ALTER TABLE account ADD COLUMN music_phone TEXT NOT NULL DEFAULT '';
+ALTER TABLE account ADD COLUMN music_profile TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE account ADD COLUMN banned_start INTEGER;
+ALTER TABLE account ADD COLUMN banned_end INTEGER;
+
+-- Songs. creator and album are JSON arrays of integers as sent; music_song_creator indexes
+-- the creators for filtering and recommendations. on_shelf 0 = temporarily unshelved
+-- (hidden from everyone but the owner and administrators). res_file/cover_file are names in
+-- the file store's songs/covers buckets. fav_count follows music_song_fav.
+CREATE TABLE music_song (
+    id           INTEGER PRIMARY KEY,
+    owner_id     INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    creator      TEXT NOT NULL DEFAULT '[]',
+    album        TEXT NOT NULL DEFAULT '[]',
+    introduction TEXT NOT NULL DEFAULT '',
+    lyric        TEXT NOT NULL DEFAULT '',
+    res_file     TEXT NOT NULL,
+    cover_file   TEXT,
+    published_at INTEGER NOT NULL,
+    on_shelf     INTEGER NOT NULL DEFAULT 1,
+    fav_count    INTEGER NOT NULL DEFAULT 0,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+);
+CREATE INDEX music_song_by_owner ON music_song(owner_id);
+CREATE INDEX music_song_newest ON music_song(on_shelf, created_at DESC, id DESC);
+CREATE UNIQUE INDEX music_song_by_res ON music_song(res_file);
+CREATE INDEX music_song_by_cover ON music_song(cover_file);
+
+CREATE TABLE music_song_creator (
+    song_id    INTEGER NOT NULL REFERENCES music_song(id) ON DELETE CASCADE,
+    creator_id INTEGER NOT NULL,
+    PRIMARY KEY (song_id, creator_id)
+) WITHOUT ROWID;
+CREATE INDEX music_song_creator_by_creator ON music_song_creator(creator_id, song_id);
+
+CREATE TABLE music_song_fav (
+    account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    song_id    INTEGER NOT NULL REFERENCES music_song(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, song_id)
+) WITHOUT ROWID;
+CREATE INDEX music_song_fav_by_song ON music_song_fav(song_id, account_id);
+
+CREATE TABLE music_playlist (
+    id           INTEGER PRIMARY KEY,
+    owner_id     INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    cover_file   TEXT,
+    introduction TEXT NOT NULL DEFAULT '',
+    style        TEXT NOT NULL DEFAULT '',
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+);
+CREATE INDEX music_playlist_by_owner ON music_playlist(owner_id);
+
+CREATE TABLE music_playlist_song (
+    playlist_id INTEGER NOT NULL REFERENCES music_playlist(id) ON DELETE CASCADE,
+    song_id     INTEGER NOT NULL REFERENCES music_song(id) ON DELETE CASCADE,
+    added_at    INTEGER NOT NULL,
+    PRIMARY KEY (playlist_id, song_id)
+) WITHOUT ROWID;
+CREATE INDEX music_playlist_song_by_song ON music_playlist_song(song_id, playlist_id);
+
+CREATE TABLE music_playlist_fav (
+    account_id  INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    playlist_id INTEGER NOT NULL REFERENCES music_playlist(id) ON DELETE CASCADE,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (account_id, playlist_id)
+) WITHOUT ROWID;
+CREATE INDEX music_playlist_fav_by_playlist ON music_playlist_fav(playlist_id, account_id);
+
+-- Permission and ban requests awaiting an administrator. operation 'updatePermission'
+-- (update_to = admin | creator | user) or 'banUser' (update_to = 'true' | 'false').
+CREATE TABLE music_task (
+    id           INTEGER PRIMARY KEY,
+    requester_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    target_id    INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    operation    TEXT NOT NULL CHECK (operation IN ('updatePermission', 'banUser')),
+    update_to    TEXT NOT NULL,
+    status       TEXT NOT NULL DEFAULT 'TOC' CHECK (status IN ('TOC', 'DONE', 'REJECTED')),
+    operator_id  INTEGER REFERENCES account(id) ON DELETE SET NULL,
+    created_at   INTEGER NOT NULL,   -- milliseconds, as the document prints them
+    updated_at   INTEGER,
+    finished_at  INTEGER
+);
+CREATE INDEX music_task_by_target ON music_task(target_id);
+CREATE INDEX music_task_by_requester ON music_task(requester_id);

@@ -192,6 +192,7 @@ impl FileStore {
     }
 }
 
+/// Whether `name` is one this store could have made (32 hex digits and a short extension).
 pub fn is_safe_name(name: &str) -> bool {
     match name.split_once('.') {
         Some((stem, ext)) => {

@@ -61,8 +61,15 @@ fn file_references(bucket: crate::files::Bucket) -> &'static [&'static str] {
     use crate::files::Bucket;
     match bucket {
         Bucket::Notices => &["SELECT file FROM notice"],
-        Bucket::Portraits => &["SELECT care_portrait FROM account WHERE care_portrait IS NOT NULL"],
-        Bucket::Songs | Bucket::Covers => &[],
+        Bucket::Portraits => &[
+            "SELECT care_portrait FROM account WHERE care_portrait IS NOT NULL",
+            "SELECT avatar FROM account WHERE avatar IS NOT NULL",
+        ],
+        Bucket::Songs => &["SELECT res_file FROM music_song"],
+        Bucket::Covers => &[
+            "SELECT cover_file FROM music_song WHERE cover_file IS NOT NULL",
+            "SELECT cover_file FROM music_playlist WHERE cover_file IS NOT NULL",
+        ],
     }
 }
 

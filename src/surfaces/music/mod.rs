@@ -2,15 +2,29 @@
 //! code 0 success, 1 failure; `status` repeats the HTTP status, which is a real one here
 //! (401 when not logged in, 403 when not allowed, …).
 
+mod fields;
+mod media;
+mod playlists;
+mod recommend;
+mod songs;
+mod tasks;
+mod users;
+
 use std::sync::Arc;
 
+use poem::Request;
 use poem::http::StatusCode;
-use poem_openapi::{Object, OpenApiService};
+use poem_openapi::auth::ApiKey;
+use poem_openapi::payload::Json;
+use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
+use poem_openapi::{Object, OpenApiService, SecurityScheme};
 
-use super::operations::audience_by_rules;
-use super::{Failure, Surface};
-use crate::identity::authz::Audience;
+use super::{ApiError, Failure, Surface};
 use crate::AppState;
+use crate::identity::authz::{Audience, Operation};
+use crate::identity::{Caller, roles};
+
+pub use media::FileKind;
 
 pub struct Music;
 
@@ -36,16 +50,129 @@ impl Surface for Music {
     }
 
     fn failure_statuses() -> &'static [u16] {
-        &[400, 401, 403, 404, 413, 429, 500]
+        &[400, 401, 403, 404, 409, 413, 429, 500]
     }
 
-    fn audience(_method: &str, path: &str) -> Audience {
-        audience_by_rules(path, &["/api/user/signup", "/api/user/login"], &["/api/univer/banuser", "/api/univer/permission", "/api/univer/reject"])
+    fn audience(method: &str, path: &str) -> Audience {
+        match path {
+            "/api/user/signup" | "/api/user/login" => Audience::Public,
+            p if p.starts_with("/api/files/") => Audience::Public,
+            "/api/univer/banuser" | "/api/univer/permission" | "/api/univer/reject" => Audience::Admin,
+            "/api/music" if method != "GET" => Audience::Creator,
+            "/api/music/res" | "/api/music/avatar" | "/api/music/unshelve" | "/api/music/shelve" => Audience::Creator,
+            _ => Audience::Everyone,
+        }
     }
 }
 
-pub fn service(_app: Arc<AppState>) -> OpenApiService<(), ()> {
-    OpenApiService::new((), "hearth music", env!("CARGO_PKG_VERSION"))
-        .description("Music library, playlists and recommendations (seed 002). Every answer is {code, status, message, data}; status is the HTTP status.")
+/// The success envelope. Lists add the number of rows in all pages as `total`.
+#[derive(Object)]
+pub struct Envelope<T: Type + ParseFromJSON + ToJSON> {
+    /// 0 on success
+    pub code: i64,
+    /// The HTTP status, 200
+    pub status: i64,
+    pub message: String,
+    pub data: Option<T>,
+    /// Rows in all pages, on list answers
+    #[oai(skip_serializing_if_is_none)]
+    pub total: Option<i64>,
+}
+
+pub type Reply<T> = Result<Json<Envelope<T>>, ApiError<Music>>;
+/// An answer whose `data` is null.
+pub type Done = Reply<serde_json::Value>;
+
+const OK: &str = "操作成功";
+
+pub fn ok<T: Type + ParseFromJSON + ToJSON>(data: T) -> Reply<T> {
+    Ok(Json(Envelope { code: 0, status: 200, message: OK.into(), data: Some(data), total: None }))
+}
+
+pub fn done() -> Done {
+    Ok(Json(Envelope { code: 0, status: 200, message: OK.into(), data: None, total: None }))
+}
+
+pub fn page<T: Type + ParseFromJSON + ToJSON>(data: T, total: i64) -> Reply<T> {
+    Ok(Json(Envelope { code: 0, status: 200, message: OK.into(), data: Some(data), total: Some(total) }))
+}
+
+/// The JWT from `/api/user/login`, sent raw in `Authorization` as documented
+/// (`Bearer <jwt>` is accepted too).
+#[derive(SecurityScheme)]
+#[oai(ty = "api_key", key_name = "Authorization", key_in = "header")]
+pub struct MusicToken(ApiKey);
+
+/// The caller behind a music token, if its roles grant the operation.
+pub async fn signed_in(app: &AppState, op: &Operation, token: &MusicToken) -> Result<Caller, ApiError<Music>> {
+    let caller = app.identity.authenticate_jwt(Some(&token.0.key)).await?;
+    app.identity.authorize(&caller, op).await?;
+    Ok(caller)
+}
+
+/// The caller when a valid token came along, for public reads that show more to owners.
+pub async fn maybe_signed_in(app: &AppState, req: &Request) -> Option<Caller> {
+    let header = req.headers().get("authorization")?.to_str().ok()?;
+    app.identity.authenticate_jwt(Some(header)).await.ok()
+}
+
+/// The documented `permission` view of an account's roles.
+pub fn permission_of(roles_held: &[i64]) -> &'static str {
+    if roles_held.iter().any(|r| *r == roles::SUPER_ADMIN || *r == roles::ADMIN) {
+        "admin"
+    } else if roles_held.contains(&roles::CREATOR) {
+        "creator"
+    } else {
+        "user"
+    }
+}
+
+/// Where this surface is reachable from the client's side, for absolute file URLs:
+/// `public_url` when configured, else the Host the request came to.
+pub fn base_url(app: &AppState, req: &Request) -> String {
+    if let Some(public) = &app.config.public_url {
+        return format!("{}/music", public.trim_end_matches('/'));
+    }
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .or_else(|| req.local_addr().as_socket_addr().map(|a| a.to_string()))
+        .unwrap_or_else(|| "localhost".into());
+    format!("http://{host}/music")
+}
+
+/// `pageNum`/`pageSize` as LIMIT and OFFSET.
+pub fn paging(page_num: Option<i64>, page_size: Option<i64>, default_size: Option<i64>) -> Result<(i64, i64), Failure> {
+    let number = page_num.ok_or_else(|| Failure::Missing("pageNum is required (the page number, from 1)".into()))?;
+    let size = page_size
+        .or(default_size)
+        .ok_or_else(|| Failure::Missing("pageSize is required (rows per page, 1 to 500)".into()))?;
+    if number < 1 {
+        return Err(Failure::Invalid("pageNum must be at least 1".into()));
+    }
+    if !(1..=500).contains(&size) {
+        return Err(Failure::Invalid("pageSize must be between 1 and 500".into()));
+    }
+    Ok((size, (number - 1).saturating_mul(size)))
+}
+
+pub type MusicApis = (users::UserApi, songs::SongApi, playlists::PlaylistApi, tasks::TaskApi, media::FileApi);
+
+pub fn service(app: Arc<AppState>) -> OpenApiService<MusicApis, ()> {
+    let apis = (
+        users::UserApi(app.clone()),
+        songs::SongApi(app.clone()),
+        playlists::PlaylistApi(app.clone()),
+        tasks::TaskApi(app.clone()),
+        media::FileApi(app),
+    );
+    OpenApiService::new(apis, "hearth music", env!("CARGO_PKG_VERSION"))
+        .description(
+            "Music library, playlists and recommendations (seed 002). Every answer is {code, status, message, data}; \
+             status is the HTTP status. Log in with /api/user/login and send the token raw in `Authorization`.",
+        )
         .server("/music")
 }
