@@ -3,6 +3,7 @@
 
 mod care_support;
 mod common;
+mod music_support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -362,4 +363,33 @@ async fn care_reads_list_notices_since_a_time_with_paging_and_serve_snapshots() 
         assert_open_error(&denied, 16000);
         assert_eq!(denied["message"], "this app lacks the care:read scope");
     }
+}
+
+#[tokio::test]
+async fn music_reads_list_the_shelved_catalogue_with_paging_and_a_name_filter() {
+    let server = TestServer::start().await;
+    let admin = admin_token(&server).await;
+    let (_, creator) = music_support::creator(&server, "composer1").await;
+    let first = music_support::add_song(&server, &creator, "Moonlight Sonata", "[1,2]").await;
+    music_support::add_song(&server, &creator, "Spring Waltz", "[3]").await;
+    let hidden = music_support::add_song(&server, &creator, "Moonlight Demo", "[3]").await;
+    server.sql().execute("UPDATE music_song SET on_shelf = 0 WHERE id = ?1", [hidden["mid"].as_i64().unwrap()]).unwrap();
+
+    let reader = create_app(&server, &admin, json!(["music:read"]), None).await;
+    let bearer = token(&server, &reader).await["data"]["token"].as_str().unwrap().to_owned();
+    let all = open_get(&server, &bearer, "/open/api/music/songs").await;
+    assert_eq!((all["code"].as_i64(), all["total"].as_i64()), (Some(1), Some(2)), "the unshelved song is not listed");
+    let song = &all["data"][0];
+    assert_eq!((song["musicname"].as_str(), song["creator"].clone(), song["album"].clone()), (Some("Moonlight Sonata"), json!([1, 2]), json!([53])));
+    assert_eq!(song["mid"], first["mid"]);
+    let audio = server.client.get(song["resUrl"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(audio.status(), 200, "resUrl is an absolute URL this server serves");
+    let named = open_get(&server, &bearer, "/open/api/music/songs?musicname=moon&pageSize=1").await;
+    assert_eq!((named["total"].as_i64(), named["data"][0]["musicname"].as_str()), (Some(1), Some("Moonlight Sonata")));
+    let second_page = open_get(&server, &bearer, "/open/api/music/songs?pageNum=2&pageSize=1").await;
+    assert_eq!(second_page["data"][0]["musicname"], "Spring Waltz");
+
+    let outsider = create_app(&server, &admin, json!(["care:read"]), None).await;
+    let other = token(&server, &outsider).await["data"]["token"].as_str().unwrap().to_owned();
+    assert_open_error(&open_get(&server, &other, "/open/api/music/songs").await, 16000);
 }

@@ -24,7 +24,7 @@ use crate::AppState;
 use crate::identity::authz::{Audience, Operation};
 use crate::identity::{Caller, roles};
 
-pub use media::FileKind;
+pub use media::{FileKind, file_url};
 
 pub struct Music;
 

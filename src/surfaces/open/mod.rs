@@ -5,6 +5,7 @@
 pub mod access;
 pub mod apps;
 mod care;
+mod music;
 mod token;
 pub mod webhooks;
 
@@ -104,8 +105,11 @@ pub fn paging(page_num: Option<i64>, page_size: Option<i64>) -> Result<(i64, i64
     super::paging(page_num, page_size, 50)
 }
 
-pub fn service(app: Arc<AppState>) -> OpenApiService<(token::TokenApi, care::CareReadApi), ()> {
-    OpenApiService::new((token::TokenApi(app.clone()), care::CareReadApi(app)), "hearth open platform", env!("CARGO_PKG_VERSION"))
+type Apis = (token::TokenApi, care::CareReadApi, music::MusicReadApi);
+
+pub fn service(app: Arc<AppState>) -> OpenApiService<Apis, ()> {
+    let apis = (token::TokenApi(app.clone()), care::CareReadApi(app.clone()), music::MusicReadApi(app));
+    OpenApiService::new(apis, "hearth open platform", env!("CARGO_PKG_VERSION"))
         .description("Read API for partner companies (seed 003): client-credential JWTs, every answer {code, message, data, timestamp}, code 1 success.")
         .server("/open")
 }
