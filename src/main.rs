@@ -127,6 +127,7 @@ fn main() -> anyhow::Result<()> {
             files.workdays = workdays.or(files.workdays);
             files.trips = trips.or(files.trips);
             anyhow::ensure!(!files.is_empty(), "nothing to import: give --dir or --stations/--users/--workdays/--trips");
+            std::fs::create_dir_all(&config.data)?;
             hearth::db::Db::open(&config.db_path(), 1)?;
             let s = transit::import::import(&config.db_path(), &files, !quiet)?;
             println!(

@@ -121,7 +121,9 @@ fn entry_second(rng: &mut Rng) -> i64 {
     } else {
         6.0 + 17.0 * rng.unit()
     };
-    ((hours.clamp(5.5, 23.0)) * 3600.0) as i64
+    // The metro runs 5:30–23:00; a draw outside it falls back to the base.
+    let hours = if (5.5..23.0).contains(&hours) { hours } else { 6.0 + 17.0 * rng.unit() };
+    (hours * 3600.0) as i64
 }
 
 fn uid(rng: &mut Rng) -> String {
