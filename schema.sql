@@ -202,8 +202,9 @@ CREATE TABLE transit_workday (
     date_class INTEGER NOT NULL
 );
 
+-- AUTOINCREMENT: a deleted trip's id is never given to another trip.
 CREATE TABLE transit_trip (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     rider_id    INTEGER NOT NULL REFERENCES transit_rider(id),
     in_station  INTEGER NOT NULL REFERENCES transit_station(id),
     in_time     INTEGER NOT NULL,
