@@ -321,7 +321,8 @@ impl TripApi {
     ) -> Reply<Page<TripRow>> {
         let (_, scope) = signed_in(&self.0, op, req, Sent { token: token.0.as_deref(), action: action.0.as_deref() }, &["list_trip"]).await?;
         let paging = paging(page.0, limit.0)?;
-        let order = order_by(sort.0.as_deref(), SORTS, "t.id ASC", "t.id")?;
+        // Chronological by default: the time and rider indexes then deliver pages in order.
+        let order = order_by(sort.0.as_deref(), SORTS, "t.in_time ASC, t.id ASC", "t.id")?;
         let day = match date.0.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
             Some(d) => Some(super::moment::parse_day_of(d).ok_or_else(|| Failure::Invalid(format!("date: `{d}` is not a date like 2020-07-15")))?),
             None => None,
