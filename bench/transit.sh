@@ -46,9 +46,9 @@ measure() {
         local station=$(( (i * 37) % 168 + 1 )) day=$(( (i * 7) % 30 + 1 ))
         local path=${pattern//%s/$station}
         path=${path//%d/$(printf '2020-01-%02d' "$day")}
-        urls+=("$BASE$path&token=$TOKEN")
+        urls+=(-o /dev/null "$BASE$path&token=$TOKEN")
     done
-    curl -s -o /dev/null -w '%{time_total}\n' "${urls[@]}" | sort -n | awk -v label="$label" '
+    curl -s -w '%{time_total}\n' "${urls[@]}" | sort -n | awk -v label="$label" '
         { t[NR] = $1 * 1000 } END { printf "%-44s p50 %6.2f ms  p95 %6.2f ms  max %6.2f ms\n", label, t[int(NR*0.5)], t[int(NR*0.95)], t[NR] }'
 }
 

@@ -5,7 +5,6 @@
 //! secondary indexes are dropped first and rebuilt once at the end (inside the same
 //! transaction), which is much faster than updating them row by row.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -15,7 +14,7 @@ use anyhow::{Context, bail};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::moment::{format_date, parse_date, parse_time};
-use super::rollup::{Deltas, TripCore};
+use super::rollup::{Deltas, FastMap, TripCore};
 
 /// The trips' secondary indexes, as schema.sql creates them.
 const TRIP_INDEXES: [(&str, &str); 4] = [
@@ -138,6 +137,7 @@ fn split<'a>(line: &'a str, owned: &'a mut Vec<String>) -> Vec<&'a str> {
     if !line.contains('"') {
         return line.split(',').map(str::trim).collect();
     }
+    owned.clear();
     let (mut field, mut quoted, mut chars) = (String::new(), false, line.chars().peekable());
     while let Some(c) = chars.next() {
         match (c, quoted) {
@@ -153,6 +153,19 @@ fn split<'a>(line: &'a str, owned: &'a mut Vec<String>) -> Vec<&'a str> {
     owned.push(field);
     let frozen: &'a Vec<String> = owned;
     frozen.iter().map(|s| s.trim()).collect()
+}
+
+/// Splits a line without quotes into `out` without allocating; 0 when it has more fields.
+fn split_plain<'a>(line: &'a str, out: &mut [&'a str; 16]) -> usize {
+    let mut n = 0;
+    for field in line.split(',') {
+        if n == out.len() {
+            return 0;
+        }
+        out[n] = field.trim();
+        n += 1;
+    }
+    n
 }
 
 /// Column positions of the named fields, from the header line.
@@ -302,9 +315,9 @@ fn import_trips(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<
     )?;
     let cols: Vec<usize> = cols.into_iter().map(|c| c.expect("all required")).collect();
     let widest = *cols.iter().max().expect("seven columns");
-    let stations: HashMap<String, i64> =
+    let stations: FastMap<String, i64> =
         tx.prepare("SELECT name, id FROM transit_station")?.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-    let mut riders: HashMap<String, i64> =
+    let mut riders: FastMap<String, i64> =
         tx.prepare("SELECT uid, id FROM transit_rider")?.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
     let existing: i64 = tx.query_row("SELECT coalesce(sum(n), 0) FROM transit_day_total", [], |row| row.get(0))?;
     let estimated = r.size / 70;
@@ -327,9 +340,17 @@ fn import_trips(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<
         parse_time(text).ok_or_else(|| r.error(format!("{what} `{text}` is not a time like 2020-07-15 14:21:58")))
     };
     let mut line = String::new();
+    let mut owned = Vec::new();
     while r.next(&mut line)? {
-        let mut owned = Vec::new();
-        let fields = split(&line, &mut owned);
+        let mut plain = [""; 16];
+        let count = if line.contains('"') { 0 } else { split_plain(&line, &mut plain) };
+        let quoted;
+        let fields: &[&str] = if count > 0 {
+            &plain[..count]
+        } else {
+            quoted = split(&line, &mut owned);
+            &quoted
+        };
         if fields.len() <= widest {
             return Err(r.error(format!("expected {} fields, found {}", widest + 1, fields.len())));
         }
@@ -385,7 +406,8 @@ pub fn import(db: &Path, files: &Files, progress: bool) -> anyhow::Result<Summar
     let started = Instant::now();
     let mut conn = Connection::open(db)?;
     conn.execute_batch(
-        "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144;",
+        "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144;
+         PRAGMA threads = 2;",
     )?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut summary = Summary::default();

@@ -4,6 +4,7 @@
 //! echarts answers read only these small tables and always equal a GROUP BY over trips.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rusqlite::{Connection, params};
 
@@ -22,13 +23,53 @@ fn day_hour(t: i64) -> (i64, i64) {
     (t.div_euclid(DAY), t.rem_euclid(DAY) / 3600)
 }
 
+/// A fast non-cryptographic hash (the Fx hash) for the import's in-memory maps: the
+/// keys are our own numbers and station names, so hash flooding is not a concern.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
 /// Pending rollup deltas.
 #[derive(Default)]
 pub struct Deltas {
-    days: HashMap<i64, i64>,
-    station_hours: HashMap<(i64, i64, i64), (i64, i64)>,
-    pairs: HashMap<(i64, i64, i64), i64>,
+    days: FastMap<i64, i64>,
+    station_hours: FastMap<(i64, i64, i64), (i64, i64)>,
+    pairs: FastMap<(i64, i64, i64), i64>,
     removes: bool,
+}
+
+/// Entries in key order, so a large flush appends to the B-trees instead of jumping about.
+fn sorted<K: Ord + Copy, V: Copy>(map: &FastMap<K, V>) -> Vec<(K, V)> {
+    let mut entries: Vec<(K, V)> = map.iter().map(|(k, v)| (*k, *v)).collect();
+    entries.sort_unstable_by_key(|(k, _)| *k);
+    entries
 }
 
 impl Deltas {
@@ -52,8 +93,8 @@ impl Deltas {
         let mut day = conn.prepare_cached(
             "INSERT INTO transit_day_total (day, n) VALUES (?1, ?2) ON CONFLICT (day) DO UPDATE SET n = n + excluded.n",
         )?;
-        for (d, n) in &self.days {
-            if *n != 0 {
+        for (d, n) in sorted(&self.days) {
+            if n != 0 {
                 day.execute(params![d, n])?;
             }
         }
@@ -61,8 +102,8 @@ impl Deltas {
             "INSERT INTO transit_station_hour (station, day, hour, n_in, n_out) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (station, day, hour) DO UPDATE SET n_in = n_in + excluded.n_in, n_out = n_out + excluded.n_out",
         )?;
-        for ((s, d, h), (i, o)) in &self.station_hours {
-            if (*i, *o) != (0, 0) {
+        for ((s, d, h), (i, o)) in sorted(&self.station_hours) {
+            if (i, o) != (0, 0) {
                 hour.execute(params![s, d, h, i, o])?;
             }
         }
@@ -70,8 +111,8 @@ impl Deltas {
             "INSERT INTO transit_od_day (day, origin, dest, n) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (day, origin, dest) DO UPDATE SET n = n + excluded.n",
         )?;
-        for ((d, o, t), n) in &self.pairs {
-            if *n != 0 {
+        for ((d, o, t), n) in sorted(&self.pairs) {
+            if n != 0 {
                 pair.execute(params![d, o, t, n])?;
             }
         }
