@@ -132,6 +132,9 @@ async fn trips_list_with_filters_paging_sort_and_every_token_place() {
     let ids = |body: &serde_json::Value| body["data"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect::<Vec<_>>();
     let by_station = t.get("/api/manage/trip/list?station=Sta9", &t.admin).await;
     assert_eq!((ids(&by_station), by_station["total"].clone()), (vec![1, 2, 3], json!(3)));
+    assert_eq!(ids(&t.get("/api/manage/trip/list?station=Sta9&sort=-in_station_time&limit=2", &t.admin).await), vec![3, 2]);
+    assert_eq!(ids(&t.get("/api/manage/trip/list?station=Sta9&page=2&limit=2", &t.admin).await), vec![3]);
+    assert_eq!(ids(&t.get("/api/manage/trip/list?station=Sta9&sort=-id", &t.admin).await), vec![3, 2, 1]);
     let by_day = t.get("/api/manage/trip/list?date=2020-07-16", &t.admin).await;
     assert_eq!((ids(&by_day), by_day["total"].clone()), (vec![3, 4], json!(2)));
     let station_day = t.get("/api/manage/trip/list?date=2020-07-16&station=Sta65", &t.admin).await;

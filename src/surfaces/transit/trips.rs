@@ -109,7 +109,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<TripRow> {
 }
 
 /// The list's filters, resolved to stored ids (`None` inside: matches nothing).
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct Wanted {
     id: Option<i64>,
     rider: Option<Option<i64>>,
@@ -142,6 +142,26 @@ fn where_clause(w: &Wanted, scoped: &Option<Vec<i64>>) -> Filters {
     }
     f.raw(station_filter("t.in_station", scoped));
     f
+}
+
+/// A page of trips at one station in time order, as the merge of two index walks (trips
+/// entering there, trips leaving there), so a busy station's page costs no more than a
+/// quiet one's: an OR over both columns would collect and sort all of them first.
+fn station_page(w: &Wanted, station: i64, scoped: &Option<Vec<i64>>, desc: bool, limit: i64, offset: i64) -> (String, Vec<Value>) {
+    let mut rest = where_clause(&Wanted { station: None, ..*w }, scoped);
+    rest.params.push(Value::Integer(station));
+    let k = rest.params.len();
+    let extra: String = rest.conditions.iter().map(|c| format!(" AND {c}")).collect();
+    let dir = if desc { "DESC" } else { "ASC" };
+    let sql = format!(
+        "WITH picked AS (
+             SELECT t.id AS id, t.in_time AS at FROM transit_trip t WHERE t.in_station = ?{k}{extra}
+             UNION ALL
+             SELECT t.id, t.in_time FROM transit_trip t WHERE t.out_station = ?{k} AND t.in_station <> ?{k}{extra}
+             ORDER BY 2 {dir}, 1 {dir} LIMIT {limit} OFFSET {offset})
+         {SELECT} WHERE t.id IN (SELECT id FROM picked) ORDER BY t.in_time {dir}, t.id {dir}"
+    );
+    (sql, rest.params)
 }
 
 fn sum(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<i64> {
@@ -327,6 +347,11 @@ impl TripApi {
             Some(d) => Some(super::moment::parse_day_of(d).ok_or_else(|| Failure::Invalid(format!("date: `{d}` is not a date like 2020-07-15")))?),
             None => None,
         };
+        let chronological = match sort.0.as_deref().map(str::trim) {
+            None | Some("") | Some("in_station_time") | Some("+in_station_time") => Some(false),
+            Some("-in_station_time") => Some(true),
+            _ => None,
+        };
         let uid = uid.0.or(user_id.0).filter(|u| !u.is_empty());
         let station = station.0.filter(|s| !s.is_empty());
         let (id, channel, price) = (id.0, channel.0, price.0);
@@ -344,9 +369,12 @@ impl TripApi {
                 };
                 let scoped = scope.stations(c)?;
                 let filters = where_clause(&wanted, &scoped);
-                let sql = format!("{SELECT} {} {order} LIMIT {} OFFSET {}", filters.sql(), paging.limit, paging.offset);
+                let (sql, values) = match (wanted.station, chronological) {
+                    (Some(Some(station)), Some(desc)) => station_page(&wanted, station, &scoped, desc, paging.limit, paging.offset),
+                    _ => (format!("{SELECT} {} {order} LIMIT {} OFFSET {}", filters.sql(), paging.limit, paging.offset), filters.params.clone()),
+                };
                 let mut stmt = c.prepare(&sql)?;
-                let rows = stmt.query_map(rusqlite::params_from_iter(&filters.params), row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+                let rows = stmt.query_map(rusqlite::params_from_iter(&values), row)?.collect::<rusqlite::Result<Vec<_>>>()?;
                 let total = total(c, &wanted, &scoped, &filters)?;
                 Ok::<_, Failure>((rows, total))
             })
