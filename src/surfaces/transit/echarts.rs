@@ -218,6 +218,7 @@ impl EchartsApi {
 
     /// Origin–destination pairs of one day by trips, most first (action=list_od); `station` keeps pairs starting or ending there
     #[oai(path = "/api/echarts/od", method = "get")]
+    #[allow(clippy::too_many_arguments)]
     async fn od(
         &self,
         op: &Operation,
@@ -271,6 +272,7 @@ impl EchartsApi {
 
     /// Trips entering and leaving one station per hour of one day (action=station_of_point)
     #[oai(path = "/api/echarts/realtime", method = "get")]
+    #[allow(clippy::too_many_arguments)]
     async fn realtime(
         &self,
         op: &Operation,

@@ -221,7 +221,7 @@ fn import_stations(tx: &Connection, path: &Path, progress: bool) -> anyhow::Resu
         "INSERT INTO transit_station (id, name, route, area) VALUES (coalesce(?1, (SELECT coalesce(max(id), 1000) + 1 FROM transit_station)), ?2, ?3, ?4)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, route = excluded.route, area = excluded.area",
     )?;
-    let mut n = 0;
+    let mut n = 0u64;
     let mut line = String::new();
     while r.next(&mut line)? {
         let mut owned = Vec::new();
@@ -260,7 +260,7 @@ fn import_users(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<
         "INSERT INTO transit_passenger (rider_id, dist, birth, gender) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (rider_id) DO UPDATE SET dist = excluded.dist, birth = excluded.birth, gender = excluded.gender",
     )?;
-    let mut n = 0;
+    let mut n = 0u64;
     let mut line = String::new();
     while r.next(&mut line)? {
         let mut owned = Vec::new();
@@ -270,7 +270,7 @@ fn import_users(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<
         let (dist, birth, g) = (int(&r, &fields, cols[1], "区域代码")?, int(&r, &fields, cols[2], "出生年份")?, gender(&r, &fields, cols[3])?);
         upsert.execute(params![id, dist, birth, g]).map_err(|e| r.error(e))?;
         n += 1;
-        if n % 65_536 == 0 {
+        if n.is_multiple_of(65_536) {
             r.show(n, false);
         }
     }
@@ -284,7 +284,7 @@ fn import_workdays(tx: &Connection, path: &Path, progress: bool) -> anyhow::Resu
     let mut upsert = tx.prepare(
         "INSERT INTO transit_workday (date, date_class) VALUES (?1, ?2) ON CONFLICT (date) DO UPDATE SET date_class = excluded.date_class",
     )?;
-    let mut n = 0;
+    let mut n = 0u64;
     let mut line = String::new();
     while r.next(&mut line)? {
         let mut owned = Vec::new();
@@ -376,12 +376,12 @@ fn import_trips(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<
         if core.out_time < core.in_time {
             return Err(r.error("出站时间 is before 进站时间"));
         }
-        let channel = int(&r, &fields, Some(cols[5]), "渠道编号")?.ok_or_else(|| r.error("渠道编号 is missing"))?;
-        let price = int(&r, &fields, Some(cols[6]), "价格")?.ok_or_else(|| r.error("价格 is missing"))?;
+        let channel = int(&r, fields, Some(cols[5]), "渠道编号")?.ok_or_else(|| r.error("渠道编号 is missing"))?;
+        let price = int(&r, fields, Some(cols[6]), "价格")?.ok_or_else(|| r.error("价格 is missing"))?;
         insert.execute(params![rider, core.in_station, core.in_time, core.out_station, core.out_time, channel, price])?;
         deltas.add(&core, 1);
         n += 1;
-        if n % 65_536 == 0 {
+        if n.is_multiple_of(65_536) {
             r.show(n, false);
         }
     }
