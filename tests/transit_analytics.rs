@@ -294,3 +294,22 @@ async fn a_bad_line_names_its_number_and_keeps_nothing() {
     let people = t.get("/api/manage/passenger", &t.admin).await;
     assert_eq!(people["data"][0]["gender"], 1);
 }
+
+#[test]
+fn the_command_line_synthesises_and_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, data) = (dir.path().join("csv"), dir.path().join("data"));
+    let hearth = env!("CARGO_BIN_EXE_hearth");
+    let run = |args: &[&str]| std::process::Command::new(hearth).args(args).env("HEARTH_LOG", "warn").output().unwrap();
+    let synth = run(&["transit", "synth", "--out", csv.to_str().unwrap(), "--trips", "500", "--passengers", "50", "--days", "2", "--quiet"]);
+    assert!(synth.status.success(), "{synth:?}");
+    let import = run(&["--data", data.to_str().unwrap(), "transit", "import", "--dir", csv.to_str().unwrap(), "--quiet"]);
+    assert!(import.status.success(), "{import:?}");
+    let said = String::from_utf8(import.stdout).unwrap();
+    assert!(said.contains("imported 168 stations, 50 passengers, 2 workdays, 500 trips"), "{said}");
+    std::fs::write(csv.join("trips.csv"), "用户ID,进站名称,进站时间,出站名称,出站时间,渠道编号,价格\nu1,Sta1,2020-01-01 07:44:00,Sta2,2020-01-01 08:10:00,1,x\n").unwrap();
+    let bad = run(&["--data", data.to_str().unwrap(), "transit", "import", "--trips", csv.join("trips.csv").to_str().unwrap(), "--quiet"]);
+    assert!(!bad.status.success());
+    let said = String::from_utf8(bad.stderr).unwrap();
+    assert!(said.contains("trips.csv line 2: 价格 `x` is not a whole number; nothing was imported"), "{said}");
+}
