@@ -317,8 +317,9 @@ fn import_trips(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<
     let widest = *cols.iter().max().expect("seven columns");
     let stations: FastMap<String, i64> =
         tx.prepare("SELECT name, id FROM transit_station")?.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-    let mut riders: FastMap<String, i64> =
+    let riders: FastMap<String, i64> =
         tx.prepare("SELECT uid, id FROM transit_rider")?.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    let next_rider: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM transit_rider", [], |row| row.get(0))?;
     let existing: i64 = tx.query_row("SELECT coalesce(sum(n), 0) FROM transit_day_total", [], |row| row.get(0))?;
     let estimated = r.size / 70;
     let rebuild = estimated as i64 >= existing / 4;
@@ -327,64 +328,35 @@ fn import_trips(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<
             tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
         }
     }
-    let mut new_rider = tx.prepare("INSERT INTO transit_rider (uid) VALUES (?1)")?;
+    let mut new_rider = tx.prepare("INSERT INTO transit_rider (id, uid) VALUES (?1, ?2)")?;
     let mut insert = tx.prepare(
         "INSERT INTO transit_trip (rider_id, in_station, in_time, out_station, out_time, channel, price) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    let mut deltas = Deltas::default();
-    let mut n = 0u64;
-    let station = |r: &Reader, name: &str, what: &str| -> anyhow::Result<i64> {
-        stations.get(name).copied().ok_or_else(|| r.error(format!("{what} `{name}` is not a known station (import the stations file first)")))
-    };
-    let time = |r: &Reader, text: &str, what: &str| -> anyhow::Result<i64> {
-        parse_time(text).ok_or_else(|| r.error(format!("{what} `{text}` is not a time like 2020-07-15 14:21:58")))
-    };
-    let mut line = String::new();
-    let mut owned = Vec::new();
-    while r.next(&mut line)? {
-        let mut plain = [""; 16];
-        let count = if line.contains('"') { 0 } else { split_plain(&line, &mut plain) };
-        let quoted;
-        let fields: &[&str] = if count > 0 {
-            &plain[..count]
-        } else {
-            quoted = split(&line, &mut owned);
-            &quoted
-        };
-        if fields.len() <= widest {
-            return Err(r.error(format!("expected {} fields, found {}", widest + 1, fields.len())));
-        }
-        let uid = fields[cols[0]];
-        if uid.is_empty() {
-            return Err(r.error("用户ID is missing"));
-        }
-        let rider = match riders.get(uid) {
-            Some(id) => *id,
-            None => {
-                new_rider.execute([uid])?;
-                let id = tx.last_insert_rowid();
-                riders.insert(uid.to_owned(), id);
-                id
+    // Parsing runs on a second thread so that the SQLite thread only inserts; new riders
+    // get their ids there, which is safe because this transaction holds the write lock.
+    let (send, batches) = std::sync::mpsc::sync_channel::<Batch>(8);
+    let parsing = Parsing { cols: &cols, widest, stations: &stations, riders, next_rider };
+    let (parsed, mut r) = std::thread::scope(|scope| {
+        let parser = scope.spawn(move || {
+            let outcome = parsing.run(&mut r, send);
+            (outcome, r)
+        });
+        let inserted = (|| -> anyhow::Result<()> {
+            for batch in batches.iter() {
+                for (id, uid) in &batch.new_riders {
+                    new_rider.execute(params![id, uid])?;
+                }
+                for (rider, c, channel, price) in &batch.trips {
+                    insert.execute(params![rider, c.in_station, c.in_time, c.out_station, c.out_time, channel, price])?;
+                }
             }
-        };
-        let core = TripCore {
-            in_station: station(&r, fields[cols[1]], "进站名称")?,
-            in_time: time(&r, fields[cols[2]], "进站时间")?,
-            out_station: station(&r, fields[cols[3]], "出站名称")?,
-            out_time: time(&r, fields[cols[4]], "出站时间")?,
-        };
-        if core.out_time < core.in_time {
-            return Err(r.error("出站时间 is before 进站时间"));
-        }
-        let channel = int(&r, fields, Some(cols[5]), "渠道编号")?.ok_or_else(|| r.error("渠道编号 is missing"))?;
-        let price = int(&r, fields, Some(cols[6]), "价格")?.ok_or_else(|| r.error("价格 is missing"))?;
-        insert.execute(params![rider, core.in_station, core.in_time, core.out_station, core.out_time, channel, price])?;
-        deltas.add(&core, 1);
-        n += 1;
-        if n.is_multiple_of(65_536) {
-            r.show(n, false);
-        }
-    }
+            Ok(())
+        })();
+        drop(batches);
+        let (parsed, r) = parser.join().expect("the CSV parser does not panic");
+        (inserted.and(parsed), r)
+    });
+    let (n, deltas) = parsed?;
     r.show(n, true);
     if progress {
         eprint!("rollups and indexes…");
@@ -399,6 +371,93 @@ fn import_trips(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<
         eprintln!(" done");
     }
     Ok(n)
+}
+
+/// Trips parsed from the file, ready to insert: (rider, core, channel, price).
+struct Batch {
+    new_riders: Vec<(i64, String)>,
+    trips: Vec<(i64, TripCore, i64, i64)>,
+}
+
+const BATCH: usize = 8192;
+
+/// What the parser thread needs: the column positions and the station and rider ids.
+struct Parsing<'a> {
+    cols: &'a [usize],
+    widest: usize,
+    stations: &'a FastMap<String, i64>,
+    riders: FastMap<String, i64>,
+    next_rider: i64,
+}
+
+impl Parsing<'_> {
+    /// Parses every line into batches and sums the rollup deltas; stops at the first bad
+    /// line, or when the inserting side has stopped.
+    fn run(mut self, r: &mut Reader, send: std::sync::mpsc::SyncSender<Batch>) -> anyhow::Result<(u64, Deltas)> {
+        let cols = self.cols;
+        let station = |r: &Reader, name: &str, what: &str| -> anyhow::Result<i64> {
+            self.stations.get(name).copied().ok_or_else(|| r.error(format!("{what} `{name}` is not a known station (import the stations file first)")))
+        };
+        let time = |r: &Reader, text: &str, what: &str| -> anyhow::Result<i64> {
+            parse_time(text).ok_or_else(|| r.error(format!("{what} `{text}` is not a time like 2020-07-15 14:21:58")))
+        };
+        let mut deltas = Deltas::default();
+        let mut n = 0u64;
+        let mut batch = Batch { new_riders: Vec::new(), trips: Vec::with_capacity(BATCH) };
+        let mut line = String::new();
+        let mut owned = Vec::new();
+        while r.next(&mut line)? {
+            let mut plain = [""; 16];
+            let count = if line.contains('"') { 0 } else { split_plain(&line, &mut plain) };
+            let quoted;
+            let fields: &[&str] = if count > 0 {
+                &plain[..count]
+            } else {
+                quoted = split(&line, &mut owned);
+                &quoted
+            };
+            if fields.len() <= self.widest {
+                return Err(r.error(format!("expected {} fields, found {}", self.widest + 1, fields.len())));
+            }
+            let uid = fields[cols[0]];
+            if uid.is_empty() {
+                return Err(r.error("用户ID is missing"));
+            }
+            let rider = match self.riders.get(uid) {
+                Some(id) => *id,
+                None => {
+                    let id = self.next_rider;
+                    self.next_rider += 1;
+                    self.riders.insert(uid.to_owned(), id);
+                    batch.new_riders.push((id, uid.to_owned()));
+                    id
+                }
+            };
+            let core = TripCore {
+                in_station: station(r, fields[cols[1]], "进站名称")?,
+                in_time: time(r, fields[cols[2]], "进站时间")?,
+                out_station: station(r, fields[cols[3]], "出站名称")?,
+                out_time: time(r, fields[cols[4]], "出站时间")?,
+            };
+            if core.out_time < core.in_time {
+                return Err(r.error("出站时间 is before 进站时间"));
+            }
+            let channel = int(r, fields, Some(cols[5]), "渠道编号")?.ok_or_else(|| r.error("渠道编号 is missing"))?;
+            let price = int(r, fields, Some(cols[6]), "价格")?.ok_or_else(|| r.error("价格 is missing"))?;
+            batch.trips.push((rider, core, channel, price));
+            deltas.add(&core, 1);
+            n += 1;
+            if batch.trips.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Batch { new_riders: Vec::new(), trips: Vec::with_capacity(BATCH) });
+                if send.send(full).is_err() {
+                    break;
+                }
+                r.show(n, false);
+            }
+        }
+        let _ = send.send(batch);
+        Ok((n, deltas))
+    }
 }
 
 /// Imports `files` into the database at `db`, all or nothing.
