@@ -1,7 +1,7 @@
 //! `hearth transit import`: the competition CSV files (stations, users, workdays, trips)
 //! into the database in ONE transaction, so a bad line keeps nothing of the import. Trips
-//! go in through one prepared statement with their rollup deltas summed in memory and
-//! folded in at the end; when the import is large next to what is stored, the trips'
+//! are parsed on a second thread and go in through one prepared statement, with their
+//! rollup deltas summed in memory and folded in at the end; when the import is large next to what is stored, the trips'
 //! secondary indexes are dropped first and rebuilt once at the end (inside the same
 //! transaction), which is much faster than updating them row by row.
 
