@@ -380,3 +380,73 @@ CREATE TABLE music_task (
 );
 CREATE INDEX music_task_by_target ON music_task(target_id);
 CREATE INDEX music_task_by_requester ON music_task(requester_id);
+-- migration 7: transit
+-- Metro ridership (seed 000). Times are the metro's wall-clock times as written in the
+-- data (no time zone), stored as seconds since 1970-01-01 00:00 of that clock; a day is
+-- time / 86400, an hour of the day (time % 86400) / 3600.
+CREATE TABLE transit_station (
+    id    INTEGER PRIMARY KEY,              -- station_id, e.g. 1004
+    name  TEXT NOT NULL UNIQUE,             -- station_name, e.g. Sta18
+    route TEXT NOT NULL DEFAULT '',         -- station_route, e.g. 1号线
+    area  TEXT NOT NULL DEFAULT ''          -- admin_area, e.g. Dist1; data roles scope by it
+);
+
+-- Every passenger id seen, in a trip or in the passenger list; trips refer to it by number.
+CREATE TABLE transit_rider (
+    id  INTEGER PRIMARY KEY,
+    uid TEXT NOT NULL UNIQUE                -- the data's 用户ID, e.g. 32 hex digits
+);
+
+CREATE TABLE transit_passenger (
+    rider_id INTEGER PRIMARY KEY REFERENCES transit_rider(id),
+    dist     INTEGER,                       -- area code of the passenger's registration
+    birth    INTEGER,                       -- birth year
+    gender   INTEGER
+);
+CREATE INDEX transit_passenger_by_birth ON transit_passenger(birth);
+
+CREATE TABLE transit_workday (
+    date       TEXT PRIMARY KEY,            -- yyyy-MM-dd
+    date_class INTEGER NOT NULL
+);
+
+-- AUTOINCREMENT: a deleted trip's id is never given to another trip.
+CREATE TABLE transit_trip (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    rider_id    INTEGER NOT NULL REFERENCES transit_rider(id),
+    in_station  INTEGER NOT NULL REFERENCES transit_station(id),
+    in_time     INTEGER NOT NULL,
+    out_station INTEGER NOT NULL REFERENCES transit_station(id),
+    out_time    INTEGER NOT NULL,
+    channel     INTEGER NOT NULL,
+    price       INTEGER NOT NULL
+);
+-- The bulk import drops and recreates these (src/surfaces/transit/import.rs lists them).
+CREATE INDEX transit_trip_by_time ON transit_trip(in_time);
+CREATE INDEX transit_trip_by_rider ON transit_trip(rider_id, in_time);
+CREATE INDEX transit_trip_by_in ON transit_trip(in_station, in_time);
+CREATE INDEX transit_trip_by_out ON transit_trip(out_station, in_time);
+
+-- Rollups kept exact in the same transaction as every trip change, so analytics never
+-- scan trips. A trip counts on the day of its in_time; rows that reach 0 are deleted.
+CREATE TABLE transit_day_total (
+    day INTEGER PRIMARY KEY,
+    n   INTEGER NOT NULL
+);
+-- n_in: trips entering `station` in that hour (by in_time); n_out: trips leaving it (by out_time).
+CREATE TABLE transit_station_hour (
+    station INTEGER NOT NULL,
+    day     INTEGER NOT NULL,
+    hour    INTEGER NOT NULL,
+    n_in    INTEGER NOT NULL,
+    n_out   INTEGER NOT NULL,
+    PRIMARY KEY (station, day, hour)
+) WITHOUT ROWID;
+CREATE TABLE transit_od_day (
+    day    INTEGER NOT NULL,
+    origin INTEGER NOT NULL,
+    dest   INTEGER NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (day, origin, dest)
+) WITHOUT ROWID;
+CREATE INDEX transit_od_day_by_dest ON transit_od_day(day, dest);

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hearth::config::{Config, Settings};
+use hearth::surfaces::transit;
 use hearth::{AppState, identity};
 
 #[derive(Parser)]
@@ -27,6 +28,11 @@ enum Command {
     Admin {
         #[command(subcommand)]
         action: AdminAction,
+    },
+    /// Load or generate metro ridership data
+    Transit {
+        #[command(subcommand)]
+        action: TransitAction,
     },
     /// Write every surface's OpenAPI document into a folder
     Openapi {
@@ -59,6 +65,48 @@ enum AdminAction {
     },
 }
 
+#[derive(Subcommand)]
+enum TransitAction {
+    /// Import the competition CSV files (stations, users, workdays, trips) in one transaction:
+    /// a bad line is reported with its number and nothing is kept
+    Import {
+        /// A folder holding stations.csv, users.csv, workdays.csv and/or trips.csv
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        stations: Option<PathBuf>,
+        #[arg(long)]
+        users: Option<PathBuf>,
+        #[arg(long)]
+        workdays: Option<PathBuf>,
+        #[arg(long)]
+        trips: Option<PathBuf>,
+        /// No progress bar
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Write a realistic dataset (the same for the same seed) as those CSV files
+    Synth {
+        /// Folder to write the four files into
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        trips: u64,
+        #[arg(long, default_value_t = 125_000)]
+        passengers: u64,
+        /// Days the trips spread over
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        /// First day, yyyy-MM-dd
+        #[arg(long, default_value = "2020-01-01")]
+        start: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        quiet: bool,
+    },
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
@@ -80,6 +128,13 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {}
     }
+    if let Command::Transit { action: TransitAction::Synth { out, trips, passengers, days, start, seed, quiet } } = &command {
+        let start = transit::moment::parse_date(start).context("--start must be a date like 2020-01-01")?;
+        let opts = transit::synth::Options { trips: *trips, passengers: *passengers, days: *days, start, seed: *seed };
+        let written = transit::synth::write(out, &opts, !quiet)?;
+        println!("wrote {} trips and {} passengers to {}", written.trips, written.passengers, written.dir.display());
+        return Ok(());
+    }
     let config = Config::load(&cli.data, &cli.settings)?;
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).context("log filter")?)
@@ -90,7 +145,30 @@ fn main() -> anyhow::Result<()> {
         Command::Admin { action: AdminAction::Create { username, password, phone } } => {
             runtime.block_on(create_admin(config, username, password, phone))
         }
-        Command::Openapi { .. } | Command::Backup { .. } | Command::Restore { .. } => unreachable!("handled above"),
+        Command::Transit { action: TransitAction::Import { dir, stations, users, workdays, trips, quiet } } => {
+            let mut files = dir.as_deref().map(transit::import::Files::in_folder).unwrap_or_default();
+            files.stations = stations.or(files.stations);
+            files.users = users.or(files.users);
+            files.workdays = workdays.or(files.workdays);
+            files.trips = trips.or(files.trips);
+            anyhow::ensure!(!files.is_empty(), "nothing to import: give --dir or --stations/--users/--workdays/--trips");
+            std::fs::create_dir_all(&config.data)?;
+            hearth::db::Db::open(&config.db_path(), 1)?;
+            let s = transit::import::import(&config.db_path(), &files, !quiet)?;
+            println!(
+                "imported {} stations, {} passengers, {} workdays, {} trips ({:.0} trips/s); {:.1} s in all",
+                s.stations,
+                s.passengers,
+                s.workdays,
+                s.trips,
+                s.trips as f64 / s.trip_secs.max(1e-9),
+                s.total_secs
+            );
+            Ok(())
+        }
+        Command::Openapi { .. } | Command::Backup { .. } | Command::Restore { .. } | Command::Transit { .. } => {
+            unreachable!("handled above")
+        }
     }
 }
 

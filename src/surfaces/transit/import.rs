@@ -1,0 +1,492 @@
+//! `hearth transit import`: the competition CSV files (stations, users, workdays, trips)
+//! into the database in ONE transaction, so a bad line keeps nothing of the import. Trips
+//! are parsed on a second thread and go in through one prepared statement, with their
+//! rollup deltas summed in memory and folded in at the end; when the import is large next to what is stored, the trips'
+//! secondary indexes are dropped first and rebuilt once at the end (inside the same
+//! transaction), which is much faster than updating them row by row.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::moment::{format_date, parse_date, parse_time};
+use super::rollup::{Deltas, FastMap, TripCore};
+
+/// The trips' secondary indexes, as schema.sql creates them.
+const TRIP_INDEXES: [(&str, &str); 4] = [
+    ("transit_trip_by_time", "transit_trip(in_time)"),
+    ("transit_trip_by_rider", "transit_trip(rider_id, in_time)"),
+    ("transit_trip_by_in", "transit_trip(in_station, in_time)"),
+    ("transit_trip_by_out", "transit_trip(out_station, in_time)"),
+];
+
+#[derive(Default, Debug, Clone)]
+pub struct Files {
+    pub stations: Option<PathBuf>,
+    pub users: Option<PathBuf>,
+    pub workdays: Option<PathBuf>,
+    pub trips: Option<PathBuf>,
+}
+
+impl Files {
+    /// The files of a folder, by their usual names.
+    pub fn in_folder(dir: &Path) -> Files {
+        let find = |names: &[&str]| names.iter().map(|n| dir.join(n)).find(|p| p.is_file());
+        Files {
+            stations: find(&["stations.csv", "station.csv"]),
+            users: find(&["users.csv", "user.csv", "passengers.csv"]),
+            workdays: find(&["workdays.csv", "workday.csv"]),
+            trips: find(&["trips.csv", "trip.csv"]),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.stations.is_none() && self.users.is_none() && self.workdays.is_none() && self.trips.is_none()
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct Summary {
+    pub stations: u64,
+    pub passengers: u64,
+    pub workdays: u64,
+    pub trips: u64,
+    pub trip_secs: f64,
+    pub total_secs: f64,
+}
+
+/// A CSV file read line by line, with its line number for error messages.
+struct Reader {
+    name: String,
+    lines: BufReader<File>,
+    number: u64,
+    read: u64,
+    size: u64,
+    started: Instant,
+    shown: Instant,
+    progress: bool,
+}
+
+impl Reader {
+    fn open(path: &Path, progress: bool) -> anyhow::Result<Reader> {
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        Ok(Reader {
+            name,
+            lines: BufReader::with_capacity(1 << 20, file),
+            number: 0,
+            read: 0,
+            size,
+            started: Instant::now(),
+            shown: Instant::now(),
+            progress,
+        })
+    }
+
+    /// Reads the next non-empty line, without its line ending, into `buf`; false at the end.
+    fn next(&mut self, buf: &mut String) -> anyhow::Result<bool> {
+        loop {
+            buf.clear();
+            let n = self
+                .lines
+                .read_line(buf)
+                .with_context(|| format!("{} line {}: not UTF-8 text", self.name, self.number + 1))?;
+            if n == 0 {
+                return Ok(false);
+            }
+            self.number += 1;
+            self.read += n as u64;
+            if self.number == 1 && buf.starts_with('\u{feff}') {
+                buf.drain(..3);
+            }
+            let end = buf.trim_end_matches(['\n', '\r']).len();
+            buf.truncate(end);
+            if !buf.trim().is_empty() {
+                return Ok(true);
+            }
+        }
+    }
+
+    fn error(&self, what: impl std::fmt::Display) -> anyhow::Error {
+        anyhow::anyhow!("{} line {}: {what}; nothing was imported", self.name, self.number)
+    }
+
+    fn show(&mut self, rows: u64, done: bool) {
+        if !self.progress || (!done && self.shown.elapsed().as_millis() < 200) {
+            return;
+        }
+        self.shown = Instant::now();
+        let pct = if self.size > 0 { self.read as f64 * 100.0 / self.size as f64 } else { 100.0 };
+        let rate = rows as f64 / self.started.elapsed().as_secs_f64().max(1e-6);
+        let filled = (pct / 5.0) as usize;
+        eprint!("\r{:<14} [{:<20}] {:5.1}% {:>11} rows {:>9.0}/s", self.name, "#".repeat(filled.min(20)), pct, rows, rate);
+        if done {
+            eprintln!();
+        }
+        let _ = std::io::stderr().flush();
+    }
+}
+
+/// Splits a CSV line; quoted fields (with `""` for a quote) are understood.
+fn split<'a>(line: &'a str, owned: &'a mut Vec<String>) -> Vec<&'a str> {
+    if !line.contains('"') {
+        return line.split(',').map(str::trim).collect();
+    }
+    owned.clear();
+    let (mut field, mut quoted, mut chars) = (String::new(), false, line.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => owned.push(std::mem::take(&mut field)),
+            (c, _) => field.push(c),
+        }
+    }
+    owned.push(field);
+    let frozen: &'a Vec<String> = owned;
+    frozen.iter().map(|s| s.trim()).collect()
+}
+
+/// Splits a line without quotes into `out` without allocating; 0 when it has more fields.
+fn split_plain<'a>(line: &'a str, out: &mut [&'a str; 16]) -> usize {
+    let mut n = 0;
+    for field in line.split(',') {
+        if n == out.len() {
+            return 0;
+        }
+        out[n] = field.trim();
+        n += 1;
+    }
+    n
+}
+
+/// Column positions of the named fields, from the header line.
+fn columns(reader: &mut Reader, wanted: &[(&str, &[&str], bool)]) -> anyhow::Result<Vec<Option<usize>>> {
+    let mut header = String::new();
+    if !reader.next(&mut header)? {
+        bail!("{} is empty", reader.name);
+    }
+    let mut owned = Vec::new();
+    let fields = split(&header, &mut owned);
+    let mut found = Vec::new();
+    for (field, names, required) in wanted {
+        let at = fields.iter().position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)));
+        if at.is_none() && *required {
+            let expected: Vec<&str> = wanted.iter().map(|(_, names, _)| names[0]).collect();
+            return Err(reader.error(format!("the header has no {field} column (expected {})", expected.join(","))));
+        }
+        found.push(at);
+    }
+    Ok(found)
+}
+
+fn int(reader: &Reader, fields: &[&str], at: Option<usize>, name: &str) -> anyhow::Result<Option<i64>> {
+    match at.and_then(|i| fields.get(i)).map(|s| s.trim()) {
+        None | Some("") => Ok(None),
+        Some(text) => text
+            .parse::<i64>()
+            .or_else(|_| text.parse::<f64>().ok().filter(|f| f.fract() == 0.0).map(|f| f as i64).ok_or(()))
+            .map(Some)
+            .map_err(|_| reader.error(format!("{name} `{text}` is not a whole number"))),
+    }
+}
+
+fn text<'a>(reader: &Reader, fields: &[&'a str], at: Option<usize>, name: &str) -> anyhow::Result<&'a str> {
+    match at.and_then(|i| fields.get(i)) {
+        Some(t) if !t.is_empty() => Ok(t),
+        _ => Err(reader.error(format!("{name} is missing"))),
+    }
+}
+
+fn import_stations(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<u64> {
+    let mut r = Reader::open(path, progress)?;
+    let cols = columns(
+        &mut r,
+        &[
+            ("id", &["编号", "站点编号", "station_id", "id"], false),
+            ("name", &["站点名称", "站点", "名称", "station_name", "name"], true),
+            ("route", &["线路", "路线", "station_route", "route"], false),
+            ("area", &["行政区域", "行政区", "区域", "admin_area", "area"], false),
+        ],
+    )?;
+    let mut upsert = tx.prepare(
+        "INSERT INTO transit_station (id, name, route, area) VALUES (coalesce(?1, (SELECT coalesce(max(id), 1000) + 1 FROM transit_station)), ?2, ?3, ?4)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, route = excluded.route, area = excluded.area",
+    )?;
+    let mut n = 0u64;
+    let mut line = String::new();
+    while r.next(&mut line)? {
+        let mut owned = Vec::new();
+        let fields = split(&line, &mut owned);
+        let id = int(&r, &fields, cols[0], "编号")?;
+        let name = text(&r, &fields, cols[1], "站点名称")?;
+        let get = |at: Option<usize>| at.and_then(|i| fields.get(i)).copied().unwrap_or_default();
+        upsert.execute(params![id, name, get(cols[2]), get(cols[3])]).map_err(|e| r.error(e))?;
+        n += 1;
+    }
+    r.show(n, true);
+    Ok(n)
+}
+
+fn gender(r: &Reader, fields: &[&str], at: Option<usize>) -> anyhow::Result<Option<i64>> {
+    match at.and_then(|i| fields.get(i)).copied() {
+        Some("男") => Ok(Some(1)),
+        Some("女") => Ok(Some(0)),
+        _ => int(r, fields, at, "性别"),
+    }
+}
+
+fn import_users(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<u64> {
+    let mut r = Reader::open(path, progress)?;
+    let cols = columns(
+        &mut r,
+        &[
+            ("user id", &["用户ID", "用户id", "passenger_id", "user_id", "uesr_id", "uid"], true),
+            ("dist", &["区域代码", "区域", "dist"], false),
+            ("birth", &["出生年份", "出生年", "birth", "brith"], false),
+            ("gender", &["性别", "gender"], false),
+        ],
+    )?;
+    let mut rider = tx.prepare("INSERT INTO transit_rider (uid) VALUES (?1) ON CONFLICT (uid) DO UPDATE SET uid = uid RETURNING id")?;
+    let mut upsert = tx.prepare(
+        "INSERT INTO transit_passenger (rider_id, dist, birth, gender) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (rider_id) DO UPDATE SET dist = excluded.dist, birth = excluded.birth, gender = excluded.gender",
+    )?;
+    let mut n = 0u64;
+    let mut line = String::new();
+    while r.next(&mut line)? {
+        let mut owned = Vec::new();
+        let fields = split(&line, &mut owned);
+        let uid = text(&r, &fields, cols[0], "用户ID")?;
+        let id: i64 = rider.query_row([uid], |row| row.get(0)).map_err(|e| r.error(e))?;
+        let (dist, birth, g) = (int(&r, &fields, cols[1], "区域代码")?, int(&r, &fields, cols[2], "出生年份")?, gender(&r, &fields, cols[3])?);
+        upsert.execute(params![id, dist, birth, g]).map_err(|e| r.error(e))?;
+        n += 1;
+        if n.is_multiple_of(65_536) {
+            r.show(n, false);
+        }
+    }
+    r.show(n, true);
+    Ok(n)
+}
+
+fn import_workdays(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<u64> {
+    let mut r = Reader::open(path, progress)?;
+    let cols = columns(&mut r, &[("date", &["日期", "date"], true), ("class", &["日期分类", "分类", "类别", "date_class", "cls"], true)])?;
+    let mut upsert = tx.prepare(
+        "INSERT INTO transit_workday (date, date_class) VALUES (?1, ?2) ON CONFLICT (date) DO UPDATE SET date_class = excluded.date_class",
+    )?;
+    let mut n = 0u64;
+    let mut line = String::new();
+    while r.next(&mut line)? {
+        let mut owned = Vec::new();
+        let fields = split(&line, &mut owned);
+        let date = text(&r, &fields, cols[0], "日期")?;
+        let day = parse_date(date).ok_or_else(|| r.error(format!("日期 `{date}` is not a date like 2020-01-01")))?;
+        let class = int(&r, &fields, cols[1], "日期分类")?.ok_or_else(|| r.error("日期分类 is missing"))?;
+        upsert.execute(params![format_date(day), class])?;
+        n += 1;
+    }
+    r.show(n, true);
+    Ok(n)
+}
+
+fn import_trips(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<u64> {
+    let mut r = Reader::open(path, progress)?;
+    let cols = columns(
+        &mut r,
+        &[
+            ("用户ID", &["用户ID", "用户id", "user_id", "uesr_id", "uid"], true),
+            ("进站名称", &["进站名称", "进站", "in_station"], true),
+            ("进站时间", &["进站时间", "in_station_time"], true),
+            ("出站名称", &["出站名称", "出站", "out_station"], true),
+            ("出站时间", &["出站时间", "out_station_time"], true),
+            ("渠道编号", &["渠道编号", "渠道", "channel"], true),
+            ("价格", &["价格", "price"], true),
+        ],
+    )?;
+    let cols: Vec<usize> = cols.into_iter().map(|c| c.expect("all required")).collect();
+    let widest = *cols.iter().max().expect("seven columns");
+    let stations: FastMap<String, i64> =
+        tx.prepare("SELECT name, id FROM transit_station")?.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    let riders: FastMap<String, i64> =
+        tx.prepare("SELECT uid, id FROM transit_rider")?.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    let next_rider: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM transit_rider", [], |row| row.get(0))?;
+    let existing: i64 = tx.query_row("SELECT coalesce(sum(n), 0) FROM transit_day_total", [], |row| row.get(0))?;
+    let estimated = r.size / 70;
+    let rebuild = estimated as i64 >= existing / 4;
+    if rebuild {
+        for (name, _) in TRIP_INDEXES {
+            tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+        }
+    }
+    let mut new_rider = tx.prepare("INSERT INTO transit_rider (id, uid) VALUES (?1, ?2)")?;
+    let mut insert = tx.prepare(
+        "INSERT INTO transit_trip (rider_id, in_station, in_time, out_station, out_time, channel, price) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    // Parsing runs on a second thread so that the SQLite thread only inserts; new riders
+    // get their ids there, which is safe because this transaction holds the write lock.
+    let (send, batches) = std::sync::mpsc::sync_channel::<Batch>(8);
+    let parsing = Parsing { cols: &cols, widest, stations: &stations, riders, next_rider };
+    let (parsed, mut r) = std::thread::scope(|scope| {
+        let parser = scope.spawn(move || {
+            let outcome = parsing.run(&mut r, send);
+            (outcome, r)
+        });
+        let inserted = (|| -> anyhow::Result<()> {
+            for batch in batches.iter() {
+                for (id, uid) in &batch.new_riders {
+                    new_rider.execute(params![id, uid])?;
+                }
+                for (rider, c, channel, price) in &batch.trips {
+                    insert.execute(params![rider, c.in_station, c.in_time, c.out_station, c.out_time, channel, price])?;
+                }
+            }
+            Ok(())
+        })();
+        drop(batches);
+        let (parsed, r) = parser.join().expect("the CSV parser does not panic");
+        (inserted.and(parsed), r)
+    });
+    let (n, deltas) = parsed?;
+    r.show(n, true);
+    if progress {
+        eprint!("rollups and indexes…");
+    }
+    deltas.flush(tx)?;
+    if rebuild {
+        for (name, on) in TRIP_INDEXES {
+            tx.execute_batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON {on}"))?;
+        }
+    }
+    if progress {
+        eprintln!(" done");
+    }
+    Ok(n)
+}
+
+/// Trips parsed from the file, ready to insert: (rider, core, channel, price).
+struct Batch {
+    new_riders: Vec<(i64, String)>,
+    trips: Vec<(i64, TripCore, i64, i64)>,
+}
+
+const BATCH: usize = 8192;
+
+/// What the parser thread needs: the column positions and the station and rider ids.
+struct Parsing<'a> {
+    cols: &'a [usize],
+    widest: usize,
+    stations: &'a FastMap<String, i64>,
+    riders: FastMap<String, i64>,
+    next_rider: i64,
+}
+
+impl Parsing<'_> {
+    /// Parses every line into batches and sums the rollup deltas; stops at the first bad
+    /// line, or when the inserting side has stopped.
+    fn run(mut self, r: &mut Reader, send: std::sync::mpsc::SyncSender<Batch>) -> anyhow::Result<(u64, Deltas)> {
+        let cols = self.cols;
+        let station = |r: &Reader, name: &str, what: &str| -> anyhow::Result<i64> {
+            self.stations.get(name).copied().ok_or_else(|| r.error(format!("{what} `{name}` is not a known station (import the stations file first)")))
+        };
+        let time = |r: &Reader, text: &str, what: &str| -> anyhow::Result<i64> {
+            parse_time(text).ok_or_else(|| r.error(format!("{what} `{text}` is not a time like 2020-07-15 14:21:58")))
+        };
+        let mut deltas = Deltas::default();
+        let mut n = 0u64;
+        let mut batch = Batch { new_riders: Vec::new(), trips: Vec::with_capacity(BATCH) };
+        let mut line = String::new();
+        let mut owned = Vec::new();
+        while r.next(&mut line)? {
+            let mut plain = [""; 16];
+            let count = if line.contains('"') { 0 } else { split_plain(&line, &mut plain) };
+            let quoted;
+            let fields: &[&str] = if count > 0 {
+                &plain[..count]
+            } else {
+                quoted = split(&line, &mut owned);
+                &quoted
+            };
+            if fields.len() <= self.widest {
+                return Err(r.error(format!("expected {} fields, found {}", self.widest + 1, fields.len())));
+            }
+            let uid = fields[cols[0]];
+            if uid.is_empty() {
+                return Err(r.error("用户ID is missing"));
+            }
+            let rider = match self.riders.get(uid) {
+                Some(id) => *id,
+                None => {
+                    let id = self.next_rider;
+                    self.next_rider += 1;
+                    self.riders.insert(uid.to_owned(), id);
+                    batch.new_riders.push((id, uid.to_owned()));
+                    id
+                }
+            };
+            let core = TripCore {
+                in_station: station(r, fields[cols[1]], "进站名称")?,
+                in_time: time(r, fields[cols[2]], "进站时间")?,
+                out_station: station(r, fields[cols[3]], "出站名称")?,
+                out_time: time(r, fields[cols[4]], "出站时间")?,
+            };
+            if core.out_time < core.in_time {
+                return Err(r.error("出站时间 is before 进站时间"));
+            }
+            let channel = int(r, fields, Some(cols[5]), "渠道编号")?.ok_or_else(|| r.error("渠道编号 is missing"))?;
+            let price = int(r, fields, Some(cols[6]), "价格")?.ok_or_else(|| r.error("价格 is missing"))?;
+            batch.trips.push((rider, core, channel, price));
+            deltas.add(&core, 1);
+            n += 1;
+            if batch.trips.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Batch { new_riders: Vec::new(), trips: Vec::with_capacity(BATCH) });
+                if send.send(full).is_err() {
+                    break;
+                }
+                r.show(n, false);
+            }
+        }
+        let _ = send.send(batch);
+        Ok((n, deltas))
+    }
+}
+
+/// Imports `files` into the database at `db`, all or nothing.
+pub fn import(db: &Path, files: &Files, progress: bool) -> anyhow::Result<Summary> {
+    let started = Instant::now();
+    let mut conn = Connection::open(db)?;
+    conn.execute_batch(
+        "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144;
+         PRAGMA threads = 2;",
+    )?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut summary = Summary::default();
+    if let Some(p) = &files.stations {
+        summary.stations = import_stations(&tx, p, progress)?;
+    }
+    if let Some(p) = &files.users {
+        summary.passengers = import_users(&tx, p, progress)?;
+    }
+    if let Some(p) = &files.workdays {
+        summary.workdays = import_workdays(&tx, p, progress)?;
+    }
+    if let Some(p) = &files.trips {
+        let t = Instant::now();
+        summary.trips = import_trips(&tx, p, progress)?;
+        summary.trip_secs = t.elapsed().as_secs_f64();
+    }
+    tx.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE transit_trip; ANALYZE transit_od_day;")?;
+    tx.commit()?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).optional()?;
+    summary.total_secs = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
