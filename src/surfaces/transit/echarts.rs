@@ -23,13 +23,13 @@ pub struct EchartsApi(pub Arc<AppState>);
 pub const AGE_GROUPS: [(&str, i64, i64); 5] = [("0-6", 0, 6), ("7-17", 7, 17), ("18-40", 18, 40), ("41-65", 41, 65), ("66+", 66, i64::MAX)];
 
 #[derive(Object)]
-struct NameValue {
-    name: String,
-    value: i64,
+pub struct NameValue {
+    pub name: String,
+    pub value: i64,
 }
 
 #[derive(Object)]
-struct AgeStruct {
+pub struct AgeStruct {
     /// 2000
     code: i64,
     data: Vec<NameValue>,
@@ -38,27 +38,27 @@ struct AgeStruct {
 }
 
 #[derive(Object)]
-struct DayCount {
+pub struct DayCount {
     /// yyyy-MM-dd (yyyy-MM for monthly totals)
-    date: String,
-    count: i64,
+    pub date: String,
+    pub count: i64,
 }
 
 #[derive(Object)]
-struct PairCount {
-    in_station: String,
-    out_station: String,
-    count: i64,
+pub struct PairCount {
+    pub in_station: String,
+    pub out_station: String,
+    pub count: i64,
 }
 
 #[derive(Object)]
-struct HourCount {
-    hour: i64,
-    count: i64,
+pub struct HourCount {
+    pub hour: i64,
+    pub count: i64,
 }
 
 #[derive(Object)]
-struct Realtime {
+pub struct Realtime {
     /// 2000
     code: i64,
     /// Trips entering the station, per hour with any
@@ -67,7 +67,7 @@ struct Realtime {
     out_list: Vec<HourCount>,
 }
 
-fn day_param(text: Option<String>) -> Result<Option<i64>, Failure> {
+pub fn day_param(text: Option<String>) -> Result<Option<i64>, Failure> {
     match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
         Some(t) => parse_day_of(t).map(Some).ok_or_else(|| Failure::Invalid(format!("date: `{t}` is not a date like 2020-01-01"))),
@@ -91,6 +91,99 @@ fn per_day(c: &Connection, scoped: &Option<Vec<i64>>, from: i64, to: i64) -> rus
 
 fn counts(rows: Vec<(i64, i64)>) -> Vec<DayCount> {
     rows.into_iter().map(|(day, count)| DayCount { date: format_date(day), count }).collect()
+}
+
+
+/// Passengers per age group; age = `year` (default: the latest trip's year) − birth year.
+pub fn age_groups(c: &Connection, year: Option<i64>) -> rusqlite::Result<[i64; 5]> {
+    let reference = match year {
+        Some(y) => y,
+        None => latest_day(c)?.map_or_else(|| year_of_day(crate::clock::now() / 86_400), year_of_day),
+    };
+    let mut stmt = c.prepare_cached("SELECT birth, count(*) FROM transit_passenger WHERE birth IS NOT NULL GROUP BY birth")?;
+    let mut groups = [0i64; 5];
+    for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
+        let (birth, n) = row?;
+        let age = reference - birth;
+        if let Some(i) = AGE_GROUPS.iter().position(|(_, lo, hi)| (*lo..=*hi).contains(&age)) {
+            groups[i] += n;
+        }
+    }
+    Ok(groups)
+}
+
+/// Trips per day, newest first; with `day`, that day only (0 when it had none).
+pub fn daily(c: &Connection, scope: &Scope, day: Option<i64>) -> Result<Vec<DayCount>, Failure> {
+    let scoped = scope.stations(c)?;
+    let mut rows = match day {
+        Some(d) => per_day(c, &scoped, d, d + 1)?,
+        None => per_day(c, &scoped, i64::MIN, i64::MAX)?,
+    };
+    if let (Some(d), true) = (day, rows.is_empty()) {
+        rows.push((d, 0));
+    }
+    Ok(counts(rows))
+}
+
+/// Trips per day of a month, newest first; without one, trips per month of the latest trip's year.
+pub fn monthly(c: &Connection, scope: &Scope, month: Option<(i64, i64)>) -> Result<Vec<DayCount>, Failure> {
+    let scoped = scope.stations(c)?;
+    if let Some((y, m)) = month {
+        let (from, to) = month_range(y, m);
+        return Ok(counts(per_day(c, &scoped, from, to)?));
+    }
+    let Some(latest) = latest_day(c)? else { return Ok(Vec::new()) };
+    let year = year_of_day(latest);
+    let mut months: Vec<DayCount> = Vec::new();
+    for m in (1..=12).rev() {
+        let (from, to) = month_range(year, m);
+        let n: i64 = per_day(c, &scoped, from, to)?.iter().map(|(_, n)| n).sum();
+        if n > 0 {
+            months.push(DayCount { date: format!("{year:04}-{m:02}"), count: n });
+        }
+    }
+    Ok(months)
+}
+
+/// Origin–destination pairs of `day` (default the latest), most trips first.
+pub fn od_pairs(c: &Connection, scope: &Scope, station: Option<&str>, day: Option<i64>, limit: i64) -> Result<Vec<PairCount>, Failure> {
+    let Some(day) = day.map_or_else(|| latest_day(c), |d| Ok(Some(d)))? else { return Ok(Vec::new()) };
+    let mut sql = "SELECT so.name, sd.name, o.n FROM transit_od_day o JOIN transit_station so ON so.id = o.origin
+                   JOIN transit_station sd ON sd.id = o.dest WHERE o.day = ?1"
+        .to_owned();
+    let mut station_id = -1;
+    if let Some(name) = station {
+        station_id = station_by_name(c, name)?.ok_or_else(|| Failure::Invalid(format!("station: there is no station {name}")))?.0;
+        sql.push_str(" AND (o.origin = ?2 OR o.dest = ?2)");
+    } else {
+        sql.push_str(" AND ?2 = -1");
+    }
+    sql.push_str(&station_filter("o.origin", &scope.stations(c)?));
+    sql.push_str(" ORDER BY o.n DESC, o.origin, o.dest LIMIT ?3");
+    let mut stmt = c.prepare(&sql)?;
+    let rows = stmt
+        .query_map([day, station_id, limit], |r| Ok(PairCount { in_station: r.get(0)?, out_station: r.get(1)?, count: r.get(2)? }))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Trips entering and leaving `station` per hour of `day` (default the latest).
+pub fn hourly(c: &Connection, scope: &Scope, station: &str, day: Option<i64>) -> Result<(Vec<HourCount>, Vec<HourCount>), Failure> {
+    let (id, area) = station_by_name(c, station)?.ok_or_else(|| Failure::Invalid(format!("station: there is no station {station}")))?;
+    scope.check_area(&area)?;
+    let Some(day) = day.map_or_else(|| latest_day(c), |d| Ok(Some(d)))? else { return Ok((Vec::new(), Vec::new())) };
+    let mut stmt = c.prepare_cached("SELECT hour, n_in, n_out FROM transit_station_hour WHERE station = ?1 AND day = ?2 ORDER BY hour")?;
+    let (mut ins, mut outs) = (Vec::new(), Vec::new());
+    for row in stmt.query_map([id, day], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))? {
+        let (hour, n_in, n_out) = row?;
+        if n_in > 0 {
+            ins.push(HourCount { hour, count: n_in });
+        }
+        if n_out > 0 {
+            outs.push(HourCount { hour, count: n_out });
+        }
+    }
+    Ok((ins, outs))
 }
 
 impl EchartsApi {
@@ -118,22 +211,7 @@ impl EchartsApi {
         let groups = self
             .0
             .db
-            .read(move |c| {
-                let reference = match year {
-                    Some(y) => y,
-                    None => latest_day(c)?.map_or_else(|| year_of_day(crate::clock::now() / 86_400), year_of_day),
-                };
-                let mut stmt = c.prepare_cached("SELECT birth, count(*) FROM transit_passenger WHERE birth IS NOT NULL GROUP BY birth")?;
-                let mut groups = [0i64; 5];
-                for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
-                    let (birth, n) = row?;
-                    let age = reference - birth;
-                    if let Some(i) = AGE_GROUPS.iter().position(|(_, lo, hi)| (*lo..=*hi).contains(&age)) {
-                        groups[i] += n;
-                    }
-                }
-                Ok::<_, Failure>(groups)
-            })
+            .read(move |c| Ok::<_, Failure>(age_groups(c, year)?))
             .await?;
         if groups.iter().sum::<i64>() == 0 {
             return Err(Failure::NotFound("年龄组成结构查询结果为空: no passenger has a birth year".into()).into());
@@ -159,19 +237,9 @@ impl EchartsApi {
         let rows = self
             .0
             .db
-            .read(move |c| {
-                let scoped = scope.stations(c)?;
-                let mut rows = match day {
-                    Some(d) => per_day(c, &scoped, d, d + 1)?,
-                    None => per_day(c, &scoped, i64::MIN, i64::MAX)?,
-                };
-                if let (Some(d), true) = (day, rows.is_empty()) {
-                    rows.push((d, 0));
-                }
-                Ok::<_, Failure>(rows)
-            })
+            .read(move |c| daily(c, &scope, day))
             .await?;
-        data(counts(rows))
+        data(rows)
     }
 
     /// Trips per day of a month (action=list_month, date=yyyy-MM), newest first; without a date, trips per month of the latest trip's year
@@ -194,24 +262,7 @@ impl EchartsApi {
         let rows = self
             .0
             .db
-            .read(move |c| {
-                let scoped = scope.stations(c)?;
-                if let Some((y, m)) = month {
-                    let (from, to) = month_range(y, m);
-                    return Ok::<_, Failure>(counts(per_day(c, &scoped, from, to)?));
-                }
-                let Some(latest) = latest_day(c)? else { return Ok(Vec::new()) };
-                let year = year_of_day(latest);
-                let mut months: Vec<DayCount> = Vec::new();
-                for m in (1..=12).rev() {
-                    let (from, to) = month_range(year, m);
-                    let n: i64 = per_day(c, &scoped, from, to)?.iter().map(|(_, n)| n).sum();
-                    if n > 0 {
-                        months.push(DayCount { date: format!("{year:04}-{m:02}"), count: n });
-                    }
-                }
-                Ok(months)
-            })
+            .read(move |c| monthly(c, &scope, month))
             .await?;
         data(rows)
     }
@@ -246,26 +297,7 @@ impl EchartsApi {
         let pairs = self
             .0
             .db
-            .read(move |c| {
-                let Some(day) = day.map_or_else(|| latest_day(c), |d| Ok(Some(d)))? else { return Ok(Vec::new()) };
-                let mut sql = "SELECT so.name, sd.name, o.n FROM transit_od_day o JOIN transit_station so ON so.id = o.origin
-                               JOIN transit_station sd ON sd.id = o.dest WHERE o.day = ?1"
-                    .to_owned();
-                let mut station_id = -1;
-                if let Some(name) = &station {
-                    station_id = station_by_name(c, name)?.ok_or_else(|| Failure::Invalid(format!("station: there is no station {name}")))?.0;
-                    sql.push_str(" AND (o.origin = ?2 OR o.dest = ?2)");
-                } else {
-                    sql.push_str(" AND ?2 = -1");
-                }
-                sql.push_str(&station_filter("o.origin", &scope.stations(c)?));
-                sql.push_str(" ORDER BY o.n DESC, o.origin, o.dest LIMIT ?3");
-                let mut stmt = c.prepare(&sql)?;
-                let rows = stmt
-                    .query_map([day, station_id, limit], |r| Ok(PairCount { in_station: r.get(0)?, out_station: r.get(1)?, count: r.get(2)? }))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok::<_, Failure>(rows)
-            })
+            .read(move |c| od_pairs(c, &scope, station.as_deref(), day, limit))
             .await?;
         data(pairs)
     }
@@ -295,23 +327,7 @@ impl EchartsApi {
         let (in_list, out_list) = self
             .0
             .db
-            .read(move |c| {
-                let (id, area) = station_by_name(c, &station)?.ok_or_else(|| Failure::Invalid(format!("station: there is no station {station}")))?;
-                scope.check_area(&area)?;
-                let Some(day) = day.map_or_else(|| latest_day(c), |d| Ok(Some(d)))? else { return Ok((Vec::new(), Vec::new())) };
-                let mut stmt = c.prepare_cached("SELECT hour, n_in, n_out FROM transit_station_hour WHERE station = ?1 AND day = ?2 ORDER BY hour")?;
-                let (mut ins, mut outs) = (Vec::new(), Vec::new());
-                for row in stmt.query_map([id, day], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))? {
-                    let (hour, n_in, n_out) = row?;
-                    if n_in > 0 {
-                        ins.push(HourCount { hour, count: n_in });
-                    }
-                    if n_out > 0 {
-                        outs.push(HourCount { hour, count: n_out });
-                    }
-                }
-                Ok::<_, Failure>((ins, outs))
-            })
+            .read(move |c| hourly(c, &scope, &station, day))
             .await?;
         Ok(Json(Realtime { code: OK, in_list, out_list }))
     }
