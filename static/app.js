@@ -9,8 +9,8 @@ import { notify, clearNotices } from './lib/notice.js';
 // In the order of src/web/admin.rs PAGES; `built` pages have a module under pages/.
 export const PAGES = [
   { page: 'dashboard', icon: '⌂', built: true },
-  { page: 'alerts', icon: '⚠' },
-  { page: 'devices', icon: '◉' },
+  { page: 'alerts', icon: '⚠', built: true },
+  { page: 'devices', icon: '◉', built: true },
   { page: 'users', icon: '☺', built: true },
   { page: 'roles', icon: '⚑', built: true },
   { page: 'data-roles', icon: '⛃', built: true },
@@ -20,8 +20,8 @@ export const PAGES = [
   { page: 'playlists', icon: '☰' },
   { page: 'tasks', icon: '✓' },
   { page: 'transit', icon: '⇄' },
-  { page: 'open-apps', icon: '⚙' },
-  { page: 'backups', icon: '⛁' },
+  { page: 'open-apps', icon: '⚙', built: true },
+  { page: 'backups', icon: '⛁', built: true },
 ];
 
 const root = document.getElementById('app');
@@ -109,13 +109,19 @@ async function signedIn(token) {
   navigate(next && next !== '#/signin' ? next : `#/${visible()[0]?.page || 'dashboard'}`);
 }
 
+// What the open page asked to run when it is left (closing a live stream, for one).
+let leaving = [];
+
 let routing = 0;
 export async function route() {
   const mine = ++routing;
   const { page, args } = parseHash();
   document.title = 'hearth';
   clearNotices();
-  const ctx = { args, navigate, signedIn, can, get me() { return me; } };
+  leaving.splice(0).forEach((stop) => stop());
+  const onLeave = (stop) => { if (mine === routing) leaving.push(stop); else stop(); };
+  const built = (name) => !!PAGES.find((p) => p.page === name)?.built;
+  const ctx = { args, navigate, signedIn, can, built, onLeave, get me() { return me; } };
   const show = async (modulePath, view) => {
     const module = await import(modulePath);
     if (mine === routing) await module.default(view, ctx);

@@ -5,35 +5,9 @@
 mod admin_ui_support;
 mod common;
 
-use admin_ui_support::Ui;
+use admin_ui_support::{Ui, drive, scalar, sign_in, signed_in_admin};
 use common::TestServer;
-use serde_json::{Value, json};
-
-/// Runs blocking browser work without stalling the server's runtime.
-fn drive<T>(work: impl FnOnce() -> T) -> T {
-    tokio::task::block_in_place(work)
-}
-
-fn scalar(server: &TestServer, sql: &str) -> Value {
-    let conn = server.sql();
-    conn.query_row(sql, [], |r| {
-        Ok(match r.get_ref(0)? {
-            rusqlite::types::ValueRef::Null => Value::Null,
-            rusqlite::types::ValueRef::Integer(i) => json!(i),
-            rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
-            other => panic!("unexpected {other:?}"),
-        })
-    })
-    .unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
-/// Signs in through the form.
-fn sign_in(ui: &Ui, loginname: &str, password: &str) {
-    ui.wait("#signin form");
-    ui.fill("#signin [name=loginname]", loginname);
-    ui.fill("#signin [name=password]", password);
-    ui.click("#signin button[type=submit]");
-}
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_setup_then_sign_in_with_the_captcha_after_failures_and_language_remembered() {
@@ -125,21 +99,6 @@ async fn first_run_setup_then_sign_in_with_the_captcha_after_failures_and_langua
         ui.wait_text("#nav", "Departments");
         ui.assert_no_errors();
     });
-}
-
-/// Starts the app with an administrator `root` and a browser signed in as root.
-async fn signed_in_admin(name: &'static str) -> (TestServer, Ui) {
-    let server = TestServer::start().await;
-    server.create_admin("root", "root-password").await;
-    let ui = drive(|| {
-        let ui = Ui::launch(&server.base, name);
-        ui.load("#/signin");
-        ui.select("#lang", "en");
-        sign_in(&ui, "root", "root-password");
-        ui.wait_for("location.hash === '#/dashboard'", "the dashboard");
-        ui
-    });
-    (server, ui)
 }
 
 fn permission_ids_of(server: &TestServer, role: &str) -> Vec<String> {
@@ -321,13 +280,17 @@ async fn departments_are_added_moved_reordered_and_a_refused_delete_says_why() {
 }
 
 /// The pages of this version and what shows each one has loaded.
-const PAGES: [(&str, &str); 6] = [
+const PAGES: [(&str, &str); 10] = [
     ("dashboard", ".stat[data-card=users] .stat-value:not(:empty)"),
+    ("alerts", "#view .pager-info:not(:empty)"),
+    ("devices", "#view .pager-info:not(:empty)"),
     ("users", "tr[data-key=root]"),
     ("roles", "tr[data-key=管理员]"),
     ("data-roles", "tr[data-key=夜班]"),
     ("departments", ".dept-row[data-dept=护理部]"),
     ("sms", "table.list tbody tr"),
+    ("open-apps", "#view .pager-info:not(:empty)"),
+    ("backups", "#runs .pager-info:not(:empty)"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -410,7 +373,7 @@ async fn every_page_loads_without_errors_pages_its_lists_and_works_on_a_phone() 
             }
         }
         ui.select("#lang", "en");
-        ui.go("#/alerts");
+        ui.go("#/music");
         ui.wait_text("#view .empty-state", "does not have this page yet");
         ui.go("#/nowhere");
         ui.wait_text("#view h1", "Page not found");

@@ -147,3 +147,75 @@ async fn mine_answers_the_callers_own_pages_and_operations() {
     assert_eq!(answer["code"], -1);
     assert_eq!(answer["data"], Value::Null);
 }
+
+async fn care_session(server: &TestServer, token: &str) -> Value {
+    let res = server.client.post(server.url("/system/api/auth/careSession")).bearer_auth(token).send().await.unwrap();
+    let (status, answer) = common::read(res).await;
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
+async fn care(server: &TestServer, token: &str, kind: &str, subtype: &str, data: Value) -> Value {
+    let path = if kind == "device" { "/care/api/device" } else { "/care/api/get/notice" };
+    let res = server
+        .client
+        .post(server.url(&format!("{path}?token={token}")))
+        .json(&json!({"id": 7, "type": kind, "subtype": subtype, "data": data}))
+        .send()
+        .await
+        .unwrap();
+    common::read(res).await.1
+}
+
+#[tokio::test]
+async fn a_console_session_is_exchanged_for_a_care_session_of_the_same_account() {
+    let server = TestServer::start().await;
+    let root_id = server.create_admin("root", "root-password").await;
+    let system = server.system_login("root", "root-password").await;
+
+    let answer = care_session(&server, &system).await;
+    assert_eq!((answer["code"].clone(), answer["message"].clone()), (json!(0), json!("SUCC")), "{answer}");
+    let token = answer["data"]["token"].as_str().unwrap().to_owned();
+    assert!(token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+
+    // The care token acts as the same account: a device it adds is bound to root.
+    let added = care(&server, &token, "device", "add", json!({"device": "门厅"})).await;
+    assert_eq!(added["status"], 0, "{added}");
+    let owner: i64 = server.sql().query_row("SELECT account_id FROM device_binding", [], |r| r.get(0)).unwrap();
+    assert_eq!(owner, root_id);
+    let listed = care(&server, &token, "device", "list", json!({})).await;
+    assert_eq!(listed["data"]["list"][0]["device"], "门厅", "{listed}");
+
+    // An ordinary care session: 10 idle minutes, and it ends no later than the console's.
+    let (idle, care_expiry, system_expiry): (i64, i64, i64) = server
+        .sql()
+        .query_row(
+            "SELECT c.idle_secs, c.expires_at, s.expires_at FROM session c, session s
+             WHERE c.surface = 'care' AND s.surface = 'system'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(idle, 600);
+    assert!(care_expiry <= system_expiry, "{care_expiry} > {system_expiry}");
+
+    // Without a valid console session there is none; after logout neither.
+    let refused = care_session(&server, "not-a-token").await;
+    assert_eq!(refused["code"], -1, "{refused}");
+    let res = server.client.post(server.url("/system/api/auth/logout")).bearer_auth(&system).send().await.unwrap();
+    assert_eq!(common::read(res).await.1["code"], 0);
+    let refused = care_session(&server, &system).await;
+    assert_eq!(refused["code"], -1, "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("log in again"), "{refused}");
+
+    // It is catalogued for everyone, like permission/mine, so a role can be denied it.
+    server.create_user("carer", "carer-password").await;
+    let carer = server.system_login("carer", "carer-password").await;
+    let answer = care_session(&server, &carer).await;
+    assert_eq!(answer["code"], 0, "{answer}");
+    let catalogued: i64 = server
+        .sql()
+        .query_row("SELECT count(*) FROM permission WHERE permission_value = 'system:POST:/api/auth/careSession'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(catalogued, 1);
+}

@@ -51,3 +51,26 @@ export const get = (path) => api('GET', path);
 export const post = (path, body) => api('POST', path, body ?? {});
 export const put = (path, body) => api('PUT', path, body ?? {});
 export const del = (path) => api('DELETE', path);
+
+/// Fetches a file with the token and hands it to the browser as a download. A refusal comes
+/// back as the JSON envelope, whose message is thrown like any other.
+export async function download(path, filename) {
+  let res;
+  try {
+    res = await fetch(path, { headers: { Authorization: 'Bearer ' + auth.token() } });
+  } catch (_) {
+    throw new ApiError(t('err.network'));
+  }
+  if ((res.headers.get('content-type') || '').includes('application/json')) {
+    const answer = await res.json();
+    throw new ApiError(answer.message || t('err.unknown'), answer.code);
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}

@@ -1,43 +1,74 @@
-// Overview: real counts from the system surface for the pages the account may open; the
-// other surfaces' cards say plainly that this version does not have them yet.
+// Overview: counts from each surface for the pages the account may open (devices online
+// and offline, unread fall alerts, open-platform apps, the last backup and whether it
+// failed); the surfaces this version does not have yet say so.
 import { h, clear } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
 import { get } from '../lib/api.js';
+import { care, devices } from '../lib/care.js';
 
-const COUNTS = [
-  { page: 'users', path: '/system/api/auth/user/userList?pageNum=1&pageSize=1' },
-  { page: 'roles', path: '/system/api/auth/role/roleList' },
-  { page: 'data-roles', path: '/system/api/auth/dataRole/dataRoleList' },
-  { page: 'departments', path: '/system/api/auth/dept/getDeptList' },
-  { page: 'sms', path: '/system/api/sms/outbox?pageNum=1&pageSize=1' },
+const NOT_BOUND = 101;
+const total = (path) => async () => {
+  const answer = await get(path);
+  return String(answer.total ?? answer.data.length);
+};
+
+// Each card: the page it links to, and how to read its value (text, or { text, note, bad }).
+const CARDS = [
+  { page: 'alerts', read: async () => {
+    try { return String((await care('/api/get/notice', 'notice', 'get', { mode: 0 })).num); } catch (err) {
+      if (err.code === NOT_BOUND) return { text: '0', note: t('dashboard.noDevices') };
+      throw err;
+    }
+  }, label: 'dashboard.unreadAlerts' },
+  { page: 'devices', read: async () => {
+    const list = await devices();
+    const online = list.filter((d) => d.online).length;
+    return { text: `${online} / ${list.length - online}`, note: t('dashboard.onlineOffline') };
+  } },
+  { page: 'users', read: total('/system/api/auth/user/userList?pageNum=1&pageSize=1') },
+  { page: 'roles', read: total('/system/api/auth/role/roleList') },
+  { page: 'data-roles', read: total('/system/api/auth/dataRole/dataRoleList') },
+  { page: 'departments', read: total('/system/api/auth/dept/getDeptList') },
+  { page: 'sms', read: total('/system/api/sms/outbox?pageNum=1&pageSize=1') },
+  { page: 'open-apps', read: total('/system/api/open/app/list') },
+  { page: 'backups', read: async () => {
+    const [last] = (await get('/system/api/backup/runs')).data;
+    if (!last) return { text: '—', note: t('dashboard.noBackup') };
+    return last.error
+      ? { text: t('backups.failed'), note: `${last.finishTime}: ${last.error}`, bad: true }
+      : { text: t('backups.ok'), note: last.finishTime };
+  }, label: 'dashboard.lastBackup' },
 ];
 
-const LATER = ['alerts', 'devices', 'music', 'transit', 'open-apps'];
-
-function card(page, body, href) {
-  return h('a', { class: 'stat', href, dataset: { card: page } }, h('span', { class: 'stat-label' }, t(`page.${page}`)), body);
-}
+const LATER = ['music', 'transit'];
 
 export default async function dashboard(view, ctx) {
-  const counts = COUNTS.filter((c) => ctx.can(c.page));
-  const values = counts.map((c) => h('span', { class: 'stat-value' }, '…'));
+  const cards = CARDS.filter((c) => ctx.can(c.page));
+  const values = cards.map(() => h('span', { class: 'stat-value' }, '…'));
+  const notes = cards.map(() => h('span', { class: 'stat-note' }));
+  const later = LATER.filter((page) => !ctx.built(page));
   clear(view,
     h('h1', {}, t('page.dashboard')),
     h('p', { class: 'lead' }, t('dashboard.hello', { name: ctx.me.name || ctx.me.loginname })),
-    counts.length ? h('section', { class: 'stats', 'aria-label': t('dashboard.counts') },
-      counts.map((c, i) => card(c.page, values[i], `#/${c.page}`))) : null,
-    h('h2', {}, t('dashboard.surfaces')),
-    h('section', { class: 'stats later' }, LATER.map((page) =>
-      h('div', { class: 'stat unavailable', dataset: { card: page } },
-        h('span', { class: 'stat-label' }, t(`page.${page}`)),
-        h('span', { class: 'stat-note' }, t('dashboard.notAvailable'))))));
-  await Promise.all(counts.map(async (c, i) => {
+    cards.length ? h('section', { class: 'stats', 'aria-label': t('dashboard.counts') },
+      cards.map((c, i) => h('a', { class: 'stat', href: `#/${c.page}`, dataset: { card: c.page } },
+        h('span', { class: 'stat-label' }, t(c.label || `page.${c.page}`)), values[i], notes[i]))) : null,
+    later.length ? [h('h2', {}, t('dashboard.surfaces')),
+      h('section', { class: 'stats later' }, later.map((page) =>
+        h('div', { class: 'stat unavailable', dataset: { card: page } },
+          h('span', { class: 'stat-label' }, t(`page.${page}`)),
+          h('span', { class: 'stat-note' }, t('dashboard.notAvailable')))))] : null);
+  await Promise.all(cards.map(async (c, i) => {
     try {
-      const answer = await get(c.path);
-      values[i].textContent = String(answer.total ?? answer.data.length);
+      const value = await c.read();
+      const { text, note, bad } = typeof value === 'string' ? { text: value } : value;
+      values[i].textContent = text;
+      notes[i].textContent = note || '';
+      values[i].classList.toggle('error', !!bad);
     } catch (err) {
       values[i].textContent = '—';
       values[i].title = err.message;
+      notes[i].textContent = err.message;
       values[i].classList.add('error');
     }
   }));

@@ -15,6 +15,8 @@ use headless_chrome::protocol::cdp::types::Event;
 use headless_chrome::{Browser, LaunchOptions, Tab};
 use serde_json::Value;
 
+use crate::common::TestServer;
+
 const WAIT: Duration = Duration::from_secs(15);
 
 /// Chromium from `HEARTH_CHROMIUM`, else Debian's package. Never skips: a missing browser
@@ -298,3 +300,50 @@ impl Ui {
     }
 }
 
+
+/// Runs blocking browser work without stalling the server's runtime.
+pub fn drive<T>(work: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(work)
+}
+
+/// Runs async work (an HTTP call as a camera would make) from inside `drive`.
+pub fn wait_on<F: std::future::Future>(work: F) -> F::Output {
+    tokio::runtime::Handle::current().block_on(work)
+}
+
+/// The first column of the first row of a query, as JSON.
+pub fn scalar(server: &TestServer, sql: &str) -> Value {
+    let conn = server.sql();
+    conn.query_row(sql, [], |r| {
+        Ok(match r.get_ref(0)? {
+            rusqlite::types::ValueRef::Null => Value::Null,
+            rusqlite::types::ValueRef::Integer(i) => serde_json::json!(i),
+            rusqlite::types::ValueRef::Text(t) => serde_json::json!(String::from_utf8_lossy(t)),
+            other => panic!("unexpected {other:?}"),
+        })
+    })
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Signs in through the form.
+pub fn sign_in(ui: &Ui, loginname: &str, password: &str) {
+    ui.wait("#signin form");
+    ui.fill("#signin [name=loginname]", loginname);
+    ui.fill("#signin [name=password]", password);
+    ui.click("#signin button[type=submit]");
+}
+
+/// Starts the app with an administrator `root` and a browser signed in as root.
+pub async fn signed_in_admin(name: &'static str) -> (TestServer, Ui) {
+    let server = TestServer::start().await;
+    server.create_admin("root", "root-password").await;
+    let ui = drive(|| {
+        let ui = Ui::launch(&server.base, name);
+        ui.load("#/signin");
+        ui.select("#lang", "en");
+        sign_in(&ui, "root", "root-password");
+        ui.wait_for("location.hash === '#/dashboard'", "the dashboard");
+        ui
+    });
+    (server, ui)
+}

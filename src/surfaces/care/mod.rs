@@ -13,6 +13,8 @@ pub mod retention;
 mod stream;
 mod user;
 
+pub use user::open_console_session;
+
 use std::sync::Arc;
 use std::time::Duration;
 

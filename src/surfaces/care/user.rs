@@ -205,6 +205,26 @@ impl ProfileChange {
     }
 }
 
+/// A new care token for an account; the account's oldest beyond `MAX_TOKENS` are dropped.
+async fn open_session(app: &AppState, account_id: i64, idle_secs: Option<i64>, lifetime_secs: i64) -> Result<String, Failure> {
+    let token = random_hex(16);
+    let stored = token.clone();
+    app.db
+        .write(move |tx| {
+            let new = sessions::NewSession { account_id, surface: "care", idle_secs, lifetime_secs, keep_at_most: Some(MAX_TOKENS) };
+            Ok::<_, Failure>(sessions::create(tx, &new, &stored)?)
+        })
+        .await?;
+    Ok(token)
+}
+
+/// A care token for an account already signed in to the admin console, so its alert pages
+/// can call care: an ordinary token (10 idle minutes) that never outlives `until`, the
+/// console session's own expiry.
+pub async fn open_console_session(app: &AppState, account_id: i64, until: i64) -> Result<String, Failure> {
+    open_session(app, account_id, Some(IDLE_SECS), (until - now()).clamp(1, SHORT_LIFETIME_SECS)).await
+}
+
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
 }
@@ -256,21 +276,8 @@ impl UserApi {
         let data: LoginData = body.data()?;
         let account = self.check_password(&client_key(remote), &data.phone, &data.pass, data.hash.as_deref()).await?;
         let enduring = data.enduring == Some(1);
-        let token = random_hex(16);
-        let stored = token.clone();
-        self.0
-            .db
-            .write(move |tx| {
-                let new = sessions::NewSession {
-                    account_id: account.id,
-                    surface: "care",
-                    idle_secs: (!enduring).then_some(IDLE_SECS),
-                    lifetime_secs: if enduring { ENDURING_LIFETIME_SECS } else { SHORT_LIFETIME_SECS },
-                    keep_at_most: Some(MAX_TOKENS),
-                };
-                Ok::<_, Failure>(sessions::create(tx, &new, &stored)?)
-            })
-            .await?;
+        let lifetime = if enduring { ENDURING_LIFETIME_SECS } else { SHORT_LIFETIME_SECS };
+        let token = open_session(&self.0, account.id, (!enduring).then_some(IDLE_SECS), lifetime).await?;
         Ok(TokenData { token })
     }
 

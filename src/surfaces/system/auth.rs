@@ -7,9 +7,10 @@ use std::time::Duration;
 use poem::web::RemoteAddr;
 use poem_openapi::{Object, OpenApi};
 
-use super::{Reply, SystemToken, ok};
+use super::{Reply, SystemToken, ok, permitted};
 use crate::AppState;
 use crate::identity::ratelimit::FailureLimiter;
+use crate::identity::authz::Operation;
 use crate::identity::{IdentityError, IssuedToken, accounts, setup};
 use crate::surfaces::Failure;
 use crate::surfaces::body::JsonBody;
@@ -65,6 +66,12 @@ impl From<IssuedToken> for TokenData {
     fn from(t: IssuedToken) -> Self {
         TokenData { expiration_time: t.expiration_time(), token: t.token }
     }
+}
+
+#[derive(Object)]
+struct CareSessionData {
+    /// A 32-hex care token (`?token=` of the care surface) for the same account
+    token: String,
 }
 
 #[derive(Object, serde::Deserialize)]
@@ -134,6 +141,22 @@ impl AuthApi {
     async fn logout(&self, token: SystemToken) -> Reply<serde_json::Value> {
         self.app.identity.logout(&token.0.token).await?;
         ok(serde_json::Value::Null)
+    }
+
+    /// A care session for the signed-in account, so the console's fall-alert and device
+    /// pages can call the care surface: it dies after 10 idle minutes and never outlives
+    /// this token
+    #[oai(path = "/api/auth/careSession", method = "post")]
+    async fn care_session(&self, op: &Operation, token: SystemToken) -> Reply<CareSessionData> {
+        let caller = permitted(&self.app, op, &token).await?;
+        let session = caller.session_id;
+        let until: i64 = self
+            .app
+            .db
+            .read(move |c| Ok::<_, Failure>(c.query_row("SELECT expires_at FROM session WHERE id = ?1", [session], |r| r.get(0))?))
+            .await?;
+        let token = crate::surfaces::care::open_console_session(&self.app, caller.account_id, until).await?;
+        ok(CareSessionData { token })
     }
 
     /// Create the first super-administrator with the one-time setup link's token
