@@ -3,52 +3,18 @@
 
 mod care_support;
 mod common;
-mod music_support;
+mod open_support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::TestServer;
+use open_support::{admin_token, assert_open_error, camera, create_app, system, token};
 use hmac::{Hmac, Mac};
 use poem::web::Data;
 use poem::{EndpointExt, Request, handler, http::StatusCode, listener::TcpListener, post};
 use serde_json::{Value, json};
 use sha2::Sha256;
-
-async fn admin_token(server: &TestServer) -> String {
-    server.create_admin("root", "root-password").await;
-    server.system_login("root", "root-password").await
-}
-
-async fn system(server: &TestServer, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut req = server.client.request(method, server.url(&format!("/system{path}"))).bearer_auth(token);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let (status, value) = common::read(req.send().await.unwrap()).await;
-    assert_eq!(status, 200);
-    value
-}
-
-async fn create_app(server: &TestServer, admin: &str, scopes: Value, webhook: Option<&str>) -> Value {
-    let body = json!({ "name": "partner", "scopes": scopes, "webhookUrl": webhook });
-    let created = system(server, admin, reqwest::Method::POST, "/api/open/app/save", Some(body)).await;
-    assert_eq!(created["code"], 0, "{created}");
-    created["data"].clone()
-}
-
-async fn token(server: &TestServer, app: &Value) -> Value {
-    let (status, body) =
-        server.post_json("/open/api/token", &json!({ "appId": app["appId"], "appSecret": app["appSecret"] })).await;
-    assert_eq!(status, 200);
-    body
-}
-
-fn assert_open_error(body: &Value, code: i64) {
-    assert_eq!(body["code"], code, "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-    assert_eq!(body["timestamp"].as_str().map(str::len), Some(13), "{body}");
-}
 
 #[tokio::test]
 async fn the_token_answer_has_the_documented_shape() {
@@ -227,12 +193,6 @@ fn verify(secret: &str, timestamp: &str, body: &str, signature: &str) -> bool {
     signature == format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// A camera on the LAN: a care account with a device that posts fall snapshots.
-async fn camera(server: &TestServer) -> String {
-    let family = care_support::user(server, "13800000001").await;
-    care_support::add_device(server, &family, "hall camera").await
-}
-
 fn event(server: &TestServer, label: &str) -> (String, i64) {
     server
         .sql()
@@ -308,88 +268,4 @@ async fn an_event_that_keeps_failing_is_given_up_after_the_limit() {
     assert_eq!(row(&server), ("failed".to_owned(), 3));
     let recorded: i64 = server.sql().query_row("SELECT count(*) FROM webhook_attempt WHERE http_status = 503", [], |r| r.get(0)).unwrap();
     assert_eq!(recorded, 3);
-}
-
-async fn open_get(server: &TestServer, bearer: &str, path: &str) -> Value {
-    let res = server.client.get(server.url(path)).bearer_auth(bearer).send().await.unwrap();
-    let (status, body) = common::read(res).await;
-    assert_eq!(status, 200);
-    body
-}
-
-#[tokio::test]
-async fn care_reads_list_notices_since_a_time_with_paging_and_serve_snapshots() {
-    let server = TestServer::start().await;
-    let admin = admin_token(&server).await;
-    let device = camera(&server).await;
-    let first = care_support::upload(&server, &device, "kitchen fall").await;
-    server.sql().execute("UPDATE notice SET created_at = created_at - 86400 WHERE pic_name = ?1", [&first]).unwrap();
-    let second = care_support::upload(&server, &device, "stairs fall").await;
-    let third = care_support::upload(&server, &device, "garden fall").await;
-
-    let reader = create_app(&server, &admin, json!(["care:read"]), None).await;
-    let bearer = token(&server, &reader).await["data"]["token"].as_str().unwrap().to_owned();
-    let all = open_get(&server, &bearer, "/open/api/care/notices").await;
-    assert_eq!((all["code"].as_i64(), all["total"].as_i64()), (Some(1), Some(3)));
-    let names: Vec<&str> = all["data"].as_array().unwrap().iter().map(|n| n["pic_name"].as_str().unwrap()).collect();
-    assert_eq!(names, vec![first.as_str(), second.as_str(), third.as_str()], "oldest first");
-    assert_eq!(all["data"][0]["device"], "hall camera");
-
-    let cutoff = hearth::clock::local_datetime(hearth::clock::now() - 3600);
-    let recent = open_get(&server, &bearer, &format!("/open/api/care/notices?since={}&pageNum=2&pageSize=1", cutoff.replace(' ', "%20"))).await;
-    assert_eq!(recent["total"], 2);
-    assert_eq!(recent["data"].as_array().unwrap().len(), 1);
-    assert_eq!(recent["data"][0]["pic_name"], third);
-    assert_open_error(&open_get(&server, &bearer, "/open/api/care/notices?since=last%20week").await, 12004);
-    assert_open_error(&open_get(&server, &bearer, "/open/api/care/notices?pageSize=0").await, 12004);
-
-    let event_id = all["data"][1]["event_id"].as_str().unwrap().to_owned();
-    let one = open_get(&server, &bearer, &format!("/open/api/care/notices/{event_id}")).await;
-    assert_eq!(one["data"]["content"], "stairs fall");
-    assert_open_error(&open_get(&server, &bearer, "/open/api/care/notices/0000").await, 404);
-    let image = server.client.get(server.url(&format!("/open/api/care/notices/{event_id}/image"))).bearer_auth(&bearer).send().await.unwrap();
-    assert_eq!(image.headers()["content-type"], "image/png");
-    assert_eq!(image.bytes().await.unwrap().to_vec(), care_support::png_bytes(8, 6, 30), "the stored snapshot, byte for byte");
-
-    let devices = open_get(&server, &bearer, "/open/api/care/devices").await;
-    assert_eq!(devices["total"], 1);
-    assert_eq!((devices["data"][0]["name"].as_str(), devices["data"][0]["online"].as_bool()), (Some("hall camera"), Some(true)));
-
-    // Without the care:read scope: 16000 on every care read.
-    let outsider = create_app(&server, &admin, json!(["transit:read"]), None).await;
-    let other = token(&server, &outsider).await["data"]["token"].as_str().unwrap().to_owned();
-    for path in ["/open/api/care/notices", "/open/api/care/devices", &format!("/open/api/care/notices/{event_id}"), &format!("/open/api/care/notices/{event_id}/image")] {
-        let denied = open_get(&server, &other, path).await;
-        assert_open_error(&denied, 16000);
-        assert_eq!(denied["message"], "this app lacks the care:read scope");
-    }
-}
-
-#[tokio::test]
-async fn music_reads_list_the_shelved_catalogue_with_paging_and_a_name_filter() {
-    let server = TestServer::start().await;
-    let admin = admin_token(&server).await;
-    let (_, creator) = music_support::creator(&server, "composer1").await;
-    let first = music_support::add_song(&server, &creator, "Moonlight Sonata", "[1,2]").await;
-    music_support::add_song(&server, &creator, "Spring Waltz", "[3]").await;
-    let hidden = music_support::add_song(&server, &creator, "Moonlight Demo", "[3]").await;
-    server.sql().execute("UPDATE music_song SET on_shelf = 0 WHERE id = ?1", [hidden["mid"].as_i64().unwrap()]).unwrap();
-
-    let reader = create_app(&server, &admin, json!(["music:read"]), None).await;
-    let bearer = token(&server, &reader).await["data"]["token"].as_str().unwrap().to_owned();
-    let all = open_get(&server, &bearer, "/open/api/music/songs").await;
-    assert_eq!((all["code"].as_i64(), all["total"].as_i64()), (Some(1), Some(2)), "the unshelved song is not listed");
-    let song = &all["data"][0];
-    assert_eq!((song["musicname"].as_str(), song["creator"].clone(), song["album"].clone()), (Some("Moonlight Sonata"), json!([1, 2]), json!([53])));
-    assert_eq!(song["mid"], first["mid"]);
-    let audio = server.client.get(song["resUrl"].as_str().unwrap()).send().await.unwrap();
-    assert_eq!(audio.status(), 200, "resUrl is an absolute URL this server serves");
-    let named = open_get(&server, &bearer, "/open/api/music/songs?musicname=moon&pageSize=1").await;
-    assert_eq!((named["total"].as_i64(), named["data"][0]["musicname"].as_str()), (Some(1), Some("Moonlight Sonata")));
-    let second_page = open_get(&server, &bearer, "/open/api/music/songs?pageNum=2&pageSize=1").await;
-    assert_eq!(second_page["data"][0]["musicname"], "Spring Waltz");
-
-    let outsider = create_app(&server, &admin, json!(["care:read"]), None).await;
-    let other = token(&server, &outsider).await["data"]["token"].as_str().unwrap().to_owned();
-    assert_open_error(&open_get(&server, &other, "/open/api/music/songs").await, 16000);
 }

@@ -7,6 +7,7 @@ pub mod apps;
 mod care;
 mod music;
 mod token;
+mod transit;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -105,10 +106,10 @@ pub fn paging(page_num: Option<i64>, page_size: Option<i64>) -> Result<(i64, i64
     super::paging(page_num, page_size, 50)
 }
 
-type Apis = (token::TokenApi, care::CareReadApi, music::MusicReadApi);
+type Apis = (token::TokenApi, care::CareReadApi, music::MusicReadApi, transit::TransitReadApi);
 
 pub fn service(app: Arc<AppState>) -> OpenApiService<Apis, ()> {
-    let apis = (token::TokenApi(app.clone()), care::CareReadApi(app.clone()), music::MusicReadApi(app));
+    let apis = (token::TokenApi(app.clone()), care::CareReadApi(app.clone()), music::MusicReadApi(app.clone()), transit::TransitReadApi(app));
     OpenApiService::new(apis, "hearth open platform", env!("CARGO_PKG_VERSION"))
         .description("Read API for partner companies (seed 003): client-credential JWTs, every answer {code, message, data, timestamp}, code 1 success.")
         .server("/open")

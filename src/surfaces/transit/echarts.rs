@@ -74,6 +74,13 @@ pub fn day_param(text: Option<String>) -> Result<Option<i64>, Failure> {
     }
 }
 
+pub fn month_param(text: Option<String>) -> Result<Option<(i64, i64)>, Failure> {
+    match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => parse_month(t).map(Some).ok_or_else(|| Failure::Invalid(format!("date: `{t}` is not a month like 2020-04"))),
+    }
+}
+
 /// Trips per day in `[from, to)`, newest first, from the per-day totals or, under a scope,
 /// from the entry stations' hourly rollups.
 fn per_day(c: &Connection, scoped: &Option<Vec<i64>>, from: i64, to: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
@@ -255,10 +262,7 @@ impl EchartsApi {
         date: Query<Option<String>>,
     ) -> Reply<Data<Vec<DayCount>>> {
         let scope = self.scope(op, req, &token.0, &action.0, &["list_month"]).await?;
-        let month = match date.0.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-            Some(d) => Some(parse_month(d).ok_or_else(|| Failure::Invalid(format!("date: `{d}` is not a month like 2020-04")))?),
-            None => None,
-        };
+        let month = month_param(date.0)?;
         let rows = self
             .0
             .db

@@ -2,7 +2,7 @@
 //! `{"code":1000,"message"}`, HTTP 200 (413 for an oversized body).
 
 mod auth;
-mod echarts;
+pub mod echarts;
 mod export;
 pub mod import;
 mod listing;
