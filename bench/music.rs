@@ -7,23 +7,20 @@
 //! The server runs in this process (release build) on 127.0.0.1 with a throw-away data
 //! folder; client and server share the machine's CPUs, so compare runs on one host only.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+mod support;
+
 use std::time::{Duration, Instant};
 
 use hearth::config::Config;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::params;
+use support::{env, http_ok, load, percentile};
 
 const SONGS: i64 = 10_000;
 const USERS: i64 = 1_000;
 const CREATORS: i64 = 100;
 const PLAYLISTS: i64 = 2_000;
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// Users 1..=USERS (the first CREATORS are 创作者), songs with one or two creators,
 /// favourites skewed towards popular songs (about 20 per user), playlists of 5–30 songs.
@@ -83,67 +80,6 @@ fn seed(conn: &rusqlite::Transaction) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
-}
-
-struct Load {
-    requests: u64,
-    failures: u64,
-    latencies: Vec<Duration>,
-    elapsed: Duration,
-}
-
-/// `connections` clients request `path(i)` back to back for `secs` seconds.
-async fn load(client: &reqwest::Client, base: &str, token: &str, connections: u64, secs: u64, path: fn(u64) -> String) -> Load {
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for worker in 0..connections {
-        let (client, base, token, stop) = (client.clone(), base.to_owned(), token.to_owned(), stop.clone());
-        tasks.push(tokio::spawn(async move {
-            let (mut ok, mut bad, mut latencies, mut i) = (0u64, 0u64, Vec::new(), worker);
-            while !stop.load(Ordering::Relaxed) {
-                let t = Instant::now();
-                let res = client.get(format!("{base}{}", path(i))).header("Authorization", &token).send().await;
-                let good = match res {
-                    Ok(r) if r.status() == 200 => r.bytes().await.is_ok(),
-                    _ => false,
-                };
-                latencies.push(t.elapsed());
-                if good { ok += 1 } else { bad += 1 }
-                i += connections;
-            }
-            (ok, bad, latencies)
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(secs)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut result = Load { requests: 0, failures: 0, latencies: Vec::new(), elapsed: Duration::ZERO };
-    for task in tasks {
-        let (ok, bad, latencies) = task.await.unwrap();
-        result.requests += ok;
-        result.failures += bad;
-        result.latencies.extend(latencies);
-    }
-    result.elapsed = started.elapsed();
-    result.latencies.sort();
-    result
-}
-
-fn report_load(name: &str, load: &Load) {
-    println!(
-        "{name:<28} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} ok, {} failed, {:.1} s)",
-        load.requests as f64 / load.elapsed.as_secs_f64(),
-        percentile(&load.latencies, 0.5),
-        percentile(&load.latencies, 0.99),
-        load.requests,
-        load.failures,
-        load.elapsed.as_secs_f64()
-    );
-}
-
 /// One request at a time, for `users` different users: the latency a person sees.
 async fn latency(client: &reqwest::Client, base: &str, tokens: &[String], path: &str) -> (Vec<Duration>, usize) {
     let mut times = Vec::new();
@@ -182,17 +118,20 @@ async fn main() -> anyhow::Result<()> {
         tokens.push(app.identity.open_jwt_session(uid, "music").await?.token);
     }
     let client = reqwest::Client::builder().pool_max_idle_per_host(connections as usize).build()?;
+    let list = |client: &reqwest::Client, base: &str, token: &str| {
+        let (client, base, token) = (client.clone(), base.to_owned(), token.to_owned());
+        move |query: String| client.get(format!("{base}/api/music?{query}")).header("Authorization", &token)
+    };
+    let page = list(&client, &base, &tokens[0]);
     // Warm up connections and statement caches.
-    load(&client, &base, &tokens[0], connections, 1, |i| format!("/api/music?pageNum={}&pageSize=20", 1 + i % 50)).await;
+    load(connections, 1, move |i| page(format!("pageNum={}&pageSize=20", 1 + i % 50)), http_ok).await;
 
     println!("\n{connections} connections, {secs} s per run, {} CPUs", std::thread::available_parallelism().map_or(0, |n| n.get()));
-    let pages = load(&client, &base, &tokens[0], connections, secs, |i| format!("/api/music?pageNum={}&pageSize=20", 1 + i % 50)).await;
-    report_load("GET /api/music (page 1-50)", &pages);
-    let filtered = load(&client, &base, &tokens[0], connections, secs, |i| {
-        format!("/api/music?pageNum=1&pageSize=20&musicname={}", ["love", "rain", "night", "road", "sun"][i as usize % 5])
-    })
-    .await;
-    report_load("GET /api/music?musicname=", &filtered);
+    let page = list(&client, &base, &tokens[0]);
+    load(connections, secs, move |i| page(format!("pageNum={}&pageSize=20", 1 + i % 50)), http_ok).await.report("GET /api/music (page 1-50)");
+    let page = list(&client, &base, &tokens[0]);
+    let named = move |i: u64| page(format!("pageNum=1&pageSize=20&musicname={}", ["love", "rain", "night", "road", "sun"][i as usize % 5]));
+    load(connections, secs, named, http_ok).await.report("GET /api/music?musicname=");
 
     println!("\nsequential, one request per user for {} users", tokens.len());
     for path in ["/api/musiclist/recommend", "/api/musiclist/recommend/list"] {
