@@ -20,16 +20,18 @@ export const auth = {
 };
 
 // The messages the server sends when a token no longer works (see docs/decisions.md).
-const SESSION_GONE = /not logged in|log in again|account is disabled|account is banned/;
+export const SESSION_GONE = /not logged in|log in again|account is disabled|account is banned/;
 
+/// `body` is sent as JSON, or as multipart when it is a FormData (file uploads).
 export async function api(method, path, body) {
   const headers = {};
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const multipart = body instanceof FormData;
+  if (body !== undefined && !multipart) headers['Content-Type'] = 'application/json';
   const token = auth.token();
   if (token) headers.Authorization = 'Bearer ' + token;
   let res;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(path, { method, headers, body: body === undefined || multipart ? body : JSON.stringify(body) });
   } catch (_) {
     throw new ApiError(t('err.network'));
   }

@@ -6,7 +6,7 @@ import { t } from './i18n.js';
 let nextId = 0;
 
 /// A field: { name, label, type ('text' | 'password' | 'tel' | 'number' | 'textarea' | 'select' |
-/// 'checkbox' | 'checkboxes'), value, required, minLength, maxLength, pattern, patternMessage,
+/// 'checkbox' | 'checkboxes' | 'file' | 'date'), value, required, minLength, maxLength, pattern, patternMessage,
 /// options: [{ value, label }], check(value, values) -> message | null, hint, autocomplete }.
 function control(field) {
   const id = `f${++nextId}`;
@@ -35,7 +35,7 @@ function control(field) {
     default:
       input = h('input', {
         ...common, type: field.type || 'text', value: field.value ?? '', autocomplete: field.autocomplete,
-        inputmode: field.inputmode, placeholder: field.placeholder,
+        inputmode: field.inputmode, placeholder: field.placeholder, accept: field.accept,
       });
   }
   const row = h('div', { class: 'field' },
@@ -50,6 +50,7 @@ function read(field, input) {
   switch (field.type) {
     case 'checkbox': return input.checked;
     case 'checkboxes': return [...input.querySelectorAll('input:checked')].map((i) => i.value);
+    case 'file': return input.files[0] || ''; // a File, or '' when none was chosen
     default: return input.value.trim();
   }
 }

@@ -1,10 +1,12 @@
 // Overview: counts from each surface for the pages the account may open (devices online
-// and offline, unread fall alerts, open-platform apps, the last backup and whether it
+// and offline, unread fall alerts, songs, playlists and waiting approval tasks, transit
+// trips, stations and passengers, open-platform apps, the last backup and whether it
 // failed); the surfaces this version does not have yet say so.
 import { h, clear } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
 import { get } from '../lib/api.js';
 import { care, devices } from '../lib/care.js';
+import { transit, listTotal } from '../lib/transit.js';
 
 const NOT_BOUND = 101;
 const total = (path) => async () => {
@@ -30,6 +32,21 @@ const CARDS = [
   { page: 'data-roles', read: total('/system/api/auth/dataRole/dataRoleList') },
   { page: 'departments', read: total('/system/api/auth/dept/getDeptList') },
   { page: 'sms', read: total('/system/api/sms/outbox?pageNum=1&pageSize=1') },
+  { page: 'music', read: total('/music/api/music?pageNum=1&pageSize=1'), label: 'dashboard.songs' },
+  { page: 'playlists', read: total('/music/api/musiclist?pageNum=1&pageSize=1') },
+  { page: 'tasks', read: async () => {
+    const waiting = (await get('/music/api/univer/tasklist')).data.filter((task) => task.detail.status === 'TOC').length;
+    return String(waiting);
+  }, label: 'dashboard.pendingTasks' },
+  // Trips from the per-day figures, which analysts hold too; stations and passengers from
+  // the management lists (administrators).
+  { page: 'transit', card: 'transit-trips', label: 'dashboard.trips', read: async () => {
+    const days = (await transit('/api/echarts/daily', { action: 'list_daily' })).data;
+    const trips = days.reduce((sum, d) => sum + d.count, 0);
+    return { text: String(trips), note: days.length ? t('dashboard.tripDays', { from: days[days.length - 1].date, to: days[0].date }) : '' };
+  } },
+  { page: 'transit', card: 'transit-stations', label: 'dashboard.stations', read: () => listTotal('/api/manage/station/list') },
+  { page: 'transit', card: 'transit-passengers', label: 'dashboard.passengers', read: () => listTotal('/api/manage/passenger/list') },
   { page: 'open-apps', read: total('/system/api/open/app/list') },
   { page: 'backups', read: async () => {
     const [last] = (await get('/system/api/backup/runs')).data;
@@ -51,7 +68,7 @@ export default async function dashboard(view, ctx) {
     h('h1', {}, t('page.dashboard')),
     h('p', { class: 'lead' }, t('dashboard.hello', { name: ctx.me.name || ctx.me.loginname })),
     cards.length ? h('section', { class: 'stats', 'aria-label': t('dashboard.counts') },
-      cards.map((c, i) => h('a', { class: 'stat', href: `#/${c.page}`, dataset: { card: c.page } },
+      cards.map((c, i) => h('a', { class: 'stat', href: `#/${c.page}`, dataset: { card: c.card || c.page } },
         h('span', { class: 'stat-label' }, t(c.label || `page.${c.page}`)), values[i], notes[i]))) : null,
     later.length ? [h('h2', {}, t('dashboard.surfaces')),
       h('section', { class: 'stats later' }, later.map((page) =>

@@ -42,6 +42,8 @@ pub struct Ui {
     _browser: Browser,
     pub tab: Arc<Tab>,
     errors: Arc<Mutex<Vec<String>>>,
+    /// Refused requests the test provokes on purpose (status, path).
+    refusals: Mutex<Vec<(u16, String)>>,
     base: String,
     /// Prefix of this test's screenshots.
     name: &'static str,
@@ -96,7 +98,7 @@ impl Ui {
         .expect("listener");
         tab.enable_log().expect("Log domain");
         tab.enable_runtime().expect("Runtime domain");
-        Ui { _browser: browser, tab, errors, base: base.to_owned(), name }
+        Ui { _browser: browser, tab, errors, refusals: Mutex::new(Vec::new()), base: base.to_owned(), name }
     }
 
     /// A 375 × 740 phone screen with touch-sized layout (mobile viewport).
@@ -273,6 +275,13 @@ impl Ui {
         );
     }
 
+    /// Chooses files on disk for a file input, as the browser's file picker would.
+    pub fn choose_file(&self, selector: &str, path: &Path) {
+        self.wait(selector);
+        let element = self.tab.find_element(selector).unwrap_or_else(|e| panic!("{selector}: {e}"));
+        element.set_input_files(&[path.to_str().unwrap()]).unwrap();
+    }
+
     pub fn text(&self, selector: &str) -> String {
         self.wait(selector);
         self.js(&format!("document.querySelector({}).innerText", js_str(selector))).as_str().unwrap().to_owned()
@@ -294,8 +303,22 @@ impl Ui {
         self.errors.lock().unwrap().clone()
     }
 
+    /// Declares a refusal the test provokes: surfaces that answer with real HTTP statuses
+    /// (music's 400, 409, …) make the browser log a failed load even when the page shows the
+    /// message as it should. `assert_no_errors` then expects exactly that entry, once.
+    pub fn expect_refusal(&self, status: u16, path: &str) {
+        self.refusals.lock().unwrap().push((status, path.to_owned()));
+    }
+
     pub fn assert_no_errors(&self) {
-        let errors = self.errors();
+        let mut errors = self.errors();
+        for (status, path) in self.refusals.lock().unwrap().iter() {
+            let (start, end) = (format!("log: Failed to load resource: the server responded with a status of {status} "), format!("({}{path})", self.base));
+            let Some(at) = errors.iter().position(|e| e.starts_with(&start) && e.ends_with(&end)) else {
+                panic!("the refusal {status} of {path} was expected but the browser did not report it; it reported:\n{}", errors.join("\n"));
+            };
+            errors.remove(at);
+        }
         assert!(errors.is_empty(), "the browser reported errors:\n{}", errors.join("\n"));
     }
 }
@@ -331,6 +354,23 @@ pub fn sign_in(ui: &Ui, loginname: &str, password: &str) {
     ui.fill("#signin [name=loginname]", loginname);
     ui.fill("#signin [name=password]", password);
     ui.click("#signin button[type=submit]");
+}
+
+/// Signs out and in again as someone else; waits for their dashboard.
+pub fn switch_to(ui: &Ui, loginname: &str, password: &str) {
+    ui.click("#signout");
+    sign_in(ui, loginname, password);
+    ui.wait_for("location.hash === '#/dashboard'", &format!("{loginname}'s dashboard"));
+}
+
+/// The selector of a list row by its key: `tr[data-key="…"]`.
+pub fn row(key: &str) -> String {
+    format!("tr[data-key=\"{key}\"]")
+}
+
+/// The id of the account with this login name.
+pub fn account_id(server: &TestServer, loginname: &str) -> i64 {
+    server.sql().query_row("SELECT id FROM account WHERE username = ?1", [loginname], |r| r.get(0)).unwrap()
 }
 
 /// Starts the app with an administrator `root` and a browser signed in as root.

@@ -152,6 +152,20 @@ pub async fn add_playlist(server: &TestServer, token: &str, name: &str) -> Value
     data(call(server, Method::POST, "/api/musiclist", Some(token), Body::Multipart(multipart(&[("musiclistname", name)]))).await)
 }
 
+/// A file on disk, for a browser's file inputs.
+pub fn fixture(server: &TestServer, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = server.data().join("browser-files");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// A page condition on the `<audio>` of the admin UI's player under `scope`, called `a`.
+pub fn audio(scope: &str, condition: &str) -> String {
+    format!("(() => {{ const a = document.querySelector('{scope} .player audio'); return !!a && ({condition}); }})()")
+}
+
 /// Files in an uploads bucket folder.
 pub fn stored(server: &TestServer, bucket: &str) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(server.data().join("uploads").join(bucket))
