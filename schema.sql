@@ -421,7 +421,7 @@ CREATE TABLE transit_trip (
     channel     INTEGER NOT NULL,
     price       INTEGER NOT NULL
 );
--- The bulk import drops and recreates these (src/surfaces/transit/import.rs lists them).
+-- The bulk import drops and recreates these (src/surfaces/transit/import/bulk.rs lists them).
 CREATE INDEX transit_trip_by_time ON transit_trip(in_time);
 CREATE INDEX transit_trip_by_rider ON transit_trip(rider_id, in_time);
 CREATE INDEX transit_trip_by_in ON transit_trip(in_station, in_time);

@@ -37,12 +37,21 @@ pub fn lock_path(data: &Path) -> PathBuf {
 
 /// Takes the data folder's lock, or says that a server is using the folder.
 pub fn lock_data_folder(data: &Path) -> anyhow::Result<File> {
+    match try_lock_data_folder(data).context("locking the data folder")? {
+        Some(file) => Ok(file),
+        None => bail!("a hearth server is using {} (or a transit import is running in it); stop it first", data.display()),
+    }
+}
+
+/// The data folder's lock, or None while another process holds it (a server, a restore,
+/// or a transit import running alone).
+pub fn try_lock_data_folder(data: &Path) -> io::Result<Option<File>> {
     fs::create_dir_all(data)?;
     let file = File::options().create(true).truncate(false).write(true).open(lock_path(data))?;
     match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => bail!("a hearth server is using {}; stop it first", data.display()),
-        Err(fs::TryLockError::Error(e)) => Err(e).context("locking the data folder"),
+        Ok(()) => Ok(Some(file)),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(e)) => Err(e),
     }
 }
 

@@ -45,6 +45,35 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_LOGIN_WINDOW_SECS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub login_window_secs: Option<u64>,
+    /// Image captchas one client address may draw within the captcha window (care and system together)
+    #[arg(long, env = "HEARTH_CAPTCHA_MAX_DRAWS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captcha_max_draws: Option<u32>,
+    /// Length of the captcha window, in seconds
+    #[arg(long, env = "HEARTH_CAPTCHA_WINDOW_SECS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captcha_window_secs: Option<u64>,
+    /// SMS codes one phone number may be sent within the SMS window
+    #[arg(long, env = "HEARTH_SMS_MAX_PER_PHONE", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_max_per_phone: Option<u32>,
+    /// SMS codes one client address may ask for within the SMS window, whatever the phones
+    #[arg(long, env = "HEARTH_SMS_MAX_PER_CLIENT", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_max_per_client: Option<u32>,
+    /// Length of the SMS window, in seconds
+    #[arg(long, env = "HEARTH_SMS_WINDOW_SECS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_window_secs: Option<u64>,
+    /// Calls with a wrong care device token one client address may make within the device
+    /// window before every device call from it waits
+    #[arg(long, env = "HEARTH_DEVICE_MAX_FAILURES", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_max_failures: Option<u32>,
+    /// Length of the device-token failure window, in seconds
+    #[arg(long, env = "HEARTH_DEVICE_WINDOW_SECS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_window_secs: Option<u64>,
     /// Lifetime of JWT sessions (music, transit, system), in hours
     #[arg(long, env = "HEARTH_TOKEN_HOURS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,6 +142,13 @@ pub struct Config {
     pub upload_limit: u64,
     pub login_max_failures: u32,
     pub login_window_secs: u64,
+    pub captcha_max_draws: u32,
+    pub captcha_window_secs: u64,
+    pub sms_max_per_phone: u32,
+    pub sms_max_per_client: u32,
+    pub sms_window_secs: u64,
+    pub device_max_failures: u32,
+    pub device_window_secs: u64,
     pub token_hours: u64,
     pub sms_webhook: Option<String>,
     pub db_pool: u32,
@@ -136,10 +172,18 @@ impl Default for Config {
             compat_root: "care".into(),
             public_url: None,
             log: "info".into(),
-            json_limit: 10 * 1024 * 1024,
+            // An 8 MiB care snapshot (the largest the contract allows) is 10.7 MiB as base64.
+            json_limit: 12 * 1024 * 1024,
             upload_limit: 64 * 1024 * 1024,
             login_max_failures: 20,
             login_window_secs: 300,
+            captcha_max_draws: 30,
+            captcha_window_secs: 60,
+            sms_max_per_phone: 5,
+            sms_max_per_client: 20,
+            sms_window_secs: 900,
+            device_max_failures: 20,
+            device_window_secs: 300,
             token_hours: 24,
             sms_webhook: None,
             db_pool: 8,
@@ -202,6 +246,20 @@ impl Config {
         if self.db_pool == 0 {
             bail!("db_pool must be at least 1");
         }
+        let limits = [
+            ("login_max_failures", self.login_max_failures as u64),
+            ("login_window_secs", self.login_window_secs),
+            ("captcha_max_draws", self.captcha_max_draws as u64),
+            ("captcha_window_secs", self.captcha_window_secs),
+            ("sms_max_per_phone", self.sms_max_per_phone as u64),
+            ("sms_max_per_client", self.sms_max_per_client as u64),
+            ("sms_window_secs", self.sms_window_secs),
+            ("device_max_failures", self.device_max_failures as u64),
+            ("device_window_secs", self.device_window_secs),
+        ];
+        if let Some((name, _)) = limits.iter().find(|(_, value)| *value == 0) {
+            bail!("{name} must be at least 1");
+        }
         Ok(())
     }
 
@@ -216,5 +274,21 @@ impl Config {
 
     pub fn db_path(&self) -> PathBuf {
         self.data.join("hearth.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_limits_load_from_the_file_and_zero_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hearth.toml"), "captcha_max_draws = 5\ndevice_max_failures = 7\n").unwrap();
+        let config = Config::load(dir.path(), &Settings::default()).unwrap();
+        assert_eq!((config.captcha_max_draws, config.device_max_failures, config.sms_max_per_client), (5, 7, 20));
+        std::fs::write(dir.path().join("hearth.toml"), "sms_window_secs = 0\n").unwrap();
+        let refused = Config::load(dir.path(), &Settings::default()).unwrap_err();
+        assert_eq!(refused.to_string(), "sms_window_secs must be at least 1");
     }
 }

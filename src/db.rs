@@ -87,7 +87,7 @@ impl Db {
 
 /// `schema.sql` is split by `-- migration N: title` lines; each part runs once, in order,
 /// and `PRAGMA user_version` records the last one applied.
-fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     for (version, sql) in migrations() {
         if version <= current {

@@ -9,6 +9,20 @@ pub mod identity;
 pub mod surfaces;
 pub mod web;
 
+/// The parsers of untrusted input, and the migrations that give the CSV import its tables,
+/// as the fuzz targets under `fuzz/` call them (see fuzz/README.md): the server's own
+/// functions, re-exported unchanged.
+pub mod fuzzing {
+    pub use crate::db::migrate;
+    pub use crate::surfaces::care::envelope::{CareBody, Empty, body_of};
+    pub use crate::surfaces::care::pictures::{MAX_BYTES, decode_base64, portrait_jpeg, verify};
+    pub use crate::surfaces::lenient::{LenientBool, LenientId};
+    pub use crate::surfaces::music::paging as music_paging;
+    pub use crate::surfaces::paging;
+    pub use crate::surfaces::transit::import::{Kind as CsvKind, import_text};
+    pub use crate::surfaces::transit::moment::{civil_from_days, format_date, format_time, parse_date, parse_day_of, parse_month, parse_time};
+}
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,6 +64,7 @@ impl AppState {
         let files = FileStore::open(&config.data).context("opening the uploads folder")?;
         let identity = Identity::new(db.clone(), &config)?;
         let open_limits = open::access::RateLimits::new(config.open_rate_per_minute);
+        let care = care::CareState::new(&config);
         Ok(Arc::new(AppState {
             config,
             db,
@@ -59,7 +74,7 @@ impl AppState {
             open_limits,
             backup_running: Default::default(),
             serving_lock: Default::default(),
-            care: care::CareState::new(),
+            care,
         }))
     }
 }
@@ -117,8 +132,7 @@ pub fn routes(app: Arc<AppState>) -> impl Endpoint {
         route = mount_by_name(route, &compat, Mount::Root, &app);
     }
     let origins = app.config.cors_origin_list();
-    let cors = poem::middleware::Cors::new().allow_origins(origins.clone()).allow_credentials(false);
-    route.with_if(!origins.is_empty(), cors).around(web::log::log_request)
+    route.with_if(!origins.is_empty(), web::cors::Cors::new(&origins)).around(web::log::log_request)
 }
 
 /// A running server.

@@ -119,6 +119,21 @@ async fn a_database_failure_answers_in_the_envelope_without_details_leaking() {
 }
 
 #[tokio::test]
+async fn a_wrong_method_is_refused_in_the_envelope_and_music_names_the_allowed_ones() {
+    let server = TestServer::start().await;
+    let res = server.client.post(server.url("/music/api/music/fav")).send().await.unwrap();
+    assert_eq!(res.headers().get("allow").map(|v| v.to_str().unwrap().to_owned()), Some("DELETE, PUT".into()));
+    let (http, body) = read(res).await;
+    assert_eq!(http, 405);
+    assert!(failure_message("music", http, &body).contains("does not accept that HTTP method"));
+    // The surfaces that answer every failure with HTTP 200 say it in the body alone.
+    let res = server.client.delete(server.url("/system/api/auth/login")).send().await.unwrap();
+    assert!(res.headers().get("allow").is_none());
+    let (http, body) = read(res).await;
+    assert!(failure_message("system", http, &body).contains("does not accept that HTTP method"));
+}
+
+#[tokio::test]
 async fn health_makes_a_database_round_trip() {
     let server = TestServer::start().await;
     let (http, body) = read(server.client.get(server.url("/health")).send().await.unwrap()).await;

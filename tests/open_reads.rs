@@ -79,6 +79,9 @@ async fn music_reads_list_the_shelved_catalogue_with_paging_and_a_name_filter() 
     assert_eq!((named["total"].as_i64(), named["data"][0]["musicname"].as_str()), (Some(1), Some("Moonlight Sonata")));
     let second_page = open_get(&server, &reader, "/open/api/music/songs?pageNum=2&pageSize=1").await;
     assert_eq!(second_page["data"][0]["musicname"], "Spring Waltz");
+    // A page far past the end is empty: its offset must not wrap around to the first page.
+    let far = open_get(&server, &reader, "/open/api/music/songs?pageNum=9223372036854775807&pageSize=500").await;
+    assert_eq!((far["code"].as_i64(), far["data"].clone(), far["total"].as_i64()), (Some(1), json!([]), Some(2)), "{far}");
 
     let other = bearer(&server, &admin, json!(["care:read"])).await;
     assert_open_error(&open_get(&server, &other, "/open/api/music/songs").await, 16000);

@@ -41,6 +41,10 @@ async fn echarts_answers_on_a_known_dataset() {
     let older = t.get("/api/echarts/agestruct?year=2030", &t.analyst).await;
     assert_eq!(older["data"][0]["value"], 0);
     assert_eq!(older["data"][1]["value"], 1);
+    for year in ["-9223372036854775808", "0", "10000"] {
+        let refused = t.get(&format!("/api/echarts/agestruct?year={year}"), &t.analyst).await;
+        assert_eq!(failed(&refused), "year must be a year from 1 to 9999", "year={year}");
+    }
 
     let daily = t.get("/api/echarts/daily?action=list_daily", &t.analyst).await;
     assert_eq!(daily["data"], json!([{ "date": "2020-07-16", "count": 1 }, { "date": "2020-07-15", "count": 3 }, { "date": "2020-06-30", "count": 1 }]));

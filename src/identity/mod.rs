@@ -92,6 +92,8 @@ pub struct Identity {
     jwt: jwt::JwtKeys,
     /// Failed logins per client address, shared by every surface.
     pub login_failures: ratelimit::FailureLimiter,
+    /// Image captchas drawn per client address, on every surface together.
+    captcha_draws: ratelimit::FailureLimiter,
     sms_gateway: Option<(reqwest::Client, String)>,
     token_secs: i64,
     /// The cached role → permission map; invalidate after changing grants or roles.
@@ -113,6 +115,7 @@ impl Identity {
                 config.login_max_failures,
                 Duration::from_secs(config.login_window_secs),
             ),
+            captcha_draws: ratelimit::FailureLimiter::new(config.captcha_max_draws, Duration::from_secs(config.captcha_window_secs)),
             sms_gateway,
             token_secs: config.token_hours as i64 * 3600,
             grants: authz::Grants::default(),
@@ -239,6 +242,14 @@ impl Identity {
                 Ok(drawn)
             })
             .await
+    }
+
+    /// Draws an image captcha for `client`, which may draw `captcha_max_draws` per window:
+    /// drawing costs CPU and a row, and an unlimited supply would let a script farm them.
+    pub async fn draw_image_captcha(&self, client: &str) -> Result<captcha::ImageCaptcha, IdentityError> {
+        self.captcha_draws.check(client).map_err(IdentityError::RateLimited)?;
+        self.captcha_draws.fail(client);
+        self.new_image_captcha().await
     }
 
     pub async fn check_image_captcha(&self, hash: &str) -> Result<bool, IdentityError> {

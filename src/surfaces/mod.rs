@@ -6,6 +6,7 @@
 
 pub mod body;
 pub mod care;
+pub mod documents;
 pub mod failure;
 pub mod lenient;
 pub mod music;
@@ -52,7 +53,7 @@ pub fn paging(page_num: Option<i64>, page_size: Option<i64>, default_size: i64) 
     if number < 1 || !(1..=500).contains(&size) {
         return Err(Failure::Invalid("pageNum must be at least 1 and pageSize between 1 and 500".into()));
     }
-    Ok((size, (number - 1) * size))
+    Ok((size, (number - 1).saturating_mul(size)))
 }
 
 /// The stored file names rows refer to, per bucket: the queries of the surfaces that own
@@ -211,8 +212,9 @@ pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) ->
             if let Some(op) = app.operations.get().and_then(|ops| ops.resolve(S::NAME, req.method(), req.uri().path())) {
                 req.extensions_mut().insert(op.clone());
             }
+            let path = req.uri().path().to_owned();
             let outcome = AssertUnwindSafe(ep.call(req)).catch_unwind().await;
-            Ok(match outcome {
+            let mut response = match outcome {
                 Ok(Ok(response)) => response.into_response(),
                 Ok(Err(err)) if err.is::<ApiError<S>>() => err.into_response(),
                 Ok(Err(err)) => render::<S>(&Failure::from_poem(&err)),
@@ -223,7 +225,16 @@ pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) ->
                     tracing::error!(surface = S::NAME, panic = %what, "handler panicked");
                     render::<S>(&Failure::Internal(what))
                 }
-            })
+            };
+            // RFC 9110: a 405 says which methods the path does serve.
+            if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+                let methods = app.operations.get().map(|ops| ops.methods(S::NAME, &path)).unwrap_or_default();
+                let allow = methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+                if let Ok(value) = allow.parse() {
+                    response.headers_mut().insert(header::ALLOW, value);
+                }
+            }
+            Ok(response)
         }
     })
 }

@@ -50,6 +50,22 @@ impl OperationIndex {
             .map(|p| &p.operation)
     }
 
+    /// The methods documented for a path, for the `Allow` header of a 405.
+    pub fn methods(&self, surface: &str, path: &str) -> Vec<&Method> {
+        let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        let mut methods: Vec<&Method> = self
+            .by_surface
+            .get(surface)
+            .into_iter()
+            .flatten()
+            .filter(|p| p.matches(&p.method, &segments))
+            .map(|p| &p.method)
+            .collect();
+        methods.sort_by_key(|m| m.as_str());
+        methods.dedup();
+        methods
+    }
+
     pub fn len(&self) -> usize {
         self.by_surface.values().map(Vec::len).sum()
     }
@@ -160,5 +176,7 @@ mod tests {
         assert_eq!(id(Method::PUT, "/api/auth/user/edit/7"), Some(4));
         assert_eq!(id(Method::DELETE, "/api/auth/user/7"), None);
         assert_eq!(id(Method::GET, "/api/auth/role/"), None);
+        assert_eq!(index.methods("system", "/api/auth/user/7"), [&Method::PUT]);
+        assert_eq!(index.methods("system", "/api/auth/role/roleList"), [&Method::GET]);
     }
 }

@@ -1,7 +1,9 @@
 //! `/admin/`: the admin UI, embedded from `static/` so the binary needs no files beside it.
 
-use poem::Endpoint;
 use poem::endpoint::EmbeddedFilesEndpoint;
+use poem::http::HeaderValue;
+use poem::http::header::CONTENT_SECURITY_POLICY;
+use poem::{Endpoint, EndpointExt};
 use rust_embed::RustEmbed;
 
 use crate::identity::authz::Audience;
@@ -11,7 +13,13 @@ use crate::identity::authz::Audience;
 struct AdminFiles;
 
 pub fn endpoint() -> impl Endpoint {
-    EmbeddedFilesEndpoint::<AdminFiles>::new()
+    // On every answer, errors included: a 304 is one, and the browser keeps the policy of
+    // the 304 for the page it revalidated.
+    EmbeddedFilesEndpoint::<AdminFiles>::new().around(|inner, req| async move {
+        let mut response = inner.get_response(req).await;
+        response.headers_mut().insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(super::headers::ADMIN_CSP));
+        Ok(response)
+    })
 }
 
 /// A page of the admin UI; each is a MENU entry of the permission catalogue, so roles decide

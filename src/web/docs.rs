@@ -4,10 +4,13 @@
 
 use std::sync::Arc;
 
-use poem::http::StatusCode;
+use poem::http::{StatusCode, header};
 use poem::web::{Data, Html, Path};
 use poem::{Endpoint, IntoResponse, Response, handler};
 
+// The links change the hash and the script follows it, so the page needs no inline event
+// handlers (its Content-Security-Policy allows only its own scripts, by hash). Swagger UI's
+// deep links use the hash too: only a surface's name switches the document.
 const PICKER: &str = r#"<body>
 <nav style="font-family:sans-serif;padding:10px 20px;background:#1b1b1b;color:#fff;display:flex;gap:12px;align-items:center;flex-wrap:wrap">
   <strong>hearth API</strong>
@@ -16,12 +19,16 @@ const PICKER: &str = r#"<body>
 <div id="ui"></div>
 <script>
   const surfaces = {:names};
+  let shown = null;
   function show(name) {
+    if (name === shown) return;
+    shown = name;
     document.querySelectorAll('nav a').forEach(a => a.style.fontWeight = a.dataset.s === name ? 'bold' : 'normal');
     SwaggerUIBundle({ dom_id: '#ui', url: '/openapi/' + name + '.json', deepLinking: true });
   }
-  const wanted = (location.hash.match(/^#\/?([a-z]+)/) || [])[1];
-  show(surfaces.includes(wanted) ? wanted : surfaces[0]);
+  const named = () => (location.hash.match(/^#\/?([a-z]+)$/) || [])[1];
+  window.addEventListener('hashchange', () => { if (surfaces.includes(named())) show(named()); });
+  show(surfaces.includes(named()) ? named() : surfaces[0]);
 </script>
 </body></html>"#;
 
@@ -30,16 +37,19 @@ pub fn endpoint(specs: &[(&'static str, String)]) -> impl Endpoint {
     let generated = poem_openapi::OpenApiService::new((), "hearth", env!("CARGO_PKG_VERSION")).swagger_ui_html();
     let head = generated.split("<div id=\"ui\"></div>").next().unwrap_or_default();
     let head = head.rsplit_once("<body>").map_or(head, |(before, _)| before);
+    // The console's icon, so the browser does not ask for a /favicon.ico that is not there.
+    let head = head.replacen("<title>", r#"<link rel="icon" href="/admin/favicon.svg" type="image/svg+xml"><title>"#, 1);
     let names: Vec<&str> = specs.iter().map(|(name, _)| *name).collect();
     let links: String = names
         .iter()
-        .map(|n| format!(r##"<a data-s="{n}" href="#{n}" onclick="show('{n}')" style="color:#8cf">{n}</a>"##))
+        .map(|n| format!(r##"<a data-s="{n}" href="#{n}" style="color:#8cf">{n}</a>"##))
         .collect();
     let page = format!(
         "{head}{}",
         PICKER.replace("{:links}", &links).replace("{:names}", &serde_json::to_string(&names).expect("names"))
     );
-    poem::endpoint::make_sync(move |_| Html(page.clone()))
+    let policy = super::headers::docs_csp(&page);
+    poem::endpoint::make_sync(move |_| Html(page.clone()).with_header(header::CONTENT_SECURITY_POLICY, policy.clone()))
 }
 
 #[handler]

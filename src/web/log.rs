@@ -1,5 +1,6 @@
 //! One log line per request: method, path with secrets masked, status, latency, request id.
 //! Bodies are never logged, and query values that may be secrets are replaced by `***`.
+//! Every answer leaves here with the security headers of `headers.rs`.
 
 use std::time::Instant;
 
@@ -23,9 +24,7 @@ pub async fn log_request<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> po
     };
     let headers = response.headers_mut();
     headers.insert("x-request-id", HeaderValue::from_str(&request_id).expect("hex"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
-    headers.entry("x-frame-options").or_insert(HeaderValue::from_static("SAMEORIGIN"));
+    super::headers::secure(headers);
     tracing::info!(
         target: "hearth::request",
         %method,

@@ -1,7 +1,9 @@
 //! What is not a surface: health, the API documentation, the admin UI.
 
 pub mod admin;
+pub mod cors;
 mod docs;
+pub mod headers;
 mod health;
 pub mod log;
 

@@ -120,3 +120,39 @@ pub async fn notices(server: &TestServer, token: &str, mode: i64) -> Vec<Value> 
     assert_eq!(data["num"], list.len() as i64);
     list
 }
+
+/// Reads SSE frames of the live alert stream until one carries data (skipping keep-alives);
+/// answers (id, data).
+pub async fn next_event<B: AsRef<[u8]>>(stream: &mut (impl futures_util::Stream<Item = reqwest::Result<B>> + Unpin), buffer: &mut String) -> (String, Value) {
+    loop {
+        if let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            let mut id = String::new();
+            let mut data = None;
+            for line in frame.lines() {
+                if let Some(v) = line.strip_prefix("id:") {
+                    id = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data = Some(serde_json::from_str(v.trim()).unwrap());
+                }
+            }
+            if let Some(data) = data {
+                return (id, data);
+            }
+            continue;
+        }
+        let chunk = futures_util::StreamExt::next(stream).await.expect("stream open").unwrap();
+        buffer.push_str(std::str::from_utf8(chunk.as_ref()).unwrap());
+    }
+}
+
+/// Opens the caller's live alert stream, resuming after `last` when given.
+pub async fn open_stream(server: &TestServer, token: &str, last: Option<&str>) -> reqwest::Response {
+    let mut req = server.client.get(server.url(&format!("/care/api/notice/stream?token={token}")));
+    if let Some(last) = last {
+        req = req.header("Last-Event-ID", last);
+    }
+    let res = req.send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    res
+}

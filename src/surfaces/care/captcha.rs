@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use poem::web::RemoteAddr;
 use poem_openapi::{Object, OpenApi};
 
 use super::envelope::{Answer, CareBody};
+use super::user::client_key;
 use super::{CareState, status};
 use crate::AppState;
 use crate::identity::sms::SmsCheck;
@@ -85,12 +87,12 @@ pub async fn check_sms(app: &AppState, phone: &str, command_type: i64, hash: &st
 }
 
 impl CaptchaApi {
-    async fn handle(&self, body: &CareBody<CaptchaData>) -> Result<CaptchaAnswer, Failure> {
+    async fn handle(&self, client: &str, body: &CareBody<CaptchaData>) -> Result<CaptchaAnswer, Failure> {
         let kind = body.kind(&[("img", "generate"), ("img", "validate"), ("sms", "generate"), ("sms", "validate")])?;
         let app = &self.0;
         match kind {
             ("img", "generate") => {
-                let drawn = app.identity.new_image_captcha().await?;
+                let drawn = app.identity.draw_image_captcha(client).await?;
                 Ok(CaptchaAnswer { imgdata: Some(drawn.base64()), rand: Some(drawn.rand) })
             }
             ("img", "validate") => {
@@ -114,7 +116,10 @@ impl CaptchaApi {
                 if !matches!(command_type, 1 | 2) {
                     return Err(Failure::Invalid("Arg's value error: command_type must be 1 (register) or 2 (forgotten password)".into()));
                 }
+                // Every code sent counts, per phone and per asking address.
+                app.care.sms_clients.check(client).map_err(Failure::RateLimited)?;
                 app.care.sms_sends.check(&phone).map_err(Failure::RateLimited)?;
+                app.care.sms_clients.fail(client);
                 app.care.sms_sends.fail(&phone);
                 let rand = app.identity.send_sms_code(&phone, command_type).await?;
                 Ok(CaptchaAnswer { imgdata: None, rand: Some(rand) })
@@ -127,7 +132,7 @@ impl CaptchaApi {
 impl CaptchaApi {
     /// Image captcha (type img: generate, validate) and SMS code (type sms: generate, validate)
     #[oai(path = "/api/captcha", method = "post")]
-    async fn captcha(&self, body: CareBody<CaptchaData>) -> Answer<CaptchaAnswer> {
-        Answer::new(body.id, self.handle(&body).await)
+    async fn captcha(&self, remote: &RemoteAddr, body: CareBody<CaptchaData>) -> Answer<CaptchaAnswer> {
+        Answer::new(body.id, self.handle(&client_key(remote), &body).await)
     }
 }

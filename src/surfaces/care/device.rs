@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
+use poem::web::RemoteAddr;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::envelope::{Answer, CareBody, Empty};
+use super::user::client_key;
 use super::{signed_in, status};
 use crate::AppState;
 use crate::clock::{local_datetime, now};
@@ -88,11 +90,18 @@ pub fn touch(conn: &Connection, device: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The device a device token names: -100 without a token, -104 for an unknown one.
-pub async fn authenticate(app: &AppState, token: Option<&str>) -> Result<(i64, String), Failure> {
+/// The device a device token names: -100 without a token, -104 for an unknown one. Unknown
+/// tokens count against `client`; past `device_max_failures` every device call from it
+/// waits (a right token too, else guessing would simply go on). A working camera never
+/// fails, so it is never held up.
+pub async fn authenticate(app: &AppState, client: &str, token: Option<&str>) -> Result<(i64, String), Failure> {
     let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(Failure::NoToken)?.to_owned();
+    app.care.device_failures.check(client).map_err(Failure::RateLimited)?;
     let found = app.db.read(move |c| Ok::<_, Failure>(by_token(c, &token)?)).await?;
-    found.ok_or_else(|| Failure::Code(status::BAD_DEVICE_TOKEN, "Error device_id token: no device has this token".into()))
+    found.ok_or_else(|| {
+        app.care.device_failures.fail(client);
+        Failure::Code(status::BAD_DEVICE_TOKEN, "Error device_id token: no device has this token".into())
+    })
 }
 
 fn not_found() -> Failure {
@@ -100,7 +109,7 @@ fn not_found() -> Failure {
 }
 
 impl DeviceApi {
-    async fn handle(&self, op: &Operation, token: Option<&str>, body: &CareBody<DeviceData>) -> Result<DeviceAnswer, Failure> {
+    async fn handle(&self, op: &Operation, client: &str, token: Option<&str>, body: &CareBody<DeviceData>) -> Result<DeviceAnswer, Failure> {
         let caller = signed_in(&self.0, op, token).await?;
         let (_, subtype) = body.kind(&[("device", "add"), ("device", "bind"), ("device", "unbind"), ("device", "list")])?;
         let account = caller.account_id;
@@ -139,17 +148,25 @@ impl DeviceApi {
             }
             "bind" => {
                 let Bind { device_id } = body.data()?;
-                self.0
+                // Binding by token is as good a guess at a token as a heartbeat: same limit.
+                let failures = &self.0.care.device_failures;
+                failures.check(client).map_err(Failure::RateLimited)?;
+                let bound = self
+                    .0
                     .db
                     .write(move |tx| {
-                        let (id, _) = by_token(tx, &device_id)?.ok_or_else(not_found)?;
+                        let Some((id, _)) = by_token(tx, &device_id)? else { return Ok(false) };
                         tx.execute(
                             "INSERT OR IGNORE INTO device_binding (account_id, device_id, bound_at) VALUES (?1, ?2, ?3)",
                             params![account, id, now()],
                         )?;
-                        Ok::<_, Failure>(())
+                        Ok::<_, Failure>(true)
                     })
                     .await?;
+                if !bound {
+                    failures.fail(client);
+                    return Err(not_found());
+                }
                 Ok(DeviceAnswer::empty())
             }
             "unbind" => {
@@ -214,15 +231,15 @@ impl DeviceApi {
 impl DeviceApi {
     /// Devices (type device): add, bind, unbind, list
     #[oai(path = "/api/device", method = "post")]
-    async fn device(&self, op: &Operation, token: Query<Option<String>>, body: CareBody<DeviceData>) -> Answer<DeviceAnswer> {
-        Answer::new(body.id, self.handle(op, token.0.as_deref(), &body).await)
+    async fn device(&self, op: &Operation, remote: &RemoteAddr, token: Query<Option<String>>, body: CareBody<DeviceData>) -> Answer<DeviceAnswer> {
+        Answer::new(body.id, self.handle(op, &client_key(remote), token.0.as_deref(), &body).await)
     }
 
     /// A device calls in (token = the device token); it counts as online for 5 minutes
     #[oai(path = "/api/device/heartbeat", method = "get")]
-    async fn heartbeat(&self, token: Query<Option<String>>) -> Answer<Empty> {
+    async fn heartbeat(&self, remote: &RemoteAddr, token: Query<Option<String>>) -> Answer<Empty> {
         let outcome = async {
-            let (id, _) = authenticate(&self.0, token.0.as_deref()).await?;
+            let (id, _) = authenticate(&self.0, &client_key(remote), token.0.as_deref()).await?;
             self.0.db.write(move |tx| Ok::<_, Failure>(touch(tx, id)?)).await?;
             Ok(Empty {})
         };

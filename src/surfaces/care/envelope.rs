@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::{Care, status};
-use crate::surfaces::{Failure, Surface};
+use crate::surfaces::{ApiError, Failure, Surface};
 
 /// The documented request shape, for the OpenAPI document only; bodies are read by
 /// `CareBody` so that each kind of mistake gets the document's status.
@@ -31,7 +31,8 @@ pub struct CareRequest<D: Type + ParseFromJSON + ToJSON> {
 pub struct CareAnswer<T: Type + ParseFromJSON + ToJSON> {
     /// The request's id; -1 for GET requests and when the id was not a number
     id: i64,
-    /// 0 success; negative: the global status table; positive: the endpoint's own table
+    /// 0: failures are answered in the `CareFailure` shape
+    #[oai(validator(minimum(value = "0"), maximum(value = "0")))]
     status: i64,
     /// "successful", or what went wrong
     message: String,
@@ -85,24 +86,24 @@ impl<T: ToJSON + Send> IntoResponse for Answer<T> {
     }
 }
 
+/// The success shape, then the failures `ApiError` declares for this surface.
 impl<T: Type + ParseFromJSON + ToJSON + Send> ApiResponse for Answer<T> {
     fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: vec![MetaResponse {
-                description: "Success or failure, always HTTP 200: status 0 is success",
-                status: Some(200),
-                status_range: None,
-                content: vec![MetaMediaType {
-                    content_type: "application/json; charset=utf-8",
-                    schema: CareAnswer::<T>::schema_ref(),
-                }],
-                headers: vec![],
-            }],
-        }
+        let success = MetaResponse {
+            description: "Success, status 0",
+            status: Some(200),
+            status_range: None,
+            content: vec![MetaMediaType { content_type: "application/json; charset=utf-8", schema: CareAnswer::<T>::schema_ref() }],
+            headers: vec![],
+        };
+        let mut responses = vec![success];
+        responses.extend(ApiError::<Care>::meta().responses);
+        MetaResponses { responses }
     }
 
     fn register(registry: &mut Registry) {
         CareAnswer::<T>::register(registry);
+        ApiError::<Care>::register(registry);
     }
 }
 
@@ -121,7 +122,7 @@ pub struct CareBody<D> {
 }
 
 impl<D> CareBody<D> {
-    fn parse(bytes: &[u8]) -> CareBody<D> {
+    pub fn parse(bytes: &[u8]) -> CareBody<D> {
         let (id, parts) = match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Object(mut fields)) => {
                 let id = fields.get("id").map(echo_id);

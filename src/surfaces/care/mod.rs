@@ -5,9 +5,9 @@
 mod admin;
 mod captcha;
 pub mod device;
-mod envelope;
+pub(crate) mod envelope;
 mod notice;
-mod pictures;
+pub(crate) mod pictures;
 mod portrait;
 pub mod retention;
 mod stream;
@@ -22,9 +22,11 @@ use poem::http::StatusCode;
 use poem_openapi::{Object, OpenApiService};
 use tokio::sync::broadcast;
 
+use super::documents::{Declared, ErrorCode};
 use super::operations::audience_by_rules;
 use super::{Failure, Surface};
 use crate::AppState;
+use crate::config::Config;
 use crate::identity::Caller;
 use crate::identity::authz::{Audience, Operation};
 use crate::identity::ratelimit::FailureLimiter;
@@ -54,9 +56,9 @@ pub struct FailureBody {
     /// The request's id, or -1
     id: i64,
     /// Negative: the global status table; positive: the endpoint's local table
-    status: i64,
+    status: ErrorCode<0>,
     message: String,
-    data: serde_json::Value,
+    data: envelope::Empty,
 }
 
 impl Surface for Care {
@@ -80,6 +82,10 @@ impl Surface for Care {
         };
         let http = if matches!(failure, Failure::TooLarge(_)) { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::OK };
         (http, serde_json::json!({ "id": -1, "status": code, "message": failure.message(), "data": {} }))
+    }
+
+    fn failure_statuses() -> &'static [u16] {
+        &[200, 413]
     }
 
     fn audience(_method: &str, path: &str) -> Audience {
@@ -108,26 +114,33 @@ pub struct CareState {
     sms_failures: FailureLimiter,
     /// SMS codes sent per phone, so nobody can flood a phone with messages.
     sms_sends: FailureLimiter,
+    /// SMS codes asked for per client address, so nobody can flood many phones either.
+    sms_clients: FailureLimiter,
+    /// Wrong device tokens per client address, so the LAN cannot guess a camera's token.
+    device_failures: FailureLimiter,
 }
 
 /// Failed logins for one phone within 15 minutes before an image captcha is required.
 const CAPTCHA_AFTER: u32 = 5;
 
 impl CareState {
-    pub fn new() -> CareState {
+    pub fn new(config: &Config) -> CareState {
         let quarter = Duration::from_secs(900);
+        let sms_window = Duration::from_secs(config.sms_window_secs);
         CareState {
             alerts: broadcast::channel(256).0,
             login_failures: FailureLimiter::new(CAPTCHA_AFTER, quarter),
             sms_failures: FailureLimiter::new(10, quarter),
-            sms_sends: FailureLimiter::new(5, quarter),
+            sms_sends: FailureLimiter::new(config.sms_max_per_phone, sms_window),
+            sms_clients: FailureLimiter::new(config.sms_max_per_client, sms_window),
+            device_failures: FailureLimiter::new(config.device_max_failures, Duration::from_secs(config.device_window_secs)),
         }
     }
 }
 
 impl Default for CareState {
     fn default() -> Self {
-        CareState::new()
+        CareState::new(&Config::default())
     }
 }
 
@@ -158,7 +171,7 @@ type Apis = (
     admin::AdminApi,
 );
 
-pub fn service(app: Arc<AppState>) -> OpenApiService<Apis, ()> {
+pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
     let apis = (
         captcha::CaptchaApi(app.clone()),
         user::UserApi(app.clone()),
@@ -168,7 +181,7 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<Apis, ()> {
         stream::StreamApi(app.clone()),
         admin::AdminApi(app),
     );
-    OpenApiService::new(apis, "hearth care", env!("CARGO_PKG_VERSION"))
+    OpenApiService::new(Declared(apis), "hearth care", env!("CARGO_PKG_VERSION"))
         .description("Elderly fall alerts from camera devices (seed 004). Every answer is {id, status, message, data}, HTTP 200.")
         .server("/care")
 }

@@ -4,12 +4,14 @@
 use std::sync::Arc;
 
 use base64::Engine;
+use poem::web::RemoteAddr;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi, Union};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, params, params_from_iter};
 
 use super::envelope::{Answer, CareBody, Empty};
+use super::user::client_key;
 use super::{device, pictures, signed_in, status};
 use crate::AppState;
 use crate::clock::{local_datetime, now};
@@ -134,8 +136,8 @@ fn no_such_event() -> Failure {
 }
 
 impl NoticeApi {
-    async fn upload_inner(&self, token: Option<&str>, body: &CareBody<UploadData>) -> Result<UploadAnswer, Failure> {
-        let (device, _) = device::authenticate(&self.0, token).await?;
+    async fn upload_inner(&self, client: &str, token: Option<&str>, body: &CareBody<UploadData>) -> Result<UploadAnswer, Failure> {
+        let (device, _) = device::authenticate(&self.0, client, token).await?;
         body.kind(&[("notice", "upload")])?;
         let UploadData { base64, content } = body.data()?;
         let content = content.unwrap_or_default();
@@ -245,8 +247,8 @@ impl NoticeApi {
 impl NoticeApi {
     /// A device posts a fall snapshot (token = the device token; type notice, subtype upload)
     #[oai(path = "/api/notice", method = "post")]
-    async fn upload(&self, token: Query<Option<String>>, body: CareBody<UploadData>) -> Answer<UploadAnswer> {
-        Answer::new(body.id, self.upload_inner(token.0.as_deref(), &body).await)
+    async fn upload(&self, remote: &RemoteAddr, token: Query<Option<String>>, body: CareBody<UploadData>) -> Answer<UploadAnswer> {
+        Answer::new(body.id, self.upload_inner(&client_key(remote), token.0.as_deref(), &body).await)
     }
 
     /// The caller's fall notices (type notice): get (list by mode), info (with the picture), sign (mark read)

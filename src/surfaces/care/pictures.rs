@@ -21,8 +21,9 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, Failure> {
         None => text,
     };
     let cleaned: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let empty = || Failure::Code(-201, "Necessary key-value can't be empty: base64".into());
     if cleaned.is_empty() {
-        return Err(Failure::Code(-201, "Necessary key-value can't be empty: base64".into()));
+        return Err(empty());
     }
     if cleaned.len() / 4 * 3 > MAX_BYTES + 3 {
         return Err(Failure::Invalid(format!("Arg's value error: the picture is larger than {} MiB", MAX_BYTES >> 20)));
@@ -31,10 +32,15 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, Failure> {
         &base64::alphabet::STANDARD,
         base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
     );
-    engine
+    let bytes = engine
         .decode(cleaned.as_bytes())
         .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cleaned.trim_end_matches('=').as_bytes()))
-        .map_err(|_| Failure::Invalid("Arg's value error: base64 is not valid base64 text".into()))
+        .map_err(|_| Failure::Invalid("Arg's value error: base64 is not valid base64 text".into()))?;
+    // Padding alone ("=") decodes to nothing: as empty as no text at all.
+    if bytes.is_empty() {
+        return Err(empty());
+    }
+    Ok(bytes)
 }
 
 /// The file extension of a JPEG or PNG that decodes completely; anything else is refused.
@@ -88,6 +94,9 @@ mod tests {
         assert_eq!(decode_base64(&b64).unwrap(), bytes);
         assert_eq!(decode_base64(&format!("data:image/png;base64,{b64}")).unwrap(), bytes);
         assert!(decode_base64("%%%").is_err());
+        for empty in ["", " \n", "data:image/png;base64,", "=", "=="] {
+            assert_eq!(decode_base64(empty), Err(Failure::Code(-201, "Necessary key-value can't be empty: base64".into())), "{empty:?}");
+        }
         assert_eq!(verify(&bytes).unwrap(), "png");
         assert!(verify(b"GIF89a not a picture").is_err());
         assert!(verify(&bytes[..bytes.len() / 2]).is_err(), "a truncated PNG does not decode");

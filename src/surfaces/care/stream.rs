@@ -9,10 +9,12 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use poem::web::sse::Event;
+use poem::{IntoResponse, Response};
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::EventStream;
-use poem_openapi::types::ToJSON;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::types::{ToJSON, Type};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::notice::{Filter, NoticeItem, visible};
@@ -97,7 +99,7 @@ impl StreamApi {
         /// The id of the last event received; notices after it are sent first
         #[oai(name = "Last-Event-ID")]
         last_event_id: Header<Option<String>>,
-    ) -> Result<EventStream<BoxStream<'static, LiveNotice>>, ApiError<Care>> {
+    ) -> Result<Alerts, ApiError<Care>> {
         let caller = signed_in(&self.0, op, token.0.as_deref()).await?;
         let scope = self.0.identity.data_scope(&caller).await?;
         // Subscribe before reading where to start, so nothing falls in between.
@@ -123,8 +125,50 @@ impl StreamApi {
             watch.fetch().await?;
         }
         let events = futures_util::stream::unfold(watch, Watch::next).boxed();
-        Ok(EventStream::new(events)
-            .keep_alive(KEEP_ALIVE)
-            .to_event(|live| Event::message(live.to_json_string()).id(live.id.to_string()).event_type("notice")))
+        Ok(Alerts(
+            EventStream::new(events)
+                .keep_alive(KEEP_ALIVE)
+                .to_event(|live| Event::message(live.to_json_string()).id(live.id.to_string()).event_type(EVENT_TYPE)),
+        ))
+    }
+}
+
+const EVENT_TYPE: &str = "notice";
+
+/// The stream, declared one event at a time as OpenAPI 3.2 reads a `text/event-stream`
+/// schema (and schemathesis reads it in 3.0 documents): poem-openapi would declare an array
+/// of `LiveNotice`, which no event on the wire is.
+pub struct Alerts(EventStream<BoxStream<'static, LiveNotice>>);
+
+impl IntoResponse for Alerts {
+    fn into_response(self) -> Response {
+        self.0.into_response()
+    }
+}
+
+impl ApiResponse for Alerts {
+    fn meta() -> MetaResponses {
+        let text = |description| {
+            let mut schema = MetaSchema::new("string");
+            schema.description = Some(description);
+            MetaSchemaRef::Inline(Box::new(schema))
+        };
+        let mut event = MetaSchema::new("string");
+        event.enum_items = vec![EVENT_TYPE.into()];
+        let mut schema = MetaSchema::new("object");
+        schema.required = vec!["event", "id", "data"];
+        schema.properties = vec![
+            ("event", MetaSchemaRef::Inline(Box::new(event))),
+            ("id", text("The notice's id, to send back as `Last-Event-ID`")),
+            ("data", text("The notice as JSON, a `LiveNotice`")),
+        ];
+        let content = vec![MetaMediaType { content_type: "text/event-stream", schema: MetaSchemaRef::Inline(Box::new(schema)) }];
+        MetaResponses {
+            responses: vec![MetaResponse { description: "One event per new fall notice", status: Some(200), status_range: None, content, headers: vec![] }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        LiveNotice::register(registry);
     }
 }

@@ -165,10 +165,15 @@ impl IntoResponse for FileResponse {
 
 impl ApiResponse for FileResponse {
     fn meta() -> MetaResponses {
-        let binary = || vec![MetaMediaType {
-            content_type: "application/octet-stream",
-            schema: MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "binary"))),
-        }];
+        // Served with the type of what was stored: song audio, or a cover or avatar image.
+        let binary = || {
+            ["audio/*", "image/*"]
+                .map(|content_type| MetaMediaType {
+                    content_type,
+                    schema: MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "binary"))),
+                })
+                .into()
+        };
         let response = |status, description| MetaResponse { description, status: Some(status), status_range: None, content: binary(), headers: vec![] };
         MetaResponses {
             responses: vec![

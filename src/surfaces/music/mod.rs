@@ -19,6 +19,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{Object, OpenApiService, SecurityScheme};
 
+use super::documents::{Declared, ErrorCode};
 use super::{ApiError, Failure, Surface};
 use crate::AppState;
 use crate::identity::authz::{Audience, Operation};
@@ -32,7 +33,7 @@ pub struct Music;
 #[oai(rename = "MusicFailure")]
 pub struct FailureBody {
     /// 1 on failure
-    code: i64,
+    code: ErrorCode<0>,
     /// The HTTP status
     status: i64,
     message: String,
@@ -69,6 +70,7 @@ impl Surface for Music {
 #[derive(Object)]
 pub struct Envelope<T: Type + ParseFromJSON + ToJSON> {
     /// 0 on success
+    #[oai(validator(minimum(value = "0"), maximum(value = "0")))]
     pub code: i64,
     /// The HTTP status, 200
     pub status: i64,
@@ -161,7 +163,7 @@ pub fn paging(page_num: Option<i64>, page_size: Option<i64>, default_size: Optio
 
 pub type MusicApis = (users::UserApi, songs::SongApi, playlists::PlaylistApi, tasks::TaskApi, media::FileApi);
 
-pub fn service(app: Arc<AppState>) -> OpenApiService<MusicApis, ()> {
+pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<MusicApis>, ()> {
     let apis = (
         users::UserApi(app.clone()),
         songs::SongApi(app.clone()),
@@ -169,7 +171,7 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<MusicApis, ()> {
         tasks::TaskApi(app.clone()),
         media::FileApi(app),
     );
-    OpenApiService::new(apis, "hearth music", env!("CARGO_PKG_VERSION"))
+    OpenApiService::new(Declared(apis), "hearth music", env!("CARGO_PKG_VERSION"))
         .description(
             "Music library, playlists and recommendations (seed 002). Every answer is {code, status, message, data}; \
              status is the HTTP status. Log in with /api/user/login and send the token raw in `Authorization`.",

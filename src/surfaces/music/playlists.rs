@@ -19,6 +19,7 @@ use crate::files::Bucket;
 use crate::identity::Caller;
 use crate::identity::authz::Operation;
 use crate::surfaces::Failure;
+use crate::surfaces::documents::Required;
 use crate::surfaces::lenient::{LenientBool, LenientId};
 
 pub struct PlaylistApi(pub Arc<AppState>);
@@ -241,7 +242,7 @@ impl PlaylistApi {
         token: MusicToken,
         /// Page number, from 1
         #[oai(name = "pageNum")]
-        page_num: Query<Option<LenientId>>,
+        page_num: Query<Required<LenientId>>,
         /// Rows per page, 1 to 500 (default 10)
         #[oai(name = "pageSize")]
         page_size: Query<Option<LenientId>>,
@@ -256,7 +257,7 @@ impl PlaylistApi {
         mode: Query<Option<LenientBool>>,
     ) -> Reply<Vec<PlaylistItem>> {
         let caller = signed_in(&self.0, op, &token).await?;
-        let (limit, offset) = paging(page_num.0.map(|p| p.0), page_size.0.map(|p| p.0), Some(10))?;
+        let (limit, offset) = paging(page_num.0.0.map(|p| p.0), page_size.0.map(|p| p.0), Some(10))?;
         let owner = match (mode.0.is_some_and(|m| m.0), uid.0) {
             (true, Some(uid)) => Some(uid.0),
             (true, None) => Some(caller.account_id),
@@ -293,15 +294,15 @@ impl PlaylistApi {
         token: MusicToken,
         /// Page number, from 1
         #[oai(name = "pageNum")]
-        page_num: Query<Option<LenientId>>,
+        page_num: Query<Required<LenientId>>,
         /// Rows per page, 1 to 500 (default 20)
         #[oai(name = "pageSize")]
         page_size: Query<Option<LenientId>>,
-        mlid: Query<Option<LenientId>>,
+        mlid: Query<Required<LenientId>>,
     ) -> Reply<Vec<SongItem>> {
         let caller = signed_in(&self.0, op, &token).await?;
-        let (limit, offset) = paging(page_num.0.map(|p| p.0), page_size.0.map(|p| p.0), Some(20))?;
-        let mlid = mlid.0.ok_or_else(|| Failure::Missing("mlid is required".into()))?.0;
+        let (limit, offset) = paging(page_num.0.0.map(|p| p.0), page_size.0.map(|p| p.0), Some(20))?;
+        let mlid = mlid.0.0.ok_or_else(|| Failure::Missing("mlid is required".into()))?.0;
         let base = base_url(&self.0, req);
         let filter = format!("ps.playlist_id = ?1 AND {}", visible_to(&caller));
         let (songs, total) = self

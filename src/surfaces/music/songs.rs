@@ -21,6 +21,7 @@ use crate::files::Bucket;
 use crate::identity::Caller;
 use crate::identity::authz::Operation;
 use crate::surfaces::Failure;
+use crate::surfaces::documents::Required;
 use crate::surfaces::lenient::{LenientBool, LenientId};
 
 pub struct SongApi(pub Arc<AppState>);
@@ -312,10 +313,10 @@ impl SongApi {
         token: MusicToken,
         /// Page number, from 1
         #[oai(name = "pageNum")]
-        page_num: Query<Option<LenientId>>,
+        page_num: Query<Required<LenientId>>,
         /// Rows per page, 1 to 500
         #[oai(name = "pageSize")]
-        page_size: Query<Option<LenientId>>,
+        page_size: Query<Required<LenientId>>,
         /// Part of the song name
         musicname: Query<Option<String>>,
         /// Part of a creator's user name or nickname, or a creator id
@@ -324,7 +325,7 @@ impl SongApi {
         mode: Query<Option<LenientBool>>,
     ) -> Reply<Vec<SongItem>> {
         let caller = signed_in(&self.0, op, &token).await?;
-        let (limit, offset) = paging(page_num.0.map(|p| p.0), page_size.0.map(|p| p.0), None)?;
+        let (limit, offset) = paging(page_num.0.0.map(|p| p.0), page_size.0.0.map(|p| p.0), None)?;
         let mut filter = SongFilter::default();
         if mode.0.is_some_and(|m| m.0) {
             // The caller's own uploads, hidden ones included, so they can be managed.

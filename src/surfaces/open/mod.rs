@@ -17,6 +17,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{Object, OpenApiService};
 
+use super::documents::{Declared, ErrorCode};
 use super::{Failure, Surface};
 use crate::identity::authz::Audience;
 use crate::AppState;
@@ -40,7 +41,7 @@ pub mod code {
 #[oai(rename = "OpenFailure")]
 pub struct FailureBody {
     /// An error code from the document's table
-    code: i64,
+    code: ErrorCode<1>,
     message: String,
     data: serde_json::Value,
     /// 13-digit millisecond timestamp
@@ -79,7 +80,8 @@ impl Surface for Open {
 
 #[derive(Object)]
 pub struct Envelope<T: Type + ParseFromJSON + ToJSON> {
-    /// 1 on success
+    /// 1: failures are answered in the `OpenFailure` shape
+    #[oai(validator(minimum(value = "1"), maximum(value = "1")))]
     pub code: i64,
     /// "成功" on success
     pub message: String,
@@ -108,9 +110,9 @@ pub fn paging(page_num: Option<i64>, page_size: Option<i64>) -> Result<(i64, i64
 
 type Apis = (token::TokenApi, care::CareReadApi, music::MusicReadApi, transit::TransitReadApi);
 
-pub fn service(app: Arc<AppState>) -> OpenApiService<Apis, ()> {
+pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
     let apis = (token::TokenApi(app.clone()), care::CareReadApi(app.clone()), music::MusicReadApi(app.clone()), transit::TransitReadApi(app));
-    OpenApiService::new(apis, "hearth open platform", env!("CARGO_PKG_VERSION"))
+    OpenApiService::new(Declared(apis), "hearth open platform", env!("CARGO_PKG_VERSION"))
         .description("Read API for partner companies (seed 003): client-credential JWTs, every answer {code, message, data, timestamp}, code 1 success.")
         .server("/open")
 }

@@ -126,7 +126,7 @@ impl TransitReadApi {
         /// Reference year for ages
         year: Query<Option<i64>>,
     ) -> Reply<Vec<NameValue>> {
-        let groups = self.read(&token, move |c| Ok(echarts::age_groups(c, year.0)?)).await?;
+        let groups = self.read(&token, move |c| echarts::age_groups(c, year.0)).await?;
         ok(AGE_GROUPS.iter().zip(groups).map(|((name, _, _), value)| NameValue { name: (*name).into(), value }).collect())
     }
 

@@ -131,14 +131,16 @@ impl AuthApi {
 
     /// A new image captcha for the login: 5 characters, valid 180 s, single use
     #[oai(path = "/api/auth/captcha", method = "get")]
-    async fn captcha(&self) -> Reply<CaptchaData> {
-        let drawn = self.app.identity.new_image_captcha().await?;
+    async fn captcha(&self, remote: &RemoteAddr) -> Reply<CaptchaData> {
+        let drawn = self.app.identity.draw_image_captcha(&client_key(remote)).await?;
         ok(CaptchaData { imgdata: drawn.base64(), rand: drawn.rand })
     }
 
     /// Log out: the token stops working at once
     #[oai(path = "/api/auth/logout", method = "post")]
     async fn logout(&self, token: SystemToken) -> Reply<serde_json::Value> {
+        // Like every other logout: a token that is not a live session is refused, not "done".
+        self.app.identity.authenticate_jwt(Some(&token.0.token)).await?;
         self.app.identity.logout(&token.0.token).await?;
         ok(serde_json::Value::Null)
     }

@@ -20,6 +20,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{Object, OpenApiService, SecurityScheme, auth::Bearer};
 
+use super::documents::{Declared, ErrorCode};
 use super::operations::audience_by_rules;
 use super::{ApiError, Failure, Surface};
 use crate::identity::authz::Audience;
@@ -32,7 +33,7 @@ pub struct System;
 impl Surface for System {
     const NAME: &'static str = "system";
     const TITLE: &'static str = "系统设置 System";
-    type ErrorBody = Envelope<serde_json::Value>;
+    type ErrorBody = FailureBody;
 
     fn render(failure: &Failure) -> (StatusCode, serde_json::Value) {
         let http = if matches!(failure, Failure::TooLarge(_)) { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::OK };
@@ -48,10 +49,22 @@ impl Surface for System {
 }
 
 #[derive(Object)]
+#[oai(rename = "SystemFailure")]
+pub struct FailureBody {
+    /// -1
+    code: ErrorCode<0>,
+    /// What went wrong
+    message: String,
+    /// null
+    data: Option<serde_json::Value>,
+}
+
+#[derive(Object)]
 pub struct Envelope<T: Type + ParseFromJSON + ToJSON> {
-    /// 0 success, -1 failure
+    /// 0: failures are answered in the `SystemFailure` shape
+    #[oai(validator(minimum(value = "0"), maximum(value = "0")))]
     pub code: i64,
-    /// "SUCC" on success, else what went wrong
+    /// "SUCC"
     pub message: String,
     pub data: Option<T>,
     /// Number of rows in all pages, on list answers
@@ -95,7 +108,7 @@ type Apis = (
     backups::BackupsApi,
 );
 
-pub fn service(app: Arc<AppState>) -> OpenApiService<Apis, ()> {
+pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
     let apis = (
         auth::AuthApi::new(app.clone()),
         users::UsersApi(app.clone()),
@@ -107,7 +120,7 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<Apis, ()> {
         open_apps::OpenAppsApi(app.clone()),
         backups::BackupsApi(app),
     );
-    OpenApiService::new(apis, "hearth system", env!("CARGO_PKG_VERSION"))
+    OpenApiService::new(Declared(apis), "hearth system", env!("CARGO_PKG_VERSION"))
         .description("Users, roles, permissions, data roles and departments (seed 001). Every answer is {code, message, data}: code 0 success, -1 failure, HTTP 200.")
         .server("/system")
 }

@@ -102,7 +102,10 @@ fn counts(rows: Vec<(i64, i64)>) -> Vec<DayCount> {
 
 
 /// Passengers per age group; age = `year` (default: the latest trip's year) − birth year.
-pub fn age_groups(c: &Connection, year: Option<i64>) -> rusqlite::Result<[i64; 5]> {
+pub fn age_groups(c: &Connection, year: Option<i64>) -> Result<[i64; 5], Failure> {
+    if year.is_some_and(|y| !(1..=9999).contains(&y)) {
+        return Err(Failure::Invalid("year must be a year from 1 to 9999".into()));
+    }
     let reference = match year {
         Some(y) => y,
         None => latest_day(c)?.map_or_else(|| year_of_day(crate::clock::now() / 86_400), year_of_day),
@@ -111,7 +114,8 @@ pub fn age_groups(c: &Connection, year: Option<i64>) -> rusqlite::Result<[i64; 5
     let mut groups = [0i64; 5];
     for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
         let (birth, n) = row?;
-        let age = reference - birth;
+        // A stored birth year far outside the calendar belongs to no group.
+        let Some(age) = reference.checked_sub(birth) else { continue };
         if let Some(i) = AGE_GROUPS.iter().position(|(_, lo, hi)| (*lo..=*hi).contains(&age)) {
             groups[i] += n;
         }
@@ -218,7 +222,7 @@ impl EchartsApi {
         let groups = self
             .0
             .db
-            .read(move |c| Ok::<_, Failure>(age_groups(c, year)?))
+            .read(move |c| age_groups(c, year))
             .await?;
         if groups.iter().sum::<i64>() == 0 {
             return Err(Failure::NotFound("年龄组成结构查询结果为空: no passenger has a birth year".into()).into());

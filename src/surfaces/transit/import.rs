@@ -1,28 +1,23 @@
 //! `hearth transit import`: the competition CSV files (stations, users, workdays, trips)
 //! into the database in ONE transaction, so a bad line keeps nothing of the import. Trips
-//! are parsed on a second thread and go in through one prepared statement, with their
-//! rollup deltas summed in memory and folded in at the end; when the import is large next to what is stored, the trips'
-//! secondary indexes are dropped first and rebuilt once at the end (inside the same
-//! transaction), which is much faster than updating them row by row.
+//! are parsed on a second thread and go in many rows to a statement, with their rollup
+//! deltas summed in memory and folded in at the end; when the import is large next to what
+//! is stored, the trips' secondary indexes are dropped first and rebuilt once at the end
+//! (inside the same transaction), which is much faster than updating them row by row.
+//! `bulk` holds the rest of what makes a large import fast.
+
+mod bulk;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 
 use super::moment::{format_date, parse_date, parse_time};
 use super::rollup::{Deltas, FastMap, TripCore};
-
-/// The trips' secondary indexes, as schema.sql creates them.
-const TRIP_INDEXES: [(&str, &str); 4] = [
-    ("transit_trip_by_time", "transit_trip(in_time)"),
-    ("transit_trip_by_rider", "transit_trip(rider_id, in_time)"),
-    ("transit_trip_by_in", "transit_trip(in_station, in_time)"),
-    ("transit_trip_by_out", "transit_trip(out_station, in_time)"),
-];
 
 #[derive(Default, Debug, Clone)]
 pub struct Files {
@@ -62,7 +57,7 @@ pub struct Summary {
 /// A CSV file read line by line, with its line number for error messages.
 struct Reader {
     name: String,
-    lines: BufReader<File>,
+    lines: Box<dyn BufRead + Send>,
     number: u64,
     read: u64,
     size: u64,
@@ -76,16 +71,20 @@ impl Reader {
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-        Ok(Reader {
+        Ok(Reader::new(name, Box::new(BufReader::with_capacity(1 << 20, file)), size, progress))
+    }
+
+    fn new(name: String, lines: Box<dyn BufRead + Send>, size: u64, progress: bool) -> Reader {
+        Reader {
             name,
-            lines: BufReader::with_capacity(1 << 20, file),
+            lines,
             number: 0,
             read: 0,
             size,
             started: Instant::now(),
             shown: Instant::now(),
             progress,
-        })
+        }
     }
 
     /// Reads the next non-empty line, without its line ending, into `buf`; false at the end.
@@ -206,8 +205,7 @@ fn text<'a>(reader: &Reader, fields: &[&'a str], at: Option<usize>, name: &str) 
     }
 }
 
-fn import_stations(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<u64> {
-    let mut r = Reader::open(path, progress)?;
+fn import_stations(tx: &Connection, mut r: Reader) -> anyhow::Result<u64> {
     let cols = columns(
         &mut r,
         &[
@@ -244,8 +242,7 @@ fn gender(r: &Reader, fields: &[&str], at: Option<usize>) -> anyhow::Result<Opti
     }
 }
 
-fn import_users(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<u64> {
-    let mut r = Reader::open(path, progress)?;
+fn import_users(tx: &Connection, mut r: Reader) -> anyhow::Result<u64> {
     let cols = columns(
         &mut r,
         &[
@@ -278,8 +275,7 @@ fn import_users(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<
     Ok(n)
 }
 
-fn import_workdays(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<u64> {
-    let mut r = Reader::open(path, progress)?;
+fn import_workdays(tx: &Connection, mut r: Reader) -> anyhow::Result<u64> {
     let cols = columns(&mut r, &[("date", &["日期", "date"], true), ("class", &["日期分类", "分类", "类别", "date_class", "cls"], true)])?;
     let mut upsert = tx.prepare(
         "INSERT INTO transit_workday (date, date_class) VALUES (?1, ?2) ON CONFLICT (date) DO UPDATE SET date_class = excluded.date_class",
@@ -299,8 +295,7 @@ fn import_workdays(tx: &Connection, path: &Path, progress: bool) -> anyhow::Resu
     Ok(n)
 }
 
-fn import_trips(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<u64> {
-    let mut r = Reader::open(path, progress)?;
+fn import_trips(tx: &Connection, mut r: Reader) -> anyhow::Result<u64> {
     let cols = columns(
         &mut r,
         &[
@@ -324,16 +319,14 @@ fn import_trips(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<
     let estimated = r.size / 70;
     let rebuild = estimated as i64 >= existing / 4;
     if rebuild {
-        for (name, _) in TRIP_INDEXES {
-            tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
-        }
+        bulk::drop_trip_indexes(tx)?;
     }
     let mut new_rider = tx.prepare("INSERT INTO transit_rider (id, uid) VALUES (?1, ?2)")?;
-    let mut insert = tx.prepare(
-        "INSERT INTO transit_trip (rider_id, in_station, in_time, out_station, out_time, channel, price) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
+    let mut insert_one = tx.prepare(&insert_trips_sql(1))?;
+    let mut insert_many = tx.prepare(&insert_trips_sql(ROWS_PER_INSERT))?;
     // Parsing runs on a second thread so that the SQLite thread only inserts; new riders
     // get their ids there, which is safe because this transaction holds the write lock.
+    let progress = r.progress;
     let (send, batches) = std::sync::mpsc::sync_channel::<Batch>(8);
     let parsing = Parsing { cols: &cols, widest, stations: &stations, riders, next_rider };
     let (parsed, mut r) = std::thread::scope(|scope| {
@@ -346,8 +339,12 @@ fn import_trips(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<
                 for (id, uid) in &batch.new_riders {
                     new_rider.execute(params![id, uid])?;
                 }
-                for (rider, c, channel, price) in &batch.trips {
-                    insert.execute(params![rider, c.in_station, c.in_time, c.out_station, c.out_time, channel, price])?;
+                let mut chunks = batch.trips.chunks_exact(ROWS_PER_INSERT);
+                for chunk in &mut chunks {
+                    insert_many.execute(params_from_iter(trip_values(chunk)))?;
+                }
+                for trip in chunks.remainder() {
+                    insert_one.execute(params_from_iter(trip_values(std::slice::from_ref(trip))))?;
                 }
             }
             Ok(())
@@ -363,9 +360,7 @@ fn import_trips(tx: &Connection, path: &Path, progress: bool) -> anyhow::Result<
     }
     deltas.flush(tx)?;
     if rebuild {
-        for (name, on) in TRIP_INDEXES {
-            tx.execute_batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON {on}"))?;
-        }
+        bulk::build_trip_indexes(tx)?;
     }
     if progress {
         eprintln!(" done");
@@ -379,7 +374,22 @@ struct Batch {
     trips: Vec<(i64, TripCore, i64, i64)>,
 }
 
+/// Trips per batch; a multiple of `ROWS_PER_INSERT`, so only the last batch has a rest.
 const BATCH: usize = 8192;
+
+/// Trips per INSERT statement: with one row a statement, running the statement itself
+/// (and AUTOINCREMENT's bookkeeping) takes as long as storing the row.
+const ROWS_PER_INSERT: usize = 128;
+
+fn insert_trips_sql(rows: usize) -> String {
+    let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; rows].join(", ");
+    format!("INSERT INTO transit_trip (rider_id, in_station, in_time, out_station, out_time, channel, price) VALUES {values}")
+}
+
+/// The INSERT parameters of `trips`, row after row.
+fn trip_values(trips: &[(i64, TripCore, i64, i64)]) -> impl Iterator<Item = i64> + '_ {
+    trips.iter().flat_map(|(rider, c, channel, price)| [*rider, c.in_station, c.in_time, c.out_station, c.out_time, *channel, *price])
+}
 
 /// What the parser thread needs: the column positions and the station and rider ids.
 struct Parsing<'a> {
@@ -460,33 +470,62 @@ impl Parsing<'_> {
     }
 }
 
+/// The four kinds of competition file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Stations,
+    Users,
+    Workdays,
+    Trips,
+}
+
+/// Imports one file's text into `tx` exactly as `import` reads that kind of file, without
+/// progress output; on an error, rolling back is the caller's. The `transit_csv_line` fuzz
+/// target's entry point.
+pub fn import_text(tx: &Connection, kind: Kind, text: &[u8]) -> anyhow::Result<u64> {
+    let r = Reader::new(format!("{kind:?}.csv").to_lowercase(), Box::new(Cursor::new(text.to_vec())), text.len() as u64, false);
+    match kind {
+        Kind::Stations => import_stations(tx, r),
+        Kind::Users => import_users(tx, r),
+        Kind::Workdays => import_workdays(tx, r),
+        Kind::Trips => import_trips(tx, r),
+    }
+}
+
 /// Imports `files` into the database at `db`, all or nothing.
 pub fn import(db: &Path, files: &Files, progress: bool) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let mut conn = Connection::open(db)?;
-    conn.execute_batch(
-        "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144;
-         PRAGMA threads = 2;",
-    )?;
+    conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144;")?;
+    let alone = bulk::Alone::enter(&conn, db);
+    let loaded = load(&mut conn, files, progress);
+    let left = alone.map_or(Ok(()), |alone| alone.leave(&conn));
+    let mut summary = loaded?;
+    left?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).optional()?;
+    summary.total_secs = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// The import's one transaction.
+fn load(conn: &mut Connection, files: &Files, progress: bool) -> anyhow::Result<Summary> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut summary = Summary::default();
     if let Some(p) = &files.stations {
-        summary.stations = import_stations(&tx, p, progress)?;
+        summary.stations = import_stations(&tx, Reader::open(p, progress)?)?;
     }
     if let Some(p) = &files.users {
-        summary.passengers = import_users(&tx, p, progress)?;
+        summary.passengers = import_users(&tx, Reader::open(p, progress)?)?;
     }
     if let Some(p) = &files.workdays {
-        summary.workdays = import_workdays(&tx, p, progress)?;
+        summary.workdays = import_workdays(&tx, Reader::open(p, progress)?)?;
     }
     if let Some(p) = &files.trips {
         let t = Instant::now();
-        summary.trips = import_trips(&tx, p, progress)?;
+        summary.trips = import_trips(&tx, Reader::open(p, progress)?)?;
         summary.trip_secs = t.elapsed().as_secs_f64();
     }
     tx.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE transit_trip; ANALYZE transit_od_day;")?;
     tx.commit()?;
-    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).optional()?;
-    summary.total_secs = started.elapsed().as_secs_f64();
     Ok(summary)
 }

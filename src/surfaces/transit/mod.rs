@@ -23,6 +23,7 @@ use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{Object, OpenApiService};
 use rusqlite::Connection;
 
+use super::documents::{Declared, ErrorCode};
 use super::operations::audience_by_rules;
 use super::{ApiError, Failure, Surface};
 use crate::AppState;
@@ -36,8 +37,8 @@ pub const OK: i64 = 2000;
 #[derive(Object)]
 #[oai(rename = "TransitFailure")]
 pub struct FailureBody {
-    /// 1000 on failure
-    code: i64,
+    /// 1000
+    code: ErrorCode<OK>,
     message: String,
 }
 
@@ -72,6 +73,7 @@ impl Surface for Transit {
 #[oai(rename = "TransitAck")]
 pub struct Ack {
     /// 2000
+    #[oai(validator(minimum(value = "2000"), maximum(value = "2000")))]
     code: i64,
 }
 
@@ -79,6 +81,7 @@ pub struct Ack {
 #[derive(Object)]
 pub struct Page<T: Type + ParseFromJSON + ToJSON> {
     /// 2000
+    #[oai(validator(minimum(value = "2000"), maximum(value = "2000")))]
     code: i64,
     data: Vec<T>,
     /// Rows matching the filters, in all pages
@@ -89,6 +92,7 @@ pub struct Page<T: Type + ParseFromJSON + ToJSON> {
 #[derive(Object)]
 pub struct Data<T: Type + ParseFromJSON + ToJSON> {
     /// 2000
+    #[oai(validator(minimum(value = "2000"), maximum(value = "2000")))]
     code: i64,
     data: T,
 }
@@ -253,7 +257,7 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<impl poem_openapi::OpenApi,
         echarts::EchartsApi(app.clone()),
         export::ExportApi(app),
     );
-    OpenApiService::new(apis, "hearth transit", env!("CARGO_PKG_VERSION"))
+    OpenApiService::new(Declared(apis), "hearth transit", env!("CARGO_PKG_VERSION"))
         .description(
             "Metro trips, stations, workdays, passengers, ECharts analytics and CSV export (seed 000). \
              Success {code: 2000, data}; failure {code: 1000, message}, always HTTP 200. The token from login \
