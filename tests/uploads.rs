@@ -119,6 +119,37 @@ async fn oversized_music_uploads_answer_413_and_leave_nothing() {
     assert_eq!(me["avatarUrl"], "", "no avatar was set");
 }
 
+/// Sends only the head of a 50 MiB multipart upload and answers the response head, or None
+/// when the server waits for the body instead of answering.
+async fn head_only_upload(server: &TestServer, path: &str, authorization: Option<&str>) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let auth = authorization.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 52428800\r\n\r\n--x\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer)).await.ok()?.unwrap();
+    Some(String::from_utf8_lossy(&answer[..n]).into_owned())
+}
+
+#[tokio::test]
+async fn music_refuses_an_upload_without_a_working_token_before_reading_its_body() {
+    let server = TestServer::start().await;
+    let (_, token) = creator(&server, "uploader1").await;
+    let forged = format!("{}x", &token[..token.len() - 1]);
+    for (auth, expected) in [(None, "401"), (Some(forged.as_str()), "401")] {
+        let answer = head_only_upload(&server, "/music/api/music", auth).await.expect("answered without waiting for the body");
+        assert!(answer.starts_with(&format!("HTTP/1.1 {expected}")), "{answer}");
+        assert!(answer.contains("\"status\":401"), "in the music envelope: {answer}");
+    }
+    // A signed-in creator's upload is read as usual: the server waits for the body.
+    assert_eq!(head_only_upload(&server, "/music/api/music", Some(&token)).await, None);
+    assert_eq!(rows(&server, "music_song"), 0);
+}
+
 fn b64_of_len(decoded: usize) -> String {
     care_support::b64(&vec![0u8; decoded])
 }

@@ -45,6 +45,10 @@ pub trait Surface: Send + Sync + 'static {
     }
     /// Who an operation is granted to when it first appears in the catalogue.
     fn audience(method: &str, path: &str) -> Audience;
+    /// The surface's token always travels in `Authorization` (music), so an upload to an
+    /// operation that needs a caller is refused before its body is read when the token
+    /// does not work: nobody can make the server take in 64 MiB without signing in.
+    const TOKEN_IN_HEADER: bool = false;
 }
 
 /// `pageNum` (from 1) and `pageSize` (1 to 500, else `default_size`) as (limit, offset).
@@ -205,12 +209,21 @@ pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) ->
     inner.around(move |ep, req| {
         let app = app.clone();
         async move {
+            let op = app.operations.get().and_then(|ops| ops.resolve(S::NAME, req.method(), req.uri().path())).cloned();
+            if let Some(op) = &op {
+                if S::TOKEN_IN_HEADER && is_upload(&req) && S::audience(&op.method, &op.path) != Audience::Public {
+                    let token = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+                    if let Err(refused) = app.identity.authenticate_jwt(token).await {
+                        return Ok(render::<S>(&Failure::from(refused)));
+                    }
+                }
+            }
             let mut req = match limit_body(req, &app).await {
                 Ok(req) => req,
                 Err(failure) => return Ok(render::<S>(&failure)),
             };
-            if let Some(op) = app.operations.get().and_then(|ops| ops.resolve(S::NAME, req.method(), req.uri().path())) {
-                req.extensions_mut().insert(op.clone());
+            if let Some(op) = op {
+                req.extensions_mut().insert(op);
             }
             let path = req.uri().path().to_owned();
             let outcome = AssertUnwindSafe(ep.call(req)).catch_unwind().await;
@@ -242,9 +255,12 @@ pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) ->
 /// Multipart bodies may be as large as the upload limit, all others the JSON limit. A
 /// declared length over the limit is refused before reading; a body without a declared
 /// length is read up to the limit and refused if it goes past it.
+fn is_upload(req: &Request) -> bool {
+    req.content_type().is_some_and(|ct| ct.starts_with("multipart/"))
+}
+
 async fn limit_body(mut req: Request, app: &AppState) -> Result<Request, Failure> {
-    let is_upload = req.content_type().is_some_and(|ct| ct.starts_with("multipart/"));
-    let limit = if is_upload { app.config.upload_limit } else { app.config.json_limit };
+    let limit = if is_upload(&req) { app.config.upload_limit } else { app.config.json_limit };
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     match declared {
         Some(len) if len > limit => Err(Failure::TooLarge(limit)),

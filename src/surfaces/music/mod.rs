@@ -54,6 +54,8 @@ impl Surface for Music {
         &[400, 401, 403, 404, 409, 413, 429, 500]
     }
 
+    const TOKEN_IN_HEADER: bool = true;
+
     fn audience(method: &str, path: &str) -> Audience {
         match path {
             "/api/user/signup" | "/api/user/login" => Audience::Public,
