@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # System packages the tests use, from Debian's archive: the admin UI tests drive headless
-# Chromium, and a CJK font makes their screenshots of the Chinese pages readable.
-packages=(chromium fonts-wqy-microhei)
+# Chromium, a CJK font makes their screenshots of the Chinese pages readable, and the
+# contract fuzzing needs Python's venv module.
+packages=(chromium fonts-wqy-microhei python3-venv)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -23,3 +24,11 @@ cargo build --release --locked
 export HEARTH_RELEASE_BIN="$PWD/target/release/hearth"
 
 cargo test --locked "$@"
+
+# With arguments (a filter for cargo test) only those tests run; the whole suite goes on
+# with contract fuzzing of the five OpenAPI documents against the release binary (a pinned
+# schemathesis from PyPI in a venv under target/) and a short run of each parser fuzz target.
+if ((! $#)); then
+    bash scripts/schemathesis.sh
+    bash scripts/fuzz.sh
+fi
