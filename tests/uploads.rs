@@ -208,6 +208,29 @@ async fn a_snapshot_just_under_the_documents_8_mib_fits_the_default_body_limit()
 }
 
 #[tokio::test]
+async fn a_small_picture_claiming_a_huge_canvas_is_refused_everywhere() {
+    use care_support::{add_device, b64, fails, user};
+    let server = TestServer::start().await;
+    let token = user(&server, "13600000204").await;
+    let device = add_device(&server, &token, "cam").await;
+    let mut bomb = std::io::Cursor::new(Vec::new());
+    image::GrayImage::new(13_000, 13_000).write_to(&mut bomb, image::ImageFormat::Png).unwrap();
+    let bomb = bomb.into_inner();
+    let before = files_in(&server);
+    for (path, auth, kind) in [("/api/notice", &device, "notice"), ("/api/portrait", &token, "portrait")] {
+        fails(&care_support::call(&server, path, Some(auth), kind, "upload", json!({"base64": b64(&bomb)})).await, -204);
+    }
+    let (_, music) = creator(&server, "bomber1").await;
+    let form = multipart(&[("musicname", "boom"), ("creator", "[1]"), ("album", "[1]"), ("publishedTime", "1435645397")])
+        .part("res", file_part(wav(4000), "a.wav", "audio/wav"))
+        .part("musicAvatar", file_part(bomb, "cover.png", "image/png"));
+    let (http, answer) = call(&server, Method::POST, "/api/music", Some(&music), Body::Multipart(form)).await;
+    assert_eq!((http, answer["code"].clone()), (400, json!(1)), "{answer}");
+    assert!(answer["message"].as_str().unwrap().starts_with("musicAvatar"), "{answer}");
+    assert_eq!(files_in(&server), before, "nothing stored");
+}
+
+#[tokio::test]
 async fn care_pictures_are_stored_under_names_the_server_makes() {
     use care_support::{add_device, call, ok, png_bytes, b64, upload, user};
     let server = TestServer::start().await;

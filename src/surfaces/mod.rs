@@ -12,6 +12,7 @@ pub mod lenient;
 pub mod music;
 pub mod open;
 pub mod operations;
+pub mod pictures;
 pub mod system;
 pub mod transit;
 

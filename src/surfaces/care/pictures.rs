@@ -7,6 +7,7 @@ use base64::Engine;
 use image::{ImageFormat, imageops::FilterType};
 
 use crate::surfaces::Failure;
+use crate::surfaces::pictures::{Refused, extension};
 
 /// Largest decoded picture accepted.
 pub const MAX_BYTES: usize = 8 * 1024 * 1024;
@@ -43,22 +44,22 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, Failure> {
     Ok(bytes)
 }
 
+fn decoded(bytes: &[u8]) -> Result<(ImageFormat, image::DynamicImage), Failure> {
+    crate::surfaces::pictures::decode(bytes).map_err(|refused| match refused {
+        Refused::NotJpegOrPng => Failure::Invalid("Arg's value error: base64 must hold a JPEG or PNG picture".into()),
+        Refused::Undecodable(e) => Failure::Invalid(format!("Arg's value error: the picture cannot be decoded: {e}")),
+    })
+}
+
 /// The file extension of a JPEG or PNG that decodes completely; anything else is refused.
 /// Decoding is CPU work: call it on a blocking thread.
 pub fn verify(bytes: &[u8]) -> Result<&'static str, Failure> {
-    let format = image::guess_format(bytes).ok().filter(|f| matches!(f, ImageFormat::Jpeg | ImageFormat::Png));
-    let Some(format) = format else {
-        return Err(Failure::Invalid("Arg's value error: base64 must hold a JPEG or PNG picture".into()));
-    };
-    image::load_from_memory_with_format(bytes, format)
-        .map_err(|e| Failure::Invalid(format!("Arg's value error: the picture cannot be decoded: {e}")))?;
-    Ok(if format == ImageFormat::Jpeg { "jpg" } else { "png" })
+    Ok(extension(decoded(bytes)?.0))
 }
 
 /// A verified picture shrunk to at most 512 px on its longest side, as JPEG.
 pub fn portrait_jpeg(bytes: &[u8]) -> Result<Vec<u8>, Failure> {
-    verify(bytes)?;
-    let picture = image::load_from_memory(bytes).map_err(|e| Failure::Invalid(format!("Arg's value error: {e}")))?;
+    let (_, picture) = decoded(bytes)?;
     let picture = if picture.width().max(picture.height()) > PORTRAIT_SIDE {
         picture.resize(PORTRAIT_SIDE, PORTRAIT_SIDE, FilterType::Triangle)
     } else {

@@ -3,7 +3,6 @@
 //! seek. A temporarily unshelved song's audio and cover are served only to its owner and
 //! administrators (who send their token; anyone else gets 404, as if it did not exist).
 
-use std::io::Cursor;
 use std::sync::Arc;
 
 use poem::{IntoResponse, Request, Response};
@@ -92,13 +91,7 @@ pub fn audio_kind(bytes: &[u8]) -> Option<&'static str> {
 
 /// The extension for a PNG or JPEG image that decodes completely.
 pub fn image_kind(bytes: &[u8]) -> Option<&'static str> {
-    let reader = image::ImageReader::new(Cursor::new(bytes)).with_guessed_format().ok()?;
-    let ext = match reader.format()? {
-        image::ImageFormat::Png => "png",
-        image::ImageFormat::Jpeg => "jpg",
-        _ => return None,
-    };
-    reader.decode().ok().map(|_| ext)
+    crate::surfaces::pictures::decode(bytes).ok().map(|(format, _)| crate::surfaces::pictures::extension(format))
 }
 
 /// Checks an uploaded audio file and writes it to the songs bucket. The returned file is
@@ -248,7 +241,7 @@ mod tests {
     #[test]
     fn images_must_decode() {
         let mut png = Vec::new();
-        image::RgbImage::new(2, 2).write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        image::RgbImage::new(2, 2).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
         assert_eq!(image_kind(&png), Some("png"));
         assert_eq!(image_kind(&png[..png.len() / 2]), None, "truncated");
         assert_eq!(image_kind(b"GIF89a not supported"), None);
