@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use transit_support::{Transit, account_with_role, failed, login, read, scope_to_areas};
+use transit_support::{Transit, account_with_role, assert_rollups_equal_group_by, failed, login, read, rows, scope_to_areas};
 
 /// Three stations (A, B in Dist1; C in Dist2), six passengers, five trips.
 async fn known(t: &Transit) {
@@ -113,12 +113,6 @@ impl Lcg {
     }
 }
 
-fn rows(db: &rusqlite::Connection, sql: &str) -> Vec<Vec<i64>> {
-    let mut stmt = db.prepare(sql).unwrap();
-    let n = stmt.column_count();
-    stmt.query_map([], |r| (0..n).map(|i| r.get(i)).collect()).unwrap().map(Result::unwrap).collect()
-}
-
 #[tokio::test]
 async fn rollups_equal_a_group_by_after_random_creates_updates_and_deletes() {
     let t = Transit::start().await;
@@ -160,21 +154,7 @@ async fn rollups_equal_a_group_by_after_random_creates_updates_and_deletes() {
         }
     }
     let db = t.server.sql();
-    assert_eq!(
-        rows(&db, "SELECT day, n FROM transit_day_total ORDER BY day"),
-        rows(&db, "SELECT in_time / 86400 AS d, count(*) FROM transit_trip GROUP BY d ORDER BY d")
-    );
-    assert_eq!(
-        rows(&db, "SELECT day, origin, dest, n FROM transit_od_day ORDER BY 1, 2, 3"),
-        rows(&db, "SELECT in_time / 86400 AS d, in_station, out_station, count(*) FROM transit_trip GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
-    );
-    assert_eq!(
-        rows(&db, "SELECT station, day, hour, n_in, n_out FROM transit_station_hour ORDER BY 1, 2, 3"),
-        rows(&db, "SELECT s, d, h, sum(i), sum(o) FROM (
-                SELECT in_station AS s, in_time / 86400 AS d, in_time % 86400 / 3600 AS h, 1 AS i, 0 AS o FROM transit_trip
-                UNION ALL SELECT out_station, out_time / 86400, out_time % 86400 / 3600, 0, 1 FROM transit_trip)
-             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
-    );
+    assert_rollups_equal_group_by(&db);
     // And the endpoints say the same.
     let daily = t.get("/api/echarts/daily", &t.analyst).await;
     let direct = rows(&db, "SELECT in_time / 86400 AS d, count(*) FROM transit_trip GROUP BY d ORDER BY d DESC");

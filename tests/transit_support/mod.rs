@@ -113,3 +113,29 @@ pub fn failed(body: &Value) -> String {
     assert_eq!(body["code"], 1000, "{body}");
     body["message"].as_str().unwrap_or_else(|| body["msg"].as_str().unwrap()).to_owned()
 }
+
+/// The rows of `sql`, every column an integer.
+pub fn rows(db: &rusqlite::Connection, sql: &str) -> Vec<Vec<i64>> {
+    let mut stmt = db.prepare(sql).unwrap();
+    let n = stmt.column_count();
+    stmt.query_map([], |r| (0..n).map(|i| r.get(i)).collect()).unwrap().map(Result::unwrap).collect()
+}
+
+/// Asserts that each of the three rollups equals the GROUP BY over trips it stands for.
+pub fn assert_rollups_equal_group_by(db: &rusqlite::Connection) {
+    assert_eq!(
+        rows(db, "SELECT day, n FROM transit_day_total ORDER BY day"),
+        rows(db, "SELECT in_time / 86400 AS d, count(*) FROM transit_trip GROUP BY d ORDER BY d")
+    );
+    assert_eq!(
+        rows(db, "SELECT day, origin, dest, n FROM transit_od_day ORDER BY 1, 2, 3"),
+        rows(db, "SELECT in_time / 86400 AS d, in_station, out_station, count(*) FROM transit_trip GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+    );
+    assert_eq!(
+        rows(db, "SELECT station, day, hour, n_in, n_out FROM transit_station_hour ORDER BY 1, 2, 3"),
+        rows(db, "SELECT s, d, h, sum(i), sum(o) FROM (
+                SELECT in_station AS s, in_time / 86400 AS d, in_time % 86400 / 3600 AS h, 1 AS i, 0 AS o FROM transit_trip
+                UNION ALL SELECT out_station, out_time / 86400, out_time % 86400 / 3600, 0, 1 FROM transit_trip)
+             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+    );
+}
