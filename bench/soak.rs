@@ -39,9 +39,26 @@ fn hearth(bin: &Path, data: &Path, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn rss_kib(pid: u32) -> u64 {
+/// The server's resident memory from /proc, in KiB: all of it, its heap and stacks
+/// (anonymous), mapped files, and shared memory (SQLite's WAL index is a shared mapping).
+#[derive(Clone, Copy, Default)]
+struct Memory {
+    rss: u64,
+    anon: u64,
+    file: u64,
+    shmem: u64,
+}
+
+fn memory(pid: u32) -> Memory {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+    let field = |name: &str| {
+        status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+    };
+    Memory { rss: field("VmRSS:"), anon: field("RssAnon:"), file: field("RssFile:"), shmem: field("RssShmem:") }
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
 }
 
 fn free_port() -> u16 {
@@ -158,37 +175,68 @@ async fn prepare(client: &reqwest::Client, base: &str) -> anyhow::Result<Mix> {
     Ok(Mix { ops, total })
 }
 
+#[derive(Default)]
 struct Window {
     requests: u64,
     failures: u64,
     late: u64,
     latencies: Vec<Duration>,
-    rss_max_kib: u64,
-    rss_end_kib: u64,
+    rss_max: u64,
+    end: Memory,
+    wal_bytes: u64,
 }
 
-/// Sends the mix at `rate` a second, each request on its own task, for `secs`; results per
-/// `window` seconds. A request that cannot start because 512 are in flight counts as late.
-async fn open_loop(client: &reqwest::Client, mix: Arc<Mix>, rate: f64, secs: u64, window: u64, pid: u32) -> Vec<Window> {
+impl Window {
+    /// Prints the window as a table row and answers it as JSON.
+    fn report(&mut self, until: u64, window: u64) -> Value {
+        self.latencies.sort();
+        let (p50, p99) = (percentile(&self.latencies, 0.5), percentile(&self.latencies, 0.99));
+        let per_sec = self.requests as f64 / window as f64;
+        println!(
+            "{until:>5}s {per_sec:>8.0} {p50:>8.2} {p99:>8.2} {:>7} {:>5} {:>9.1} {:>9.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+            self.failures, self.late, mib(self.rss_max), mib(self.end.rss), mib(self.end.anon), mib(self.end.file), mib(self.end.shmem), self.wal_bytes as f64 / 1048576.0
+        );
+        json!({
+            "until_s": until, "requests_per_sec": per_sec, "p50_ms": p50, "p99_ms": p99, "failed": self.failures, "late": self.late,
+            "rss_max_kib": self.rss_max, "rss_kib": self.end.rss, "rss_anon_kib": self.end.anon, "rss_file_kib": self.end.file,
+            "rss_shmem_kib": self.end.shmem, "wal_bytes": self.wal_bytes,
+        })
+    }
+}
+
+/// Sends the mix at `rate` a second, each request on its own task, for `secs`, printing a
+/// row per `window` seconds as it closes. A request that cannot start because 512 are in
+/// flight counts as late.
+async fn open_loop(client: &reqwest::Client, mix: Arc<Mix>, rate: f64, secs: u64, window: u64, pid: u32, wal: PathBuf) -> Vec<Value> {
     let windows = (secs / window).max(1) as usize;
-    let results: Arc<Mutex<Vec<Window>>> = Arc::new(Mutex::new(
-        (0..windows).map(|_| Window { requests: 0, failures: 0, late: 0, latencies: Vec::new(), rss_max_kib: 0, rss_end_kib: 0 }).collect(),
-    ));
+    let results: Arc<Mutex<Vec<Window>>> = Arc::new(Mutex::new((0..windows).map(|_| Window::default()).collect()));
     let in_flight = Arc::new(tokio::sync::Semaphore::new(512));
     let started = Instant::now();
+    let window_of = move || ((started.elapsed().as_secs() / window) as usize).min(windows - 1);
     let sampler = {
         let results = results.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(2)).await;
-                let w = (started.elapsed().as_secs() / window) as usize;
-                let rss = rss_kib(pid);
-                let mut r = results.lock().unwrap();
-                if let Some(slot) = r.get_mut(w.min(windows - 1)) {
-                    slot.rss_max_kib = slot.rss_max_kib.max(rss);
-                    slot.rss_end_kib = rss;
-                }
+                let now = memory(pid);
+                let wal_bytes = std::fs::metadata(&wal).map_or(0, |m| m.len());
+                let slot = &mut results.lock().unwrap()[window_of()];
+                slot.rss_max = slot.rss_max.max(now.rss);
+                slot.end = now;
+                slot.wal_bytes = wal_bytes;
             }
+        })
+    };
+    let reporter = {
+        let results = results.clone();
+        tokio::spawn(async move {
+            let mut rows = Vec::new();
+            for w in 0..windows {
+                // A second after the window closes, its last answers are in.
+                tokio::time::sleep_until((started + Duration::from_secs((w as u64 + 1) * window + 1)).into()).await;
+                rows.push(results.lock().unwrap()[w].report((w as u64 + 1) * window, window));
+            }
+            rows
         })
     };
     let period = Duration::from_secs_f64(1.0 / rate);
@@ -197,7 +245,7 @@ async fn open_loop(client: &reqwest::Client, mix: Arc<Mix>, rate: f64, secs: u64
     while started.elapsed() < Duration::from_secs(secs) {
         next += period;
         tokio::time::sleep_until(next.into()).await;
-        let w = ((started.elapsed().as_secs() / window) as usize).min(windows - 1);
+        let w = window_of();
         let Ok(permit) = in_flight.clone().try_acquire_owned() else {
             results.lock().unwrap()[w].late += 1;
             continue;
@@ -214,8 +262,7 @@ async fn open_loop(client: &reqwest::Client, mix: Arc<Mix>, rate: f64, secs: u64
                 Err(_) => false,
             };
             let took = t.elapsed();
-            let mut r = results.lock().unwrap();
-            let slot = &mut r[w];
+            let slot = &mut results.lock().unwrap()[w];
             slot.requests += 1;
             slot.failures += u64::from(!good);
             slot.latencies.push(took);
@@ -223,13 +270,9 @@ async fn open_loop(client: &reqwest::Client, mix: Arc<Mix>, rate: f64, secs: u64
         });
         i += 1;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rows = reporter.await.expect("the reporter");
     sampler.abort();
-    let mut out = std::mem::take(&mut *results.lock().unwrap());
-    for w in &mut out {
-        w.latencies.sort();
-    }
-    out
+    rows
 }
 
 #[tokio::main]
@@ -251,32 +294,27 @@ async fn main() -> anyhow::Result<()> {
     let pid = server.child.id();
     let client = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
     let mix = Arc::new(prepare(&client, &server.base).await?);
-    println!("prepared {trips} trips, 30 songs, 30 listed notices in {:.1} s; server RSS {} MiB", t.elapsed().as_secs_f64(), rss_kib(pid) / 1024);
+    println!("prepared {trips} trips, 30 songs, 30 listed notices in {:.1} s; server RSS {:.1} MiB", t.elapsed().as_secs_f64(), mib(memory(pid).rss));
 
     let m = mix.clone();
     let c = client.clone();
     let peak = load(connections, peak_secs, move |i| (m.pick(i).request)(&c, i), support::http_ok).await;
     peak.report(&format!("peak, {connections} connections"));
     let rate = peak.per_sec() * share as f64 / 100.0;
-    println!("\nsoak at {share}% of peak: {rate:.0} requests/s for {secs} s, windows of {window} s");
-    println!("{:>6} {:>10} {:>9} {:>9} {:>9} {:>7} {:>12} {:>12}", "until", "req/s", "p50 ms", "p99 ms", "failed", "late", "RSS max MiB", "RSS end MiB");
-    let windows = open_loop(&client, mix.clone(), rate, secs, window, pid).await;
-    let mut rows = Vec::new();
-    for (n, w) in windows.iter().enumerate() {
-        let row = json!({
-            "until_s": (n as u64 + 1) * window, "requests_per_sec": w.requests as f64 / window as f64,
-            "p50_ms": percentile(&w.latencies, 0.5), "p99_ms": percentile(&w.latencies, 0.99),
-            "failed": w.failures, "late": w.late, "rss_max_kib": w.rss_max_kib, "rss_end_kib": w.rss_end_kib,
-        });
+    println!("\nsoak at {share}% of peak: {rate:.0} requests/s for {secs} s, windows of {window} s (memory in MiB at the window's end)");
+    println!(
+        "{:>6} {:>8} {:>8} {:>8} {:>7} {:>5} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8}",
+        "until", "req/s", "p50 ms", "p99 ms", "failed", "late", "RSS max", "RSS", "heap", "files", "shared", "WAL"
+    );
+    let rows = open_loop(&client, mix.clone(), rate, secs, window, pid, data.join("hearth.db-wal")).await;
+    let kib = |row: &Value, key: &str| row[key].as_u64().unwrap_or(0);
+    if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
         println!(
-            "{:>5}s {:>10.0} {:>9.2} {:>9.2} {:>9} {:>7} {:>12.1} {:>12.1}",
-            row["until_s"], row["requests_per_sec"].as_f64().unwrap_or(0.0), row["p50_ms"].as_f64().unwrap_or(0.0), row["p99_ms"].as_f64().unwrap_or(0.0),
-            w.failures, w.late, w.rss_max_kib as f64 / 1024.0, w.rss_end_kib as f64 / 1024.0
+            "\nfrom the first window to the last: RSS {:.1} -> {:.1} MiB, heap {:.1} -> {:.1} MiB (ratio {:.3})",
+            mib(kib(first, "rss_kib")), mib(kib(last, "rss_kib")), mib(kib(first, "rss_anon_kib")), mib(kib(last, "rss_anon_kib")),
+            kib(last, "rss_anon_kib") as f64 / kib(first, "rss_anon_kib").max(1) as f64
         );
-        rows.push(row);
     }
-    let (first, last) = (windows.first().map_or(0, |w| w.rss_end_kib), windows.last().map_or(0, |w| w.rss_end_kib));
-    println!("\nRSS after the first window {:.1} MiB, at the end {:.1} MiB (ratio {:.3})", first as f64 / 1024.0, last as f64 / 1024.0, last as f64 / first.max(1) as f64);
     for op in &mix.ops {
         println!("  mix: {:<20} weight {}", op.name, op.weight);
     }
