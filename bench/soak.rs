@@ -57,6 +57,13 @@ fn memory(pid: u32) -> Memory {
     Memory { rss: field("VmRSS:"), anon: field("RssAnon:"), file: field("RssFile:"), shmem: field("RssShmem:") }
 }
 
+/// The server's open sockets (its listener and every client connection): each connection
+/// holds buffers, so a burst of connections shows up in the heap.
+fn sockets(pid: u32) -> usize {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return 0 };
+    fds.filter_map(Result::ok).filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))).count()
+}
+
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -184,6 +191,7 @@ struct Window {
     rss_max: u64,
     end: Memory,
     wal_bytes: u64,
+    sockets_max: usize,
 }
 
 impl Window {
@@ -193,13 +201,14 @@ impl Window {
         let (p50, p99) = (percentile(&self.latencies, 0.5), percentile(&self.latencies, 0.99));
         let per_sec = self.requests as f64 / window as f64;
         println!(
-            "{until:>5}s {per_sec:>8.0} {p50:>8.2} {p99:>8.2} {:>7} {:>5} {:>9.1} {:>9.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
-            self.failures, self.late, mib(self.rss_max), mib(self.end.rss), mib(self.end.anon), mib(self.end.file), mib(self.end.shmem), self.wal_bytes as f64 / 1048576.0
+            "{until:>5}s {per_sec:>8.0} {p50:>8.2} {p99:>8.2} {:>7} {:>5} {:>8} {:>9.1} {:>9.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+            self.failures, self.late, self.sockets_max, mib(self.rss_max), mib(self.end.rss), mib(self.end.anon), mib(self.end.file), mib(self.end.shmem),
+            self.wal_bytes as f64 / 1048576.0
         );
         json!({
             "until_s": until, "requests_per_sec": per_sec, "p50_ms": p50, "p99_ms": p99, "failed": self.failures, "late": self.late,
             "rss_max_kib": self.rss_max, "rss_kib": self.end.rss, "rss_anon_kib": self.end.anon, "rss_file_kib": self.end.file,
-            "rss_shmem_kib": self.end.shmem, "wal_bytes": self.wal_bytes,
+            "rss_shmem_kib": self.end.shmem, "wal_bytes": self.wal_bytes, "sockets_max": self.sockets_max,
         })
     }
 }
@@ -219,11 +228,13 @@ async fn open_loop(client: &reqwest::Client, mix: Arc<Mix>, rate: f64, secs: u64
             loop {
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 let now = memory(pid);
+                let sockets = sockets(pid);
                 let wal_bytes = std::fs::metadata(&wal).map_or(0, |m| m.len());
                 let slot = &mut results.lock().unwrap()[window_of()];
                 slot.rss_max = slot.rss_max.max(now.rss);
                 slot.end = now;
                 slot.wal_bytes = wal_bytes;
+                slot.sockets_max = slot.sockets_max.max(sockets);
             }
         })
     };
@@ -303,8 +314,8 @@ async fn main() -> anyhow::Result<()> {
     let rate = peak.per_sec() * share as f64 / 100.0;
     println!("\nsoak at {share}% of peak: {rate:.0} requests/s for {secs} s, windows of {window} s (memory in MiB at the window's end)");
     println!(
-        "{:>6} {:>8} {:>8} {:>8} {:>7} {:>5} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8}",
-        "until", "req/s", "p50 ms", "p99 ms", "failed", "late", "RSS max", "RSS", "heap", "files", "shared", "WAL"
+        "{:>6} {:>8} {:>8} {:>8} {:>7} {:>5} {:>8} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8}",
+        "until", "req/s", "p50 ms", "p99 ms", "failed", "late", "sockets", "RSS max", "RSS", "heap", "files", "shared", "WAL"
     );
     let rows = open_loop(&client, mix.clone(), rate, secs, window, pid, data.join("hearth.db-wal")).await;
     let kib = |row: &Value, key: &str| row[key].as_u64().unwrap_or(0);

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod files;
 pub mod identity;
+pub mod memory;
 pub mod surfaces;
 pub mod web;
 
@@ -188,8 +189,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let janitor = tokio::spawn(janitor(app.clone()));
     let webhooks = tokio::spawn(open::webhooks::deliver_forever(app.clone()));
     let backups = tokio::spawn(backup::schedule(app.clone()));
+    let trim = tokio::spawn(memory::trim_forever());
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "hearth is serving");
-    Ok(Running { addr, app, setup_token, stop: Some(stop), task, background: vec![janitor, webhooks, backups] })
+    Ok(Running { addr, app, setup_token, stop: Some(stop), task, background: vec![janitor, webhooks, backups, trim] })
 }
 
 /// Removes what expires: sessions (also checked on every use), captchas, SMS codes, and
