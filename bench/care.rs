@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use base64::Engine;
 use hearth::config::Config;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 use support::{env, load};
 
 fn succeeded(status: u16, body: &[u8]) -> bool {
@@ -29,13 +29,21 @@ async fn call(client: &reqwest::Client, url: &str, kind: &str, subtype: &str, da
 }
 
 /// A phone account with a care session and one camera of its own: (session, device token).
-async fn family(running: &hearth::Running, client: &reqwest::Client, base: &str, phone: &str) -> anyhow::Result<(String, String)> {
+async fn family(
+    running: &hearth::Running,
+    client: &reqwest::Client,
+    base: &str,
+    phone: &str,
+) -> anyhow::Result<(String, String)> {
     let app = running.app.clone();
     let phone = phone.to_owned();
     let account = app
         .db
         .write(move |tx| {
-            tx.execute("INSERT INTO account (phone, password_hash, created_at, updated_at) VALUES (?1, 'x', 0, 0)", [&phone])?;
+            tx.execute(
+                "INSERT INTO account (phone, password_hash, created_at, updated_at) VALUES (?1, 'x', 0, 0)",
+                [&phone],
+            )?;
             let id = tx.last_insert_rowid();
             hearth::identity::roles::grant(tx, id, hearth::identity::roles::USER)?;
             Ok::<_, hearth::db::DbError>(id)
@@ -44,7 +52,14 @@ async fn family(running: &hearth::Running, client: &reqwest::Client, base: &str,
     let session = hearth::surfaces::care::open_console_session(&app, account, hearth::clock::now() + 86_400)
         .await
         .map_err(|e| anyhow::anyhow!("care session: {}", e.message()))?;
-    let device = call(client, &format!("{base}/api/device?token={session}"), "device", "add", json!({ "device": "hall camera" })).await?;
+    let device = call(
+        client,
+        &format!("{base}/api/device?token={session}"),
+        "device",
+        "add",
+        json!({ "device": "hall camera" }),
+    )
+    .await?;
     Ok((session, device["device_id"].as_str().unwrap_or_default().to_owned()))
 }
 
@@ -76,7 +91,10 @@ async fn main() -> anyhow::Result<()> {
     println!("seeded {listed} notices in {:.1} s", seeded.elapsed().as_secs_f64());
     let (_, camera) = family(&running, &client, &base, "13900000002").await?;
 
-    println!("\n{connections} connections, {secs} s per run, {} CPUs", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "\n{connections} connections, {secs} s per run, {} CPUs",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     let (c, url) = (client.clone(), format!("{base}/api/notice?token={camera}"));
     let post = move |_| c.post(&url).header("Content-Type", "application/json").body(upload.clone());
     let uploads = load(connections, secs, post, succeeded).await;
@@ -89,7 +107,11 @@ async fn main() -> anyhow::Result<()> {
     load(connections, 1, get.clone(), succeeded).await;
     load(connections, secs, get, succeeded).await.report(&format!("POST /api/get/notice ({listed} notices)"));
 
-    let stored: i64 = running.app.db.read(|c| Ok::<_, hearth::db::DbError>(c.query_row("SELECT count(*) FROM notice", [], |r| r.get(0))?)).await?;
+    let stored: i64 = running
+        .app
+        .db
+        .read(|c| Ok::<_, hearth::db::DbError>(c.query_row("SELECT count(*) FROM notice", [], |r| r.get(0))?))
+        .await?;
     println!("\nnotices stored: {stored}");
     running.stop().await?;
     Ok(())

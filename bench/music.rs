@@ -48,7 +48,14 @@ fn seed(conn: &rusqlite::Transaction) -> rusqlite::Result<()> {
             creators.push(rng.gen_range(1..=CREATORS));
         }
         let json = serde_json::to_string(&creators).unwrap();
-        song.execute(params![id, owner, format!("song {id} {}", ["love", "rain", "night", "road", "sun"][id as usize % 5]), json, format!("{id:032x}.mp3"), 1_600_000_000 + id * 60])?;
+        song.execute(params![
+            id,
+            owner,
+            format!("song {id} {}", ["love", "rain", "night", "road", "sun"][id as usize % 5]),
+            json,
+            format!("{id:032x}.mp3"),
+            1_600_000_000 + id * 60
+        ])?;
         for c in creators {
             creator.execute([id, c])?;
         }
@@ -58,16 +65,22 @@ fn seed(conn: &rusqlite::Transaction) -> rusqlite::Result<()> {
         let x: f64 = rng.r#gen();
         1 + ((x * x) * (SONGS - 1) as f64) as i64
     };
-    let mut fav = conn.prepare("INSERT OR IGNORE INTO music_song_fav (account_id, song_id, created_at) VALUES (?1, ?2, 0)")?;
+    let mut fav =
+        conn.prepare("INSERT OR IGNORE INTO music_song_fav (account_id, song_id, created_at) VALUES (?1, ?2, 0)")?;
     for user in 1..=USERS {
         for _ in 0..rng.gen_range(0..=40) {
             fav.execute([user, popular(&mut rng)])?;
         }
     }
-    conn.execute("UPDATE music_song SET fav_count = (SELECT COUNT(*) FROM music_song_fav f WHERE f.song_id = music_song.id)", [])?;
+    conn.execute(
+        "UPDATE music_song SET fav_count = (SELECT COUNT(*) FROM music_song_fav f WHERE f.song_id = music_song.id)",
+        [],
+    )?;
     let mut playlist = conn.prepare("INSERT INTO music_playlist (id, owner_id, name, style, created_at, updated_at) VALUES (?1, ?2, ?3, 'pop', ?1, ?1)")?;
-    let mut entry = conn.prepare("INSERT OR IGNORE INTO music_playlist_song (playlist_id, song_id, added_at) VALUES (?1, ?2, 0)")?;
-    let mut list_fav = conn.prepare("INSERT OR IGNORE INTO music_playlist_fav (account_id, playlist_id, created_at) VALUES (?1, ?2, 0)")?;
+    let mut entry =
+        conn.prepare("INSERT OR IGNORE INTO music_playlist_song (playlist_id, song_id, added_at) VALUES (?1, ?2, 0)")?;
+    let mut list_fav = conn
+        .prepare("INSERT OR IGNORE INTO music_playlist_fav (account_id, playlist_id, created_at) VALUES (?1, ?2, 0)")?;
     for id in 1..=PLAYLISTS {
         playlist.execute(params![id, rng.gen_range(1..=USERS), format!("list {id}")])?;
         for _ in 0..rng.gen_range(5..=30) {
@@ -110,8 +123,14 @@ async fn main() -> anyhow::Result<()> {
 
     let t = Instant::now();
     app.db.write(|tx| Ok::<_, hearth::db::DbError>(seed(tx)?)).await?;
-    let favs: i64 = app.db.read(|c| Ok::<_, hearth::db::DbError>(c.query_row("SELECT COUNT(*) FROM music_song_fav", [], |r| r.get(0))?)).await?;
-    println!("seeded {SONGS} songs, {USERS} users, {favs} favourites, {PLAYLISTS} playlists in {:.1} s", t.elapsed().as_secs_f64());
+    let favs: i64 = app
+        .db
+        .read(|c| Ok::<_, hearth::db::DbError>(c.query_row("SELECT COUNT(*) FROM music_song_fav", [], |r| r.get(0))?))
+        .await?;
+    println!(
+        "seeded {SONGS} songs, {USERS} users, {favs} favourites, {PLAYLISTS} playlists in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 
     let mut tokens = Vec::new();
     for uid in 1..=sample_users.min(USERS) {
@@ -126,11 +145,18 @@ async fn main() -> anyhow::Result<()> {
     // Warm up connections and statement caches.
     load(connections, 1, move |i| page(format!("pageNum={}&pageSize=20", 1 + i % 50)), http_ok).await;
 
-    println!("\n{connections} connections, {secs} s per run, {} CPUs", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "\n{connections} connections, {secs} s per run, {} CPUs",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     let page = list(&client, &base, &tokens[0]);
-    load(connections, secs, move |i| page(format!("pageNum={}&pageSize=20", 1 + i % 50)), http_ok).await.report("GET /api/music (page 1-50)");
+    load(connections, secs, move |i| page(format!("pageNum={}&pageSize=20", 1 + i % 50)), http_ok)
+        .await
+        .report("GET /api/music (page 1-50)");
     let page = list(&client, &base, &tokens[0]);
-    let named = move |i: u64| page(format!("pageNum=1&pageSize=20&musicname={}", ["love", "rain", "night", "road", "sun"][i as usize % 5]));
+    let named = move |i: u64| {
+        page(format!("pageNum=1&pageSize=20&musicname={}", ["love", "rain", "night", "road", "sun"][i as usize % 5]))
+    };
     load(connections, secs, named, http_ok).await.report("GET /api/music?musicname=");
 
     println!("\nsequential, one request per user for {} users", tokens.len());

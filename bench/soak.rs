@@ -16,10 +16,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, ensure};
+use anyhow::{ensure, Context};
 use reqwest::multipart::{Form, Part};
-use serde_json::{Value, json};
-use support::{Check, env, load, percentile};
+use serde_json::{json, Value};
+use support::{env, load, percentile, Check};
 
 struct Server {
     child: Child,
@@ -34,7 +34,8 @@ impl Drop for Server {
 }
 
 fn hearth(bin: &Path, data: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let status = Command::new(bin).arg("--data").arg(data).args(["--log", "warn"]).args(args).stdout(Stdio::null()).status()?;
+    let status =
+        Command::new(bin).arg("--data").arg(data).args(["--log", "warn"]).args(args).stdout(Stdio::null()).status()?;
     ensure!(status.success(), "hearth {args:?} failed");
     Ok(())
 }
@@ -52,7 +53,11 @@ struct Memory {
 fn memory(pid: u32) -> Memory {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
-        status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
     };
     Memory { rss: field("VmRSS:"), anon: field("RssAnon:"), file: field("RssFile:"), shmem: field("RssShmem:") }
 }
@@ -61,7 +66,9 @@ fn memory(pid: u32) -> Memory {
 /// holds buffers, so a burst of connections shows up in the heap.
 fn sockets(pid: u32) -> usize {
     let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return 0 };
-    fds.filter_map(Result::ok).filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))).count()
+    fds.filter_map(Result::ok)
+        .filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy().starts_with("socket:")))
+        .count()
 }
 
 fn mib(kib: u64) -> f64 {
@@ -121,28 +128,56 @@ struct Mix {
 impl Mix {
     fn pick(&self, i: u64) -> &Op {
         let mut slot = (i.wrapping_mul(2_654_435_761)) % self.total;
-        self.ops.iter().find(|op| if slot < op.weight { true } else { slot -= op.weight; false }).expect("an op")
+        self.ops
+            .iter()
+            .find(|op| {
+                if slot < op.weight {
+                    true
+                } else {
+                    slot -= op.weight;
+                    false
+                }
+            })
+            .expect("an op")
     }
 }
 
 /// Accounts, a camera, songs and a transit dataset, then the mix over them.
 async fn prepare(client: &reqwest::Client, base: &str) -> anyhow::Result<Mix> {
-    let login = client.post(format!("{base}/system/api/auth/login")).json(&json!({ "loginname": "soak", "password": "Soak-pass-123" })).send().await?;
+    let login = client
+        .post(format!("{base}/system/api/auth/login"))
+        .json(&json!({ "loginname": "soak", "password": "Soak-pass-123" }))
+        .send()
+        .await?;
     let jwt = json_ok(login, "system login").await?["data"]["token"].as_str().context("jwt")?.to_owned();
     let care_session = client.post(format!("{base}/system/api/auth/careSession")).bearer_auth(&jwt).send().await?;
     let care = json_ok(care_session, "care session").await?["data"]["token"].as_str().context("care token")?.to_owned();
     let add = |name: &str| json!({ "id": 1, "type": "device", "subtype": "add", "data": { "device": name } });
     let device_url = format!("{base}/care/api/device?token={care}");
-    let watched = json_ok(client.post(&device_url).json(&add("watched")).send().await?, "device").await?["data"]["device_id"].as_str().context("device")?.to_owned();
+    let watched = json_ok(client.post(&device_url).json(&add("watched")).send().await?, "device").await?["data"]
+        ["device_id"]
+        .as_str()
+        .context("device")?
+        .to_owned();
     let snapshot = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, support::jpeg_of_about(10_000));
-    let upload_body = serde_json::to_vec(&json!({ "id": 1, "type": "notice", "subtype": "upload", "data": { "base64": snapshot, "content": "soak" } }))?;
+    let upload_body = serde_json::to_vec(
+        &json!({ "id": 1, "type": "notice", "subtype": "upload", "data": { "base64": snapshot, "content": "soak" } }),
+    )?;
     for _ in 0..30 {
-        let res = client.post(format!("{base}/care/api/notice?token={watched}")).header("Content-Type", "application/json").body(upload_body.clone()).send().await?;
+        let res = client
+            .post(format!("{base}/care/api/notice?token={watched}"))
+            .header("Content-Type", "application/json")
+            .body(upload_body.clone())
+            .send()
+            .await?;
         let (status, body) = (res.status().as_u16(), res.bytes().await?);
         ensure!(care_ok(status, &body), "seeding a notice: {}", String::from_utf8_lossy(&body));
     }
     // Uploads during the run go to a camera nobody is bound to, so the listed notices stay 30.
-    let busy = json_ok(client.post(&device_url).json(&add("busy")).send().await?, "device").await?["data"]["device_id"].as_str().context("device")?.to_owned();
+    let busy = json_ok(client.post(&device_url).json(&add("busy")).send().await?, "device").await?["data"]["device_id"]
+        .as_str()
+        .context("device")?
+        .to_owned();
     let unbind = json!({ "id": 1, "type": "device", "subtype": "unbind", "data": { "device_id": busy } });
     json_ok(client.post(&device_url).json(&unbind).send().await?, "unbind").await?;
     for n in 0..30 {
@@ -153,7 +188,11 @@ async fn prepare(client: &reqwest::Client, base: &str) -> anyhow::Result<Mix> {
             .text("publishedTime", "1435645397")
             .text("introduction", "soak")
             .part("res", Part::bytes(support::wav(4000)).file_name("song.wav").mime_str("audio/wav")?);
-        let answer = json_ok(client.post(format!("{base}/music/api/music")).header("Authorization", &jwt).multipart(form).send().await?, "song").await?;
+        let answer = json_ok(
+            client.post(format!("{base}/music/api/music")).header("Authorization", &jwt).multipart(form).send().await?,
+            "song",
+        )
+        .await?;
         ensure!(answer["code"] == 0, "song upload: {answer}");
     }
 
@@ -161,21 +200,69 @@ async fn prepare(client: &reqwest::Client, base: &str) -> anyhow::Result<Mix> {
     let (b, j, c) = (base.to_owned(), jwt.clone(), care.clone());
     let get = move |path: String| {
         let (b, j) = (b.clone(), j.clone());
-        move |client: &reqwest::Client, i: u64| client.get(format!("{b}{}", path.replace("{d}", &format!("{:02}", i % 30 + 1)).replace("{s}", &format!("Sta{}", i % 168 + 1)))).bearer_auth(&j)
+        move |client: &reqwest::Client, i: u64| {
+            client
+                .get(format!(
+                    "{b}{}",
+                    path.replace("{d}", &format!("{:02}", i % 30 + 1)).replace("{s}", &format!("Sta{}", i % 168 + 1))
+                ))
+                .bearer_auth(&j)
+        }
     };
-    let op = |name, weight, request: Box<dyn Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync>, check| Op { name, weight, request, check };
+    let op = |name,
+              weight,
+              request: Box<dyn Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync>,
+              check| Op { name, weight, request, check };
     let (b2, c2, b3) = (base.to_owned(), c.clone(), base.to_owned());
     let ops = vec![
         op("health", 1, Box::new(get("/health".into())), support::http_ok),
-        op("care notice list", 3, Box::new(move |client, _| client.post(format!("{b2}/care/api/get/notice?token={c2}")).header("Content-Type", "application/json").body(list_body.clone())), care_ok),
-        op("care notice upload", 1, Box::new(move |client, _| client.post(format!("{b3}/care/api/notice?token={busy}")).header("Content-Type", "application/json").body(upload_body.clone())), care_ok),
-        op("care heartbeat", 1, Box::new({ let b = base.to_owned(); move |client, _| client.get(format!("{b}/care/api/device/heartbeat?token={watched}")) }), care_ok),
+        op(
+            "care notice list",
+            3,
+            Box::new(move |client, _| {
+                client
+                    .post(format!("{b2}/care/api/get/notice?token={c2}"))
+                    .header("Content-Type", "application/json")
+                    .body(list_body.clone())
+            }),
+            care_ok,
+        ),
+        op(
+            "care notice upload",
+            1,
+            Box::new(move |client, _| {
+                client
+                    .post(format!("{b3}/care/api/notice?token={busy}"))
+                    .header("Content-Type", "application/json")
+                    .body(upload_body.clone())
+            }),
+            care_ok,
+        ),
+        op(
+            "care heartbeat",
+            1,
+            Box::new({
+                let b = base.to_owned();
+                move |client, _| client.get(format!("{b}/care/api/device/heartbeat?token={watched}"))
+            }),
+            care_ok,
+        ),
         op("music song page", 3, Box::new(get("/music/api/music?pageNum=1&pageSize=20".into())), code_ok),
         op("music recommend", 1, Box::new(get("/music/api/musiclist/recommend".into())), code_ok),
         op("transit daily", 1, Box::new(get("/transit/api/echarts/daily".into())), transit_ok),
         op("transit od", 1, Box::new(get("/transit/api/echarts/od?date=2020-01-{d}&limit=20".into())), transit_ok),
-        op("transit realtime", 1, Box::new(get("/transit/api/echarts/realtime?station={s}&date=2020-01-15".into())), transit_ok),
-        op("transit trip page", 2, Box::new(get("/transit/api/manage/trip/list?station={s}&limit=20".into())), transit_ok),
+        op(
+            "transit realtime",
+            1,
+            Box::new(get("/transit/api/echarts/realtime?station={s}&date=2020-01-15".into())),
+            transit_ok,
+        ),
+        op(
+            "transit trip page",
+            2,
+            Box::new(get("/transit/api/manage/trip/list?station={s}&limit=20".into())),
+            transit_ok,
+        ),
         op("system users", 1, Box::new(get("/system/api/auth/user/userList?pageNum=1&pageSize=20".into())), code_ok),
     ];
     let total = ops.iter().map(|o| o.weight).sum();
@@ -216,7 +303,15 @@ impl Window {
 /// Sends the mix at `rate` a second, each request on its own task, for `secs`, printing a
 /// row per `window` seconds as it closes. A request that cannot start because 512 are in
 /// flight counts as late.
-async fn open_loop(client: &reqwest::Client, mix: Arc<Mix>, rate: f64, secs: u64, window: u64, pid: u32, wal: PathBuf) -> Vec<Value> {
+async fn open_loop(
+    client: &reqwest::Client,
+    mix: Arc<Mix>,
+    rate: f64,
+    secs: u64,
+    window: u64,
+    pid: u32,
+    wal: PathBuf,
+) -> Vec<Value> {
     let windows = (secs / window).max(1) as usize;
     let results: Arc<Mutex<Vec<Window>>> = Arc::new(Mutex::new((0..windows).map(|_| Window::default()).collect()));
     let in_flight = Arc::new(tokio::sync::Semaphore::new(512));
@@ -298,14 +393,21 @@ async fn main() -> anyhow::Result<()> {
     let csv = dir.path().join("csv");
     let t = Instant::now();
     let trips_arg = trips.to_string();
-    Command::new(&bin).args(["transit", "synth", "--quiet", "--passengers", "20000", "--days", "30", "--trips", &trips_arg, "--out"]).arg(&csv).status()?;
+    Command::new(&bin)
+        .args(["transit", "synth", "--quiet", "--passengers", "20000", "--days", "30", "--trips", &trips_arg, "--out"])
+        .arg(&csv)
+        .status()?;
     hearth(&bin, &data, &["transit", "import", "--quiet", "--dir", csv.to_str().context("path")?])?;
     hearth(&bin, &data, &["admin", "create", "--username", "soak", "--password", "Soak-pass-123"])?;
     let server = start(&bin, &data).await?;
     let pid = server.child.id();
     let client = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
     let mix = Arc::new(prepare(&client, &server.base).await?);
-    println!("prepared {trips} trips, 30 songs, 30 listed notices in {:.1} s; server RSS {:.1} MiB", t.elapsed().as_secs_f64(), mib(memory(pid).rss));
+    println!(
+        "prepared {trips} trips, 30 songs, 30 listed notices in {:.1} s; server RSS {:.1} MiB",
+        t.elapsed().as_secs_f64(),
+        mib(memory(pid).rss)
+    );
 
     let m = mix.clone();
     let c = client.clone();
@@ -315,14 +417,29 @@ async fn main() -> anyhow::Result<()> {
     println!("\nsoak at {share}% of peak: {rate:.0} requests/s for {secs} s, windows of {window} s (memory in MiB at the window's end)");
     println!(
         "{:>6} {:>8} {:>8} {:>8} {:>7} {:>5} {:>8} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8}",
-        "until", "req/s", "p50 ms", "p99 ms", "failed", "late", "sockets", "RSS max", "RSS", "heap", "files", "shared", "WAL"
+        "until",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "failed",
+        "late",
+        "sockets",
+        "RSS max",
+        "RSS",
+        "heap",
+        "files",
+        "shared",
+        "WAL"
     );
     let rows = open_loop(&client, mix.clone(), rate, secs, window, pid, data.join("hearth.db-wal")).await;
     let kib = |row: &Value, key: &str| row[key].as_u64().unwrap_or(0);
     if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
         println!(
             "\nfrom the first window to the last: RSS {:.1} -> {:.1} MiB, heap {:.1} -> {:.1} MiB (ratio {:.3})",
-            mib(kib(first, "rss_kib")), mib(kib(last, "rss_kib")), mib(kib(first, "rss_anon_kib")), mib(kib(last, "rss_anon_kib")),
+            mib(kib(first, "rss_kib")),
+            mib(kib(last, "rss_kib")),
+            mib(kib(first, "rss_anon_kib")),
+            mib(kib(last, "rss_anon_kib")),
             kib(last, "rss_anon_kib") as f64 / kib(first, "rss_anon_kib").max(1) as f64
         );
     }

@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail, ensure};
-use rusqlite::{Connection, params};
+use anyhow::{bail, ensure, Context};
+use rusqlite::{params, Connection};
 
-use crate::AppState;
 use crate::clock::now;
-use crate::files::{Bucket, FileStore, is_safe_name};
+use crate::files::{is_safe_name, Bucket, FileStore};
+use crate::AppState;
 
 pub const DB_ENTRY: &str = "hearth.db";
 pub const CONFIG_ENTRY: &str = "hearth.toml";
@@ -39,7 +39,9 @@ pub fn lock_path(data: &Path) -> PathBuf {
 pub fn lock_data_folder(data: &Path) -> anyhow::Result<File> {
     match try_lock_data_folder(data).context("locking the data folder")? {
         Some(file) => Ok(file),
-        None => bail!("a hearth server is using {} (or a transit import is running in it); stop it first", data.display()),
+        None => {
+            bail!("a hearth server is using {} (or a transit import is running in it); stop it first", data.display())
+        }
     }
 }
 
@@ -65,8 +67,11 @@ pub fn create(data: &Path, files: Option<&FileStore>, dest: &Path) -> anyhow::Re
     let hold = files.map(FileStore::hold_removals);
     let db = data.join(DB_ENTRY);
     ensure!(db.is_file(), "there is no database in {}", data.display());
-    let conn = Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .context("opening the database")?;
+    let conn = Connection::open_with_flags(
+        &db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .context("opening the database")?;
     conn.busy_timeout(Duration::from_secs(30))?;
     conn.execute("VACUUM INTO ?1", params![snapshot.to_string_lossy()]).context("snapshotting the database")?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -85,14 +90,19 @@ pub fn create(data: &Path, files: Option<&FileStore>, dest: &Path) -> anyhow::Re
     for bucket in Bucket::ALL {
         let dir = data.join("uploads").join(bucket.folder());
         let Ok(entries) = fs::read_dir(&dir) else { continue };
-        let mut names: Vec<String> =
-            entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| is_safe_name(n)).collect();
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| is_safe_name(n))
+            .collect();
         names.sort();
         for name in names {
             // A file removed by another process after the snapshot is simply absent.
             match tar.append_path_with_name(dir.join(&name), format!("uploads/{}/{name}", bucket.folder())) {
                 Ok(()) => count += 1,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => tracing::warn!(file = %name, "upload vanished during the backup"),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    tracing::warn!(file = %name, "upload vanished during the backup")
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -145,7 +155,11 @@ pub struct Restored {
 pub fn restore(archive: &Path, data: &Path, force: bool) -> anyhow::Result<Restored> {
     let _lock = lock_data_folder(data)?;
     let exists = data.join(DB_ENTRY).exists();
-    ensure!(!exists || force, "{} already holds a database; pass --force to replace it (the current content is kept in a pre-restore folder)", data.display());
+    ensure!(
+        !exists || force,
+        "{} already holds a database; pass --force to replace it (the current content is kept in a pre-restore folder)",
+        data.display()
+    );
     let staging = tempfile::Builder::new().prefix(".restore-").tempdir_in(data)?;
     let mut reader = tar::Archive::new(File::open(archive).with_context(|| format!("opening {}", archive.display()))?);
     let mut files = 0;
@@ -206,9 +220,9 @@ pub fn list(data: &Path) -> io::Result<Vec<(String, u64)>> {
 
 /// Names this module gives archives: `hearth-YYYYmmdd-HHMMSS.tar`.
 pub fn is_archive_name(name: &str) -> bool {
-    name.strip_prefix("hearth-")
-        .and_then(|rest| rest.strip_suffix(".tar"))
-        .is_some_and(|stamp| stamp.len() == 15 && stamp.bytes().enumerate().all(|(i, b)| if i == 8 { b == b'-' } else { b.is_ascii_digit() }))
+    name.strip_prefix("hearth-").and_then(|rest| rest.strip_suffix(".tar")).is_some_and(|stamp| {
+        stamp.len() == 15 && stamp.bytes().enumerate().all(|(i, b)| if i == 8 { b == b'-' } else { b.is_ascii_digit() })
+    })
 }
 
 /// Keeps the newest `keep` archives in the backups folder.
@@ -281,7 +295,14 @@ mod tests {
         assert_eq!(entry_target("hearth.db"), Some(PathBuf::from("hearth.db")));
         let upload = format!("uploads/notices/{}.jpg", "a".repeat(32));
         assert!(entry_target(&upload).is_some());
-        for evil in ["../hearth.db", "/etc/passwd", "uploads/notices/../../x", "uploads/x/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.jpg", "secrets/jwt.key", "uploads/notices/evil.jpg"] {
+        for evil in [
+            "../hearth.db",
+            "/etc/passwd",
+            "uploads/notices/../../x",
+            "uploads/x/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.jpg",
+            "secrets/jwt.key",
+            "uploads/notices/evil.jpg",
+        ] {
             assert_eq!(entry_target(evil), None, "{evil}");
         }
     }

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 /// One optional value per setting. Flags and environment fill it through clap; the TOML
@@ -208,8 +208,7 @@ impl Config {
     pub fn load(data: &Path, cli: &Settings) -> anyhow::Result<Config> {
         let file = data.join("hearth.toml");
         let from_file: Settings = match std::fs::read_to_string(&file) {
-            Ok(text) => toml::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()))?,
+            Ok(text) => toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Settings::default(),
             Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
         };

@@ -94,8 +94,7 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
             continue;
         }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(&sql)
-            .map_err(|e| anyhow::anyhow!("schema.sql migration {version} failed: {e}"))?;
+        tx.execute_batch(&sql).map_err(|e| anyhow::anyhow!("schema.sql migration {version} failed: {e}"))?;
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
         tracing::info!(version, "applied database migration");

@@ -181,9 +181,7 @@ impl FileStore {
     pub async fn serve(&self, req: &Request, bucket: Bucket, name: &str) -> Option<Response> {
         let path = self.path(bucket, name)?;
         let conditions = StaticFileRequest::from_request_without_body(req).await.ok()?;
-        let answer = tokio::task::spawn_blocking(move || conditions.create_response(&path, false, false))
-            .await
-            .ok()?;
+        let answer = tokio::task::spawn_blocking(move || conditions.create_response(&path, false, false)).await.ok()?;
         match answer {
             Ok(found) => Some(found.into_response()),
             Err(poem::error::StaticFileError::NotFound) => None,
@@ -212,9 +210,17 @@ mod tests {
     #[test]
     fn only_names_the_store_makes_are_accepted() {
         assert!(is_safe_name("0123456789abcdef0123456789abcdef.jpg"));
-        for bad in ["../hearth.db", "0123456789abcdef0123456789abcdef.jpg/../../x", "a.jpg",
-                    "0123456789ABCDEF0123456789abcdef.jpg", "0123456789abcdef0123456789abcdef.",
-                    "0123456789abcdef0123456789abcdef.j/g", "", "..", "/etc/passwd"] {
+        for bad in [
+            "../hearth.db",
+            "0123456789abcdef0123456789abcdef.jpg/../../x",
+            "a.jpg",
+            "0123456789ABCDEF0123456789abcdef.jpg",
+            "0123456789abcdef0123456789abcdef.",
+            "0123456789abcdef0123456789abcdef.j/g",
+            "",
+            "..",
+            "/etc/passwd",
+        ] {
             assert!(!is_safe_name(bad), "{bad} accepted");
         }
     }
@@ -251,7 +257,7 @@ mod tests {
 
     #[tokio::test]
     async fn serving_honours_range_and_etag_and_names_the_type() {
-        use poem::http::{StatusCode, header};
+        use poem::http::{header, StatusCode};
         let dir = tempfile::tempdir().unwrap();
         let store = FileStore::open(dir.path()).unwrap();
         let name = store.put(Bucket::Songs, "mp3", b"0123456789").unwrap().keep();

@@ -15,13 +15,15 @@ pub mod web;
 /// functions, re-exported unchanged.
 pub mod fuzzing {
     pub use crate::db::migrate;
-    pub use crate::surfaces::care::envelope::{CareBody, Empty, body_of};
-    pub use crate::surfaces::care::pictures::{MAX_BYTES, decode_base64, portrait_jpeg, verify};
+    pub use crate::surfaces::care::envelope::{body_of, CareBody, Empty};
+    pub use crate::surfaces::care::pictures::{decode_base64, portrait_jpeg, verify, MAX_BYTES};
     pub use crate::surfaces::lenient::{LenientBool, LenientId};
     pub use crate::surfaces::music::paging as music_paging;
     pub use crate::surfaces::paging;
-    pub use crate::surfaces::transit::import::{Kind as CsvKind, import_text};
-    pub use crate::surfaces::transit::moment::{civil_from_days, format_date, format_time, parse_date, parse_day_of, parse_month, parse_time};
+    pub use crate::surfaces::transit::import::{import_text, Kind as CsvKind};
+    pub use crate::surfaces::transit::moment::{
+        civil_from_days, format_date, format_time, parse_date, parse_day_of, parse_month, parse_time,
+    };
 }
 
 use std::net::SocketAddr;
@@ -37,7 +39,7 @@ use config::Config;
 use db::Db;
 use files::FileStore;
 use identity::Identity;
-use surfaces::{Surface, care, guard, music, open, system, transit};
+use surfaces::{care, guard, music, open, system, transit, Surface};
 
 pub struct AppState {
     pub config: Config,
@@ -158,11 +160,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .into_acceptor()
         .await
         .with_context(|| format!("listening on {listen}"))?;
-    let addr = *acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr())
-        .context("the listener has no address")?;
+    let addr =
+        *acceptor.local_addr().first().and_then(|a| a.as_socket_addr()).context("the listener has no address")?;
     let operations = surfaces::operations::sync(&app).await.context("syncing the permission catalogue")?;
     tracing::debug!(operations = operations.len(), "permission catalogue in sync");
     let _ = app.operations.set(operations);
@@ -183,7 +182,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let endpoint = routes(app.clone());
     let task = tokio::spawn(async move {
         Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(endpoint, async { stopped.await.ok(); }, Some(grace))
+            .run_with_graceful_shutdown(
+                endpoint,
+                async {
+                    stopped.await.ok();
+                },
+                Some(grace),
+            )
             .await
     });
     let janitor = tokio::spawn(janitor(app.clone()));
@@ -203,7 +208,9 @@ async fn janitor(app: Arc<AppState>) {
         let started = Instant::now();
         let purged = app.db.write(|tx| Ok::<_, db::DbError>(identity::sessions::purge_expired(tx)?)).await;
         match purged {
-            Ok(n) => tracing::debug!(sessions = n, ms = started.elapsed().as_millis() as u64, "purged expired sessions"),
+            Ok(n) => {
+                tracing::debug!(sessions = n, ms = started.elapsed().as_millis() as u64, "purged expired sessions")
+            }
             Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
         }
         care::retention::run_once(&app).await;

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hearth::config::{Config, Settings};
 use hearth::surfaces::transit;
-use hearth::{AppState, identity};
+use hearth::{identity, AppState};
 
 #[derive(Parser)]
 #[command(name = "hearth", version, about = "Care alerts, music, transit analytics and more, from one small box")]
@@ -113,7 +113,9 @@ fn main() -> anyhow::Result<()> {
     match &command {
         Command::Openapi { out } => return write_specs(out),
         Command::Backup { file } => {
-            let dest = file.clone().unwrap_or_else(|| hearth::backup::backups_folder(&cli.data).join(hearth::backup::archive_name()));
+            let dest = file
+                .clone()
+                .unwrap_or_else(|| hearth::backup::backups_folder(&cli.data).join(hearth::backup::archive_name()));
             let archive = hearth::backup::create(&cli.data, None, &dest)?;
             println!("wrote {} ({} bytes, {} uploaded files)", archive.path.display(), archive.bytes, archive.files);
             return Ok(());
@@ -128,7 +130,9 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {}
     }
-    if let Command::Transit { action: TransitAction::Synth { out, trips, passengers, days, start, seed, quiet } } = &command {
+    if let Command::Transit { action: TransitAction::Synth { out, trips, passengers, days, start, seed, quiet } } =
+        &command
+    {
         let start = transit::moment::parse_date(start).context("--start must be a date like 2020-01-01")?;
         let opts = transit::synth::Options { trips: *trips, passengers: *passengers, days: *days, start, seed: *seed };
         let written = transit::synth::write(out, &opts, !quiet)?;
@@ -151,7 +155,10 @@ fn main() -> anyhow::Result<()> {
             files.users = users.or(files.users);
             files.workdays = workdays.or(files.workdays);
             files.trips = trips.or(files.trips);
-            anyhow::ensure!(!files.is_empty(), "nothing to import: give --dir or --stations/--users/--workdays/--trips");
+            anyhow::ensure!(
+                !files.is_empty(),
+                "nothing to import: give --dir or --stations/--users/--workdays/--trips"
+            );
             std::fs::create_dir_all(&config.data)?;
             hearth::db::Db::open(&config.db_path(), 1)?;
             let s = transit::import::import(&config.db_path(), &files, !quiet)?;
@@ -184,7 +191,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]
@@ -195,14 +203,19 @@ async fn create_admin(config: Config, username: String, password: String, phone:
     anyhow::ensure!(!username.trim().is_empty(), "--username must not be empty");
     anyhow::ensure!(password.chars().count() >= 8, "--password must have at least 8 characters");
     if let Some(p) = &phone {
-        anyhow::ensure!(p.len() == 11 && p.bytes().all(|b| b.is_ascii_digit()), "--phone must be an 11-digit mobile number");
+        anyhow::ensure!(
+            p.len() == 11 && p.bytes().all(|b| b.is_ascii_digit()),
+            "--phone must be an 11-digit mobile number"
+        );
     }
     let app = tokio::task::spawn_blocking(move || AppState::open(config)).await??;
     let hash = app.identity.passwords.hash(&password).await?;
     let name = username.trim().to_owned();
     let id = app
         .db
-        .write(move |tx| Ok::<_, hearth::db::DbError>(identity::accounts::upsert_super_admin(tx, &name, &hash, phone.as_deref())?))
+        .write(move |tx| {
+            Ok::<_, hearth::db::DbError>(identity::accounts::upsert_super_admin(tx, &name, &hash, phone.as_deref())?)
+        })
         .await?;
     println!("super-administrator {:?} is ready (account {id})", username.trim());
     Ok(())

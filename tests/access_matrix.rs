@@ -8,7 +8,7 @@ mod common;
 mod open_support;
 
 use access_support::table::{self, TABLE};
-use access_support::{CALLERS, Caller, Outcome, World, expected, outcome, served_operations};
+use access_support::{expected, outcome, served_operations, Caller, Outcome, World, CALLERS};
 
 #[tokio::test]
 async fn every_operation_answers_every_caller_as_the_table_says() {
@@ -26,11 +26,18 @@ async fn every_operation_answers_every_caller_as_the_table_says() {
             let want = expected(row.who, caller);
             match outcome(op.surface, &op.path, &answer) {
                 Ok(got) if got == want => {}
-                Ok(got) => wrong.push(format!("{} {} {} as {caller:?}: {got:?}, the table says {want:?}: {}", op.surface, op.method, op.path, answer.body)),
+                Ok(got) => wrong.push(format!(
+                    "{} {} {} as {caller:?}: {got:?}, the table says {want:?}: {}",
+                    op.surface, op.method, op.path, answer.body
+                )),
                 Err(why) => wrong.push(format!("{} {} {} as {caller:?}: {why}", op.surface, op.method, op.path)),
             }
             // Care tells a missing token from a bad one (the document's -100 and -101).
-            if op.surface == "care" && want == Outcome::SignedOut && caller == Caller::Anonymous && answer.body["status"] != -100 {
+            if op.surface == "care"
+                && want == Outcome::SignedOut
+                && caller == Caller::Anonymous
+                && answer.body["status"] != -100
+            {
                 wrong.push(format!("care {} {} without a token: {}, not -100", op.method, op.path, answer.body));
             }
         }
@@ -50,13 +57,8 @@ async fn no_credential_is_stored_as_issued() {
     let root = server.system_login("root", "root-password").await;
     let app = open_support::create_app(server, &root, serde_json::json!(["care:read"]), None).await;
     let care = care_support::login(server, "13700000000", "Matrix-pass-1").await;
-    let issued = [
-        care,
-        root,
-        world.device.clone(),
-        world.full_app.clone(),
-        app["appSecret"].as_str().unwrap().to_owned(),
-    ];
+    let issued =
+        [care, root, world.device.clone(), world.full_app.clone(), app["appSecret"].as_str().unwrap().to_owned()];
     let mut stored = std::fs::read(server.db_path()).unwrap();
     stored.extend(std::fs::read(server.data().join("hearth.db-wal")).unwrap_or_default());
     for secret in &issued {

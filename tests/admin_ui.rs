@@ -5,7 +5,7 @@
 mod admin_ui_support;
 mod common;
 
-use admin_ui_support::{Ui, drive, scalar, sign_in, signed_in_admin};
+use admin_ui_support::{drive, scalar, sign_in, signed_in_admin, Ui};
 use common::TestServer;
 use serde_json::json;
 
@@ -65,7 +65,10 @@ async fn first_run_setup_then_sign_in_with_the_captcha_after_failures_and_langua
             }
         }
         ui.wait_text("#signin .form-error", "captcha is needed");
-        ui.wait_for("document.querySelector('.captcha-img').src.startsWith('data:image/png;base64,')", "the captcha image");
+        ui.wait_for(
+            "document.querySelector('.captcha-img').src.startsWith('data:image/png;base64,')",
+            "the captcha image",
+        );
         ui.wait("#captcha-row");
         ui.shot("signin-captcha");
 
@@ -179,7 +182,10 @@ async fn a_role_made_in_the_permission_tree_and_assigned_decides_what_a_user_see
 
         // The tree shows what was saved.
         ui.click("tr[data-key=护理组长] button.perms");
-        ui.wait_for("document.querySelector(\"dialog input[data-value='admin:users']\").checked", "the saved page ticked");
+        ui.wait_for(
+            "document.querySelector(\"dialog input[data-value='admin:users']\").checked",
+            "the saved page ticked",
+        );
         ui.wait_text("dialog details[data-group=admin] .count", "2/");
         ui.click("dialog .close");
 
@@ -206,7 +212,10 @@ async fn a_role_made_in_the_permission_tree_and_assigned_decides_what_a_user_see
         sign_in(&ui, "liuhong", "nurse-password");
         ui.wait_for("location.hash === '#/dashboard'", "the user's first page");
         ui.wait_text("#who", "刘红");
-        assert_eq!(ui.js("[...document.querySelectorAll('#nav a')].map((a) => a.dataset.page)"), json!(["dashboard", "users"]));
+        assert_eq!(
+            ui.js("[...document.querySelectorAll('#nav a')].map((a) => a.dataset.page)"),
+            json!(["dashboard", "users"])
+        );
         ui.wait_text(".stat[data-card=users] .stat-value", "2");
         ui.go("#/users");
         ui.wait("tr[data-key=liuhong]");
@@ -224,7 +233,9 @@ async fn departments_are_added_moved_reordered_and_a_refused_delete_says_why() {
     let dept_of = |name: &str| -> (String, i64) {
         server
             .sql()
-            .query_row("SELECT dept_code, order_num FROM dept WHERE name = ?1 AND delete_flag = 0", [name], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row("SELECT dept_code, order_num FROM dept WHERE name = ?1 AND delete_flag = 0", [name], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .unwrap_or_else(|e| panic!("{name}: {e}"))
     };
     drive(|| {
@@ -387,7 +398,11 @@ async fn every_page_loads_without_errors_pages_its_lists_and_works_on_a_phone() 
             ui.wait_for("document.documentElement.scrollWidth <= window.innerWidth", &format!("{page} to fit 375 px"));
             ui.shot(&format!("phone-{page}"));
         }
-        assert_eq!(ui.js("document.querySelector('#nav').getBoundingClientRect().right <= 0"), json!(true), "menu closed");
+        assert_eq!(
+            ui.js("document.querySelector('#nav').getBoundingClientRect().right <= 0"),
+            json!(true),
+            "menu closed"
+        );
         ui.mouse_click("#menu-toggle");
         ui.wait_for("document.querySelector('#nav').getBoundingClientRect().left >= 0", "the menu drawer open");
         ui.shot("phone-menu");

@@ -4,7 +4,7 @@
 mod common;
 
 use common::TestServer;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 fn md5_hex(text: &str) -> String {
     use md5::Digest;
@@ -23,10 +23,13 @@ async fn captcha(server: &TestServer) -> (String, String) {
     let (status, answer) = common::read(res).await;
     assert_eq!((status, answer["code"].clone(), answer["message"].clone()), (200, json!(0), json!("SUCC")), "{answer}");
     let rand = answer["data"]["rand"].as_str().unwrap().to_owned();
-    let png = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, answer["data"]["imgdata"].as_str().unwrap()).unwrap();
+    let png =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, answer["data"]["imgdata"].as_str().unwrap())
+            .unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "imgdata is a plain base64 PNG");
     assert_eq!(rand.len(), 5);
-    let code: String = server.sql().query_row("SELECT code FROM captcha WHERE rand = ?1", [&rand], |r| r.get(0)).unwrap();
+    let code: String =
+        server.sql().query_row("SELECT code FROM captcha WHERE rand = ?1", [&rand], |r| r.get(0)).unwrap();
     (rand, code)
 }
 
@@ -49,7 +52,9 @@ async fn three_failed_logins_for_a_name_require_a_captcha_until_a_login_succeeds
     assert_eq!(answer["code"], -1);
     assert!(answer["message"].as_str().unwrap().contains("captcha is needed"), "{answer}");
     assert_eq!(answer["data"], Value::Null);
-    let answer = login(&server, json!({ "loginname": "warden", "password": "warden-password", "hash": md5_hex("zzzzzabcde") })).await;
+    let answer =
+        login(&server, json!({ "loginname": "warden", "password": "warden-password", "hash": md5_hex("zzzzzabcde") }))
+            .await;
     assert!(answer["message"].as_str().unwrap().contains("captcha answer is wrong"), "{answer}");
 
     // Another login name is not affected.
@@ -61,7 +66,10 @@ async fn three_failed_logins_for_a_name_require_a_captcha_until_a_login_succeeds
     let answer = login(&server, json!({ "loginname": "warden", "password": "nope", "hash": hash })).await;
     assert!(answer["message"].as_str().unwrap().contains("wrong login name or password"), "{answer}");
     let answer = login(&server, json!({ "loginname": "warden", "password": "warden-password", "hash": hash })).await;
-    assert!(answer["message"].as_str().unwrap().contains("captcha answer is wrong"), "a captcha is single use: {answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("captcha answer is wrong"),
+        "a captcha is single use: {answer}"
+    );
 
     // The answer is case-insensitive (lowercase before hashing); then the login succeeds.
     let (rand, code) = captcha(&server).await;
@@ -79,11 +87,17 @@ async fn the_captcha_and_login_are_public_and_catalogued() {
     let server = TestServer::start().await;
     let conn = server.sql();
     let remark: String = conn
-        .query_row("SELECT remark FROM permission WHERE permission_value = 'system:GET:/api/auth/captcha'", [], |r| r.get(0))
+        .query_row("SELECT remark FROM permission WHERE permission_value = 'system:GET:/api/auth/captcha'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(remark, "default audience: public");
     let remark: String = conn
-        .query_row("SELECT remark FROM permission WHERE permission_value = 'system:GET:/api/auth/permission/mine'", [], |r| r.get(0))
+        .query_row(
+            "SELECT remark FROM permission WHERE permission_value = 'system:GET:/api/auth/permission/mine'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(remark, "default audience: everyone");
 }
@@ -110,25 +124,40 @@ async fn mine_answers_the_callers_own_pages_and_operations() {
     assert_eq!(me["data"]["roles"], json!(["普通用户"]));
     let held = me["data"]["permissions"].as_array().unwrap();
     assert!(held.contains(&json!("admin:dashboard")) && held.contains(&json!("admin:music")), "{me}");
-    assert!(!held.contains(&json!("admin:users")) && !held.contains(&json!("system:GET:/api/auth/role/roleList")), "{me}");
+    assert!(
+        !held.contains(&json!("admin:users")) && !held.contains(&json!("system:GET:/api/auth/role/roleList")),
+        "{me}"
+    );
 
     // A custom role holding one page and one operation: that is exactly what the account has.
     let call = |method: reqwest::Method, path: &str, body: Value| {
         let req = server.client.request(method, server.url(path)).bearer_auth(&admin).json(&body);
         async move { common::read(req.send().await.unwrap()).await.1 }
     };
-    let role = call(reqwest::Method::POST, "/system/api/auth/role/save", json!({ "name": "护理组长", "remark": "", "isEnable": true })).await;
+    let role = call(
+        reqwest::Method::POST,
+        "/system/api/auth/role/save",
+        json!({ "name": "护理组长", "remark": "", "isEnable": true }),
+    )
+    .await;
     let role = role["data"].as_i64().unwrap();
     let ids: Vec<i64> = server
         .sql()
-        .prepare("SELECT id FROM permission WHERE permission_value IN ('admin:users', 'system:GET:/api/auth/user/userList')")
+        .prepare(
+            "SELECT id FROM permission WHERE permission_value IN ('admin:users', 'system:GET:/api/auth/user/userList')",
+        )
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(ids.len(), 2);
-    let saved = call(reqwest::Method::POST, &format!("/system/api/auth/permission/rolePer/edit/{role}"), json!({ "permissionList": ids })).await;
+    let saved = call(
+        reqwest::Method::POST,
+        &format!("/system/api/auth/permission/rolePer/edit/{role}"),
+        json!({ "permissionList": ids }),
+    )
+    .await;
     assert_eq!(saved["code"], 0, "{saved}");
     let edited = call(
         reqwest::Method::PUT,
@@ -215,7 +244,11 @@ async fn a_console_session_is_exchanged_for_a_care_session_of_the_same_account()
     assert_eq!(answer["code"], 0, "{answer}");
     let catalogued: i64 = server
         .sql()
-        .query_row("SELECT count(*) FROM permission WHERE permission_value = 'system:POST:/api/auth/careSession'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM permission WHERE permission_value = 'system:POST:/api/auth/careSession'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(catalogued, 1);
 }

@@ -35,7 +35,8 @@ async fn devices_are_added_bound_and_unbound_and_a_cameras_fall_alert_arrives_li
         ui.click("dialog button[type=submit]");
         ui.wait("dialog input[data-secret=device-token]");
         ui.shot("device-token");
-        let token = ui.js("document.querySelector('input[data-secret=device-token]').value").as_str().unwrap().to_owned();
+        let token =
+            ui.js("document.querySelector('input[data-secret=device-token]').value").as_str().unwrap().to_owned();
         assert!(token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
         ui.mouse_click("dialog button[data-copy=device-token]");
         ui.wait_text("dialog button[data-copy=device-token]", "Copied");
@@ -91,7 +92,8 @@ async fn devices_are_added_bound_and_unbound_and_a_cameras_fall_alert_arrives_li
         ui.wait_text(".notice", "Marked read");
         ui.wait_for("!document.querySelector('dialog')", "the snapshot closed");
         ui.wait_text("#view .table-status", "No alerts match.");
-        let event: String = server.sql().query_row("SELECT event_id FROM notice WHERE pic_name = ?1", [&pic], |r| r.get(0)).unwrap();
+        let event: String =
+            server.sql().query_row("SELECT event_id FROM notice WHERE pic_name = ?1", [&pic], |r| r.get(0)).unwrap();
         assert_eq!(
             scalar(&server, &format!("SELECT count(*) FROM notice_read r JOIN notice n ON n.id = r.notice_id WHERE n.event_id = '{event}'")),
             json!(1)
@@ -145,7 +147,14 @@ async fn devices_are_added_bound_and_unbound_and_a_cameras_fall_alert_arrives_li
             ui.shot(&format!("phone-{page}"));
         }
     });
-    let bound: i64 = server.sql().query_row("SELECT count(*) FROM device_binding b JOIN account a ON a.id = b.account_id WHERE a.username = 'root'", [], |r| r.get(0)).unwrap();
+    let bound: i64 = server
+        .sql()
+        .query_row(
+            "SELECT count(*) FROM device_binding b JOIN account a ON a.id = b.account_id WHERE a.username = 'root'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(bound, 1);
     ui.assert_no_errors();
 }

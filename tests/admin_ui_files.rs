@@ -27,7 +27,11 @@ fn ui_pages() -> Vec<(String, bool)> {
 fn the_console_lists_the_catalogues_pages_in_order_and_each_built_page_has_a_module() {
     let server: Vec<&str> = hearth::web::admin::PAGES.iter().map(|p| p.path).collect();
     let ui = ui_pages();
-    assert_eq!(ui.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(), server, "static/app.js PAGES must follow src/web/admin.rs PAGES");
+    assert_eq!(
+        ui.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+        server,
+        "static/app.js PAGES must follow src/web/admin.rs PAGES"
+    );
     for (page, built) in &ui {
         let module = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("static/pages/{page}.js"));
         assert_eq!(module.exists(), *built, "static/pages/{page}.js exists exactly when the page is marked built");

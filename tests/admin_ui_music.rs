@@ -9,7 +9,7 @@ mod admin_ui_support;
 mod common;
 mod music_support;
 
-use admin_ui_support::{Ui, account_id, drive, row, scalar, signed_in_admin, wait_on};
+use admin_ui_support::{account_id, drive, row, scalar, signed_in_admin, wait_on, Ui};
 use music_support::{audio, fixture, png, wav};
 use reqwest::Method;
 use serde_json::json;
@@ -37,10 +37,20 @@ async fn a_song_is_uploaded_played_and_sought_in_the_page_filtered_edited_unshel
         // Every field is checked before anything is sent.
         ui.click("#upload-song");
         ui.wait("dialog form");
-        assert_eq!(ui.js("document.querySelector('dialog [name=creator]').value"), json!(root.to_string()), "the uploader is the first creator");
+        assert_eq!(
+            ui.js("document.querySelector('dialog [name=creator]').value"),
+            json!(root.to_string()),
+            "the uploader is the first creator"
+        );
         ui.fill("dialog [name=creator]", "");
         ui.click("dialog button[type=submit]");
-        for message in ["Title is required.", "Creator ids is required.", "Album ids is required.", "Published is required.", "Audio file is required."] {
+        for message in [
+            "Title is required.",
+            "Creator ids is required.",
+            "Album ids is required.",
+            "Published is required.",
+            "Audio file is required.",
+        ] {
             ui.wait_text("dialog .field-error", message);
         }
         ui.fill("dialog [name=musicname]", &"曲".repeat(101));
@@ -55,7 +65,11 @@ async fn a_song_is_uploaded_played_and_sought_in_the_page_filtered_edited_unshel
         ui.wait_text("dialog .field-error", "Choose an MP3, FLAC, Ogg, WAV or M4A audio file.");
         ui.wait_text("dialog .field-error", "Choose a PNG or JPEG picture.");
         ui.shot("upload-invalid");
-        assert_eq!(scalar(&server, "SELECT count(*) FROM music_song"), json!(0), "nothing sent while the form is wrong");
+        assert_eq!(
+            scalar(&server, "SELECT count(*) FROM music_song"),
+            json!(0),
+            "nothing sent while the form is wrong"
+        );
 
         // A file named .wav that is not audio: the server's refusal, word for word.
         ui.fill("dialog [name=musicname]", "晨曲");
@@ -73,9 +87,16 @@ async fn a_song_is_uploaded_played_and_sought_in_the_page_filtered_edited_unshel
         ui.wait_text(&row("晨曲"), "On shelf");
         ui.wait_text(&row("晨曲"), "2015-06-30");
         ui.wait_text(&row("晨曲"), &format!("you (#{root})"));
-        ui.wait_for(&format!("document.querySelector('{} img.cover').naturalWidth === 4", row("晨曲")), "the cover shown");
-        let (published, has_cover): (i64, bool) =
-            server.sql().query_row("SELECT published_at, cover_file IS NOT NULL FROM music_song WHERE name = '晨曲'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        ui.wait_for(
+            &format!("document.querySelector('{} img.cover').naturalWidth === 4", row("晨曲")),
+            "the cover shown",
+        );
+        let (published, has_cover): (i64, bool) = server
+            .sql()
+            .query_row("SELECT published_at, cover_file IS NOT NULL FROM music_song WHERE name = '晨曲'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
         assert_eq!((published, has_cover), (1_435_622_400, true));
 
         // Played in the page after a real click; time runs, and a seek lands where asked.
@@ -117,7 +138,8 @@ async fn a_song_is_uploaded_played_and_sought_in_the_page_filtered_edited_unshel
         ui.shot("library");
 
         // Edit: details and a new audio file; the old file goes.
-        let old_file: String = server.sql().query_row("SELECT res_file FROM music_song WHERE name = '晨曲'", [], |r| r.get(0)).unwrap();
+        let old_file: String =
+            server.sql().query_row("SELECT res_file FROM music_song WHERE name = '晨曲'", [], |r| r.get(0)).unwrap();
         ui.click(&format!("{} button.edit", row("晨曲")));
         ui.wait("dialog form");
         ui.fill("dialog [name=musicname]", "");
@@ -130,8 +152,12 @@ async fn a_song_is_uploaded_played_and_sought_in_the_page_filtered_edited_unshel
         ui.wait_text(".notice", "Saved");
         ui.wait(&row("晨曲（新版）"));
         ui.wait_text("#view .player", "Choose a song to play");
-        let (lyric, new_file): (String, String) =
-            server.sql().query_row("SELECT lyric, res_file FROM music_song WHERE name = '晨曲（新版）'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let (lyric, new_file): (String, String) = server
+            .sql()
+            .query_row("SELECT lyric, res_file FROM music_song WHERE name = '晨曲（新版）'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
         assert_eq!(lyric, "太阳升起");
         assert_ne!(new_file, old_file);
         assert!(!music_support::stored(&server, "songs").contains(&old_file), "the replaced file is deleted");
@@ -151,9 +177,15 @@ async fn a_song_is_uploaded_played_and_sought_in_the_page_filtered_edited_unshel
         ui.click(&format!("{key} button.unshelve"));
         ui.wait_text(".notice", "is unshelved");
         ui.wait_text(&key, "Unshelved");
-        ui.wait_for(&format!("document.querySelector('{key} img.cover').naturalWidth === 4"), "the hidden song's cover");
+        ui.wait_for(
+            &format!("document.querySelector('{key} img.cover').naturalWidth === 4"),
+            "the hidden song's cover",
+        );
         ui.mouse_click(&format!("{key} button.play"));
-        ui.wait_for(&audio("#view", "a.src.startsWith('blob:') && !a.paused && a.currentTime > 0.2"), "the hidden song to play");
+        ui.wait_for(
+            &audio("#view", "a.src.startsWith('blob:') && !a.paused && a.currentTime > 0.2"),
+            "the hidden song to play",
+        );
         ui.click(&format!("{key} button.shelve"));
         ui.wait_text(".notice", "is on the shelf again");
         ui.wait_text(&key, "On shelf");
@@ -214,7 +246,11 @@ async fn playlists_are_created_with_a_cover_filled_played_emptied_renamed_favour
         ui.wait_text("dialog .field-error", "Name may have at most 50 characters.");
         ui.wait_text("dialog .field-error", "Style may have at most 50 characters.");
         ui.wait_text("dialog .field-error", "Choose a PNG or JPEG picture.");
-        assert_eq!(scalar(&server, "SELECT count(*) FROM music_playlist"), json!(1), "nothing sent while the form is wrong");
+        assert_eq!(
+            scalar(&server, "SELECT count(*) FROM music_playlist"),
+            json!(1),
+            "nothing sent while the form is wrong"
+        );
         ui.fill("dialog [name=musiclistname]", "我的最爱");
         ui.fill("dialog [name=introduction]", "清晨听的歌");
         ui.fill("dialog [name=style]", "古典");
@@ -225,7 +261,10 @@ async fn playlists_are_created_with_a_cover_filled_played_emptied_renamed_favour
         ui.wait_text(&mine, "古典");
         ui.wait_text(&mine, &format!("you (#{root})"));
         ui.wait_for(&format!("document.querySelector('{mine} img.cover').naturalWidth === 6"), "the playlist's cover");
-        let cover: String = server.sql().query_row("SELECT cover_file FROM music_playlist WHERE name = '我的最爱'", [], |r| r.get(0)).unwrap();
+        let cover: String = server
+            .sql()
+            .query_row("SELECT cover_file FROM music_playlist WHERE name = '我的最爱'", [], |r| r.get(0))
+            .unwrap();
 
         // Everyone's or mine; by style.
         ui.select("#playlist-scope", "mine");
@@ -277,8 +316,12 @@ async fn playlists_are_created_with_a_cover_filled_played_emptied_renamed_favour
         ui.wait_text(".notice", "Saved");
         let renamed = format!("#playlists {}", row("最爱的歌"));
         ui.wait_text(&renamed, "流行");
-        let (intro, style): (String, String) =
-            server.sql().query_row("SELECT introduction, style FROM music_playlist WHERE name = '最爱的歌'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let (intro, style): (String, String) = server
+            .sql()
+            .query_row("SELECT introduction, style FROM music_playlist WHERE name = '最爱的歌'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
         assert_eq!((intro.as_str(), style.as_str()), ("", "流行"));
 
         // Someone else's playlist favourited.

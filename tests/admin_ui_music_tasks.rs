@@ -23,7 +23,9 @@ async fn a_users_permission_request_is_approved_another_rejected_a_ban_approved_
     music_support::add_song(&server, &composer, "夜曲", &composer_uid.to_string()).await;
     let hidden = music_support::add_song(&server, &composer, "秘曲", &composer_uid.to_string()).await;
     let unshelve = music_support::Body::Json(json!({ "mid": hidden["mid"], "type": true }));
-    music_support::data(music_support::call(&server, Method::DELETE, "/api/music/unshelve", Some(&composer), unshelve).await);
+    music_support::data(
+        music_support::call(&server, Method::DELETE, "/api/music/unshelve", Some(&composer), unshelve).await,
+    );
     let listener = music_support::PASSWORD;
 
     drive(|| {
@@ -43,8 +45,17 @@ async fn a_users_permission_request_is_approved_another_rejected_a_ban_approved_
         ui.wait(&format!("#songs {} button.play", row("夜曲")));
         ui.wait_text("#view .lead", "Only creators and administrators may upload songs.");
         assert_eq!(ui.js("!!document.querySelector('#upload-song')"), json!(false));
-        assert_eq!(ui.js("document.querySelectorAll('#songs button.edit, #songs button.delete, #songs button.unshelve').length"), json!(0));
-        assert_eq!(ui.js("document.body.innerText.includes('秘曲')"), json!(false), "an unshelved song is hidden from others");
+        assert_eq!(
+            ui.js(
+                "document.querySelectorAll('#songs button.edit, #songs button.delete, #songs button.unshelve').length"
+            ),
+            json!(0)
+        );
+        assert_eq!(
+            ui.js("document.body.innerText.includes('秘曲')"),
+            json!(false),
+            "an unshelved song is hidden from others"
+        );
         ui.shot("library-as-user");
 
         // The user asks to become a creator: checked first, then sent.
@@ -84,7 +95,13 @@ async fn a_users_permission_request_is_approved_another_rejected_a_ban_approved_
         ui.wait_text(".notice", "Task #1 approved");
         ui.wait_text(&row("1"), "Approved");
         ui.wait_text(&row("1"), &format!("you (#{root})"));
-        assert_eq!(scalar(&server, &format!("SELECT count(*) FROM account_role WHERE account_id = {listener_uid} AND role_id = 4")), json!(1));
+        assert_eq!(
+            scalar(
+                &server,
+                &format!("SELECT count(*) FROM account_role WHERE account_id = {listener_uid} AND role_id = 4")
+            ),
+            json!(1)
+        );
 
         switch_to(&ui, "listener", listener);
         ui.go("#/music");
@@ -154,12 +171,18 @@ async fn the_music_pages_speak_both_languages_and_fit_a_phone() {
     let entry = music_support::form(&[("mid", song["mid"].to_string()), ("mlid", list["mlid"].to_string())]);
     music_support::data(music_support::call(&server, Method::POST, "/api/music/listed", Some(&composer), entry).await);
     let ask = music_support::form(&[("uid", composer_uid.to_string()), ("newPermission", "admin".to_string())]);
-    music_support::data(music_support::call(&server, Method::PATCH, "/api/user/permission", Some(&composer), ask).await);
+    music_support::data(
+        music_support::call(&server, Method::PATCH, "/api/user/permission", Some(&composer), ask).await,
+    );
 
     // The pages, a dialog of each, and a word a row shows in that language.
     let pages = [
         ("music", "#upload-song", [("en", "Music library", "On shelf"), ("zh-CN", "曲库", "已上架")]),
-        ("playlists", &*format!("#playlists {} button.open", row("夜曲集")), [("en", "Playlists", "Open"), ("zh-CN", "歌单", "查看")]),
+        (
+            "playlists",
+            &*format!("#playlists {} button.open", row("夜曲集")),
+            [("en", "Playlists", "Open"), ("zh-CN", "歌单", "查看")],
+        ),
         ("tasks", "#ask-permission", [("en", "Approval tasks", "Waiting"), ("zh-CN", "审批", "等待审批")]),
     ];
     // A dictionary key shows through when a text is missing.
@@ -192,7 +215,10 @@ async fn the_music_pages_speak_both_languages_and_fit_a_phone() {
             ui.wait_for("document.documentElement.scrollWidth <= window.innerWidth", &format!("{page} to fit 375 px"));
             ui.shot(&format!("phone-{page}"));
             ui.click(dialog);
-            ui.wait_for("document.querySelector('dialog').getBoundingClientRect().width <= 375", &format!("the {page} dialog to fit"));
+            ui.wait_for(
+                "document.querySelector('dialog').getBoundingClientRect().width <= 375",
+                &format!("the {page} dialog to fit"),
+            );
             ui.shot(&format!("phone-{page}-dialog"));
             ui.click("dialog .close");
             ui.wait_for("!document.querySelector('dialog')", "the dialog closed");

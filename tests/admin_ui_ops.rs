@@ -36,11 +36,17 @@ async fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
                     if let Some(end) = text.find("\r\n\r\n") {
                         let length = text[..end]
                             .lines()
-                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap())
+                            })
                             .unwrap_or(0);
                         if request.len() >= end + 4 + length {
                             kept.lock().unwrap().push(text[end + 4..].to_owned());
-                            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+                            let _ = socket
+                                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                                .await;
                             return;
                         }
                     }
@@ -78,7 +84,8 @@ async fn an_open_app_is_created_with_its_secret_shown_once_and_its_webhook_deliv
         ui.wait("dialog input[data-secret=app-secret]");
         ui.shot("secret-once");
         let app_id = ui.js("document.querySelector('input[data-secret=app-id]').value").as_str().unwrap().to_owned();
-        let secret = ui.js("document.querySelector('input[data-secret=app-secret]').value").as_str().unwrap().to_owned();
+        let secret =
+            ui.js("document.querySelector('input[data-secret=app-secret]').value").as_str().unwrap().to_owned();
         ui.mouse_click("dialog button[data-copy=app-secret]");
         ui.wait_text("dialog button[data-copy=app-secret]", "Copied");
         ui.click_text("dialog", "I have saved it");
@@ -87,7 +94,8 @@ async fn an_open_app_is_created_with_its_secret_shown_once_and_its_webhook_deliv
         // Shown once: nowhere on the page now, not even in the edit form.
         ui.click("tr[data-key=社区平台] button.edit");
         ui.wait("dialog form");
-        let page = ui.js("document.body.innerHTML + [...document.querySelectorAll('input')].map((i) => i.value).join()");
+        let page =
+            ui.js("document.body.innerHTML + [...document.querySelectorAll('input')].map((i) => i.value).join()");
         assert!(!page.as_str().unwrap().contains(&secret), "the secret is not shown again");
         ui.click("dialog .close");
         (app_id, secret)
@@ -126,7 +134,8 @@ async fn an_open_app_is_created_with_its_secret_shown_once_and_its_webhook_deliv
         ui.click("tr[data-key=社区平台二期] button.rotate");
         ui.click("dialog button.danger");
         ui.wait("dialog input[data-secret=app-secret]");
-        let rotated = ui.js("document.querySelector('input[data-secret=app-secret]').value").as_str().unwrap().to_owned();
+        let rotated =
+            ui.js("document.querySelector('input[data-secret=app-secret]').value").as_str().unwrap().to_owned();
         assert_ne!(rotated, secret);
         ui.click_text("dialog", "I have saved it");
         ui.shot("apps");

@@ -11,9 +11,9 @@ mod transit_support;
 
 use std::time::{Duration, Instant};
 
-use admin_ui_support::{Ui, drive, sign_in, wait_on};
-use serde_json::{Value, json};
-use transit_support::{PASSWORD, Transit};
+use admin_ui_support::{drive, sign_in, wait_on, Ui};
+use serde_json::{json, Value};
+use transit_support::{Transit, PASSWORD};
 
 const CHARTS: [&str; 5] = ["age", "daily", "month", "od", "realtime"];
 // The series colours of static/pages/transit.js.
@@ -25,7 +25,9 @@ const OUT: (u8, u8, u8) = (0xd0, 0x8a, 0x1e);
 /// Four stations (StaD without trips); passengers aged 30, 35, 10 and 70 in 2020, the
 /// latest trip's year; six trips over three days, one of them a holiday.
 async fn load_trips(t: &Transit) {
-    for (id, name, area) in [(1001, "StaA", "Dist1"), (1002, "StaB", "Dist1"), (1003, "StaC", "Dist2"), (1004, "StaD", "Dist3")] {
+    for (id, name, area) in
+        [(1001, "StaA", "Dist1"), (1002, "StaB", "Dist1"), (1003, "StaC", "Dist2"), (1004, "StaD", "Dist3")]
+    {
         t.station(id, name, area).await;
     }
     for (id, birth) in [("p1", 1990), ("p2", 1985), ("p3", 2010), ("p4", 1950)] {
@@ -117,7 +119,8 @@ fn hour_labels() -> Value {
 
 /// The bytes of an export as a client with the token gets them over HTTP.
 async fn export_bytes(t: &Transit, model: &str) -> Vec<u8> {
-    let res = t.server.client.get(t.url(&format!("/api/exports?model={model}"))).bearer_auth(&t.admin).send().await.unwrap();
+    let res =
+        t.server.client.get(t.url(&format!("/api/exports?model={model}"))).bearer_auth(&t.admin).send().await.unwrap();
     assert_eq!(res.headers()["content-type"], "application/octet-stream");
     res.bytes().await.unwrap().to_vec()
 }
@@ -146,7 +149,12 @@ async fn each_chart_draws_the_known_trips_follows_its_pickers_and_the_exports_ca
                return f(url, o); }}; }})()"
         ));
 
-        wait_chart(&ui, "age", json!(["0-6", "7-17", "18-40", "41-65", "66+"]), json!([["Passengers", [0, 1, 2, 0, 1]]]));
+        wait_chart(
+            &ui,
+            "age",
+            json!(["0-6", "7-17", "18-40", "41-65", "66+"]),
+            json!([["Passengers", [0, 1, 2, 0, 1]]]),
+        );
         wait_painted(&ui, "age", PASSENGERS);
         shot_chart(&ui, "age", "chart-age");
         wait_chart(&ui, "daily", json!(["2020-01-01", "2020-01-02", "2020-02-03"]), json!([["Trips", [3, 1, 2]]]));
@@ -175,7 +183,11 @@ async fn each_chart_draws_the_known_trips_follows_its_pickers_and_the_exports_ca
         wait_chart(&ui, "month", json!(["2020-01-01", "2020-01-02"]), json!([["Trips", [3, 1]]]));
         ui.select("#panel-month [name=month]", "2020-03");
         ui.wait_text("#panel-month .chart-empty", "there were no trips in 2020-03");
-        assert_eq!(ui.js("document.getElementById('chart-month').getClientRects().length"), json!(0), "no empty chart on show");
+        assert_eq!(
+            ui.js("document.getElementById('chart-month').getClientRects().length"),
+            json!(0),
+            "no empty chart on show"
+        );
         shot_chart(&ui, "month", "chart-month-empty");
         ui.select("#panel-month [name=month]", "");
         wait_chart(&ui, "month", json!(["2020-01", "2020-02"]), json!([["Trips", [4, 2]]]));
@@ -214,7 +226,11 @@ async fn each_chart_draws_the_known_trips_follows_its_pickers_and_the_exports_ca
         ui.wait_text("#panel-realtime .chart-error", "there is no station StaD");
         assert_eq!(ui.js("document.getElementById('chart-realtime').getClientRects().length"), json!(0));
         shot_chart(&ui, "realtime", "chart-realtime-error");
-        assert_eq!(ui.js("window.sent.every(([, token]) => token)"), json!(true), "every call carried the console's token");
+        assert_eq!(
+            ui.js("window.sent.every(([, token]) => token)"),
+            json!(true),
+            "every call carried the console's token"
+        );
 
         // Exports: fetched with the token, handed over as a file, the server's bytes exactly.
         ui.js(
@@ -224,9 +240,20 @@ async fn each_chart_draws_the_known_trips_follows_its_pickers_and_the_exports_ca
                window.files = []; const click = HTMLAnchorElement.prototype.click; \
                HTMLAnchorElement.prototype.click = function () { if (this.download) window.files.push(this.download); return click.call(this); }; })()",
         );
-        for (i, (model, file)) in [("trip", "trips.csv"), ("station", "stations.csv"), ("workday", "workdays.csv"), ("passenger", "users.csv")].iter().enumerate() {
+        for (i, (model, file)) in [
+            ("trip", "trips.csv"),
+            ("station", "stations.csv"),
+            ("workday", "workdays.csv"),
+            ("passenger", "users.csv"),
+        ]
+        .iter()
+        .enumerate()
+        {
             ui.click(&format!("button.export[data-model={model}]"));
-            ui.wait_for(&format!("window.saved.length === {} && window.saved[{i}] !== null", i + 1), &format!("the {model} export"));
+            ui.wait_for(
+                &format!("window.saved.length === {} && window.saved[{i}] !== null", i + 1),
+                &format!("the {model} export"),
+            );
             assert_eq!(ui.js(&format!("window.files[{i}]")), json!(file));
             let fetched: Vec<u8> = serde_json::from_value(ui.js(&format!("window.saved[{i}]"))).unwrap();
             assert_eq!(fetched, wait_on(export_bytes(&t, model)), "{model}: the page saved what the server exports");
@@ -297,9 +324,17 @@ async fn an_analyst_reads_the_charts_types_a_station_and_is_refused_the_exports(
         ui.go("#/transit");
         ui.wait_text("#stations-note", "no permission for GET /api/manage/station/list");
         wait_chart(&ui, "daily", json!(["2020-01-01", "2020-01-02", "2020-02-03"]), json!([["Trips", [3, 1, 2]]]));
-        wait_chart(&ui, "age", json!(["0-6", "7-17", "18-40", "41-65", "66+"]), json!([["Passengers", [0, 1, 2, 0, 1]]]));
+        wait_chart(
+            &ui,
+            "age",
+            json!(["0-6", "7-17", "18-40", "41-65", "66+"]),
+            json!([["Passengers", [0, 1, 2, 0, 1]]]),
+        );
         // The station is typed, suggested from the stations with trips on the latest day.
-        assert_eq!(ui.js("[...document.querySelectorAll('#stations-realtime option')].map((o) => o.value)"), json!(["StaA", "StaC"]));
+        assert_eq!(
+            ui.js("[...document.querySelectorAll('#stations-realtime option')].map((o) => o.value)"),
+            json!(["StaA", "StaC"])
+        );
         wait_chart(&ui, "realtime", hour_labels(), json!([["In", hours(&[])], ["Out", hours(&[(7, 1), (8, 1)])]]));
         ui.fill("#panel-realtime [name=station]", "");
         ui.click("#panel-realtime button[type=submit]");

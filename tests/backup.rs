@@ -33,7 +33,10 @@ fn uploads(data: &Path) -> Vec<(String, Vec<u8>)> {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for entry in entries {
             let entry = entry.unwrap();
-            all.push((format!("{}/{}", bucket.folder(), entry.file_name().to_string_lossy()), std::fs::read(entry.path()).unwrap()));
+            all.push((
+                format!("{}/{}", bucket.folder(), entry.file_name().to_string_lossy()),
+                std::fs::read(entry.path()).unwrap(),
+            ));
         }
     }
     all.sort();
@@ -50,7 +53,8 @@ async fn a_backup_made_while_serving_restores_to_the_same_data() {
     let token = admin(&server).await;
     server.create_user("alice", "alice-pass").await;
     let files = &server.running().app.files;
-    let kept: Vec<String> = (0..3u8).map(|i| files.put(Bucket::Notices, "jpg", &[0xFF, 0xD8, i]).unwrap().keep()).collect();
+    let kept: Vec<String> =
+        (0..3u8).map(|i| files.put(Bucket::Notices, "jpg", &[0xFF, 0xD8, i]).unwrap().keep()).collect();
     files.put(Bucket::Songs, "mp3", b"ID3 song").unwrap().keep();
 
     let made = post(&server, &token, "/system/api/backup/create").await;
@@ -62,7 +66,13 @@ async fn a_backup_made_while_serving_restores_to_the_same_data() {
     let runs = server.get_auth("/system/api/backup/runs", &token).await.1;
     assert_eq!((runs["data"][0]["trigger"].as_str(), runs["data"][0]["error"].clone()), (Some("admin"), Value::Null));
 
-    let download = server.client.get(server.url(&format!("/system/api/backup/download/{name}"))).bearer_auth(&token).send().await.unwrap();
+    let download = server
+        .client
+        .get(server.url(&format!("/system/api/backup/download/{name}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(download.status(), 200);
     assert!(download.headers()["content-disposition"].to_str().unwrap().contains(&name));
     let bytes = download.bytes().await.unwrap();
@@ -70,7 +80,8 @@ async fn a_backup_made_while_serving_restores_to_the_same_data() {
 
     // Changes after the backup are not in it.
     server.create_user("later", "later-pass").await;
-    let before_accounts = table(&server.db_path(), "SELECT username FROM account WHERE username != 'later' ORDER BY id");
+    let before_accounts =
+        table(&server.db_path(), "SELECT username FROM account WHERE username != 'later' ORDER BY id");
     let before_files = uploads(server.data());
 
     let target = tempfile::tempdir().unwrap();
@@ -103,7 +114,11 @@ async fn restore_refuses_a_running_servers_folder_and_an_existing_database() {
     let archive = server.data().join("backups").join(made["data"]["name"].as_str().unwrap());
     let out = hearth(server.data(), &["restore", archive.to_str().unwrap(), "--force"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("a hearth server is using"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("a hearth server is using"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let data = server.data().to_path_buf();
     let dir = server.dir.clone();
@@ -112,7 +127,11 @@ async fn restore_refuses_a_running_servers_folder_and_an_existing_database() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("already holds a database; pass --force"));
     let out = hearth(&data, &["restore", archive.to_str().unwrap(), "--force"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let aside: Vec<_> = std::fs::read_dir(&data).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("pre-restore-")).collect();
+    let aside: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("pre-restore-"))
+        .collect();
     assert_eq!(aside.len(), 1);
     assert!(aside[0].path().join("hearth.db").is_file());
     drop(dir);
@@ -148,7 +167,11 @@ async fn the_command_line_backs_up_a_live_server_and_rejects_hostile_archives() 
     let target = out_dir.path().join("t");
     let out = hearth(&target, &["restore", evil.to_str().unwrap()]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unexpected entry \"../escaped\""), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unexpected entry \"../escaped\""),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!out_dir.path().join("escaped").exists());
     assert!(!target.join("hearth.db").exists());
 }

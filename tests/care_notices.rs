@@ -8,7 +8,7 @@ use std::time::Duration;
 use care_support::*;
 use common::TestServer;
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn devices_are_added_bound_listed_and_unbound() {
@@ -21,7 +21,18 @@ async fn devices_are_added_bound_listed_and_unbound() {
     assert_ne!(stored, device.as_bytes(), "only the token's hash is stored");
     fails(&call(&server, "/api/device", Some(&alice), "device", "add", json!({"device": "camera1"})).await, 101);
     fails(&call(&server, "/api/device", Some(&alice), "device", "add", json!({})).await, -3);
-    fails(&call(&server, "/api/device", Some(&bob), "device", "bind", json!({"device_id": "00000000000000000000000000000000"})).await, 100);
+    fails(
+        &call(
+            &server,
+            "/api/device",
+            Some(&bob),
+            "device",
+            "bind",
+            json!({"device_id": "00000000000000000000000000000000"}),
+        )
+        .await,
+        100,
+    );
     fails(&call(&server, "/api/device", Some(&bob), "device", "bind", json!({"device_id": 5})).await, -203);
 
     let list = |token: String| {
@@ -67,18 +78,51 @@ async fn a_notice_reaches_every_bound_account_and_nobody_else_with_its_own_read_
     bind(&server, &bob, &device).await;
     add_device(&server, &eve, "elsewhere").await;
 
-    fails(&call(&server, "/api/notice", Some("0123456789abcdef0123456789abcdef"), "notice", "upload", json!({"base64": b64(&png_bytes(2, 2, 1))})).await, -104);
-    fails(&call(&server, "/api/notice", Some(&device), "notice", "upload", json!({"base64": b64(b"GIF89a, not a snapshot")})).await, -204);
+    fails(
+        &call(
+            &server,
+            "/api/notice",
+            Some("0123456789abcdef0123456789abcdef"),
+            "notice",
+            "upload",
+            json!({"base64": b64(&png_bytes(2, 2, 1))}),
+        )
+        .await,
+        -104,
+    );
+    fails(
+        &call(
+            &server,
+            "/api/notice",
+            Some(&device),
+            "notice",
+            "upload",
+            json!({"base64": b64(b"GIF89a, not a snapshot")}),
+        )
+        .await,
+        -204,
+    );
     fails(&call(&server, "/api/notice", Some(&device), "notice", "upload", json!({"base64": "***"})).await, -204);
     let snapshot = png_bytes(8, 6, 30);
     let truncated = &snapshot[..snapshot.len() - 10];
-    fails(&call(&server, "/api/notice", Some(&device), "notice", "upload", json!({"base64": b64(truncated)})).await, -204);
+    fails(
+        &call(&server, "/api/notice", Some(&device), "notice", "upload", json!({"base64": b64(truncated)})).await,
+        -204,
+    );
     let files = |server: &TestServer| std::fs::read_dir(server.data().join("uploads/notices")).unwrap().count();
     assert_eq!(files(&server), 0, "refused uploads leave no file");
 
     let first = upload(&server, &device, "").await;
     let with_head = format!("data:image/png;base64,{}", b64(&snapshot));
-    let second = ok(call(&server, "/api/notice", Some(&device), "notice", "upload", json!({"base64": with_head, "content": "摔倒地点：卧室"})).await);
+    let second = ok(call(
+        &server,
+        "/api/notice",
+        Some(&device),
+        "notice",
+        "upload",
+        json!({"base64": with_head, "content": "摔倒地点：卧室"}),
+    )
+    .await);
     let second = second["pic_name"].as_str().unwrap().to_owned();
     assert_eq!(files(&server), 2);
     assert_eq!(first.len(), 32);
@@ -133,7 +177,15 @@ async fn live_alerts_reach_every_connected_bound_account_and_resume_after_last_e
     bind(&server, &bob, &device).await;
     add_device(&server, &eve, "other").await;
 
-    let (_, refused) = common::read(server.client.get(server.url("/care/api/notice/stream?token=ffffffffffffffffffffffffffffffff")).send().await.unwrap()).await;
+    let (_, refused) = common::read(
+        server
+            .client
+            .get(server.url("/care/api/notice/stream?token=ffffffffffffffffffffffffffffffff"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     fails(&refused, -101);
 
     let mut streams = Vec::new();
@@ -152,7 +204,10 @@ async fn live_alerts_reach_every_connected_bound_account_and_resume_after_last_e
         first_id = id;
     }
     let (eve_stream, eve_buffer) = &mut streams[2];
-    assert!(tokio::time::timeout(Duration::from_millis(500), next_event(eve_stream, eve_buffer)).await.is_err(), "an unbound account gets nothing");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), next_event(eve_stream, eve_buffer)).await.is_err(),
+        "an unbound account gets nothing"
+    );
     drop(streams);
 
     // Missed while disconnected: replayed from the last event id.
@@ -171,7 +226,8 @@ async fn quiet_streams_get_keep_alives() {
     let server = TestServer::start().await;
     let token = user(&server, "13600000031").await;
     let mut stream = open_stream(&server, &token, None).await.bytes_stream();
-    let chunk = tokio::time::timeout(Duration::from_secs(25), stream.next()).await.expect("a keep-alive").unwrap().unwrap();
+    let chunk =
+        tokio::time::timeout(Duration::from_secs(25), stream.next()).await.expect("a keep-alive").unwrap().unwrap();
     assert_eq!(chunk.as_ref(), b":\n\n");
 }
 
@@ -185,21 +241,49 @@ async fn retention_removes_old_snapshots_and_rows_unless_kept() {
     let kept = upload(&server, &device, "kept").await;
     let fresh = upload(&server, &device, "fresh").await;
     let backdate = |pic: &str, days: i64| {
-        server.sql().execute("UPDATE notice SET created_at = created_at - ?1 WHERE pic_name = ?2", rusqlite::params![days * 86_400, pic]).unwrap();
+        server
+            .sql()
+            .execute(
+                "UPDATE notice SET created_at = created_at - ?1 WHERE pic_name = ?2",
+                rusqlite::params![days * 86_400, pic],
+            )
+            .unwrap();
     };
     backdate(&old, 181);
     backdate(&kept, 400);
     backdate(&fresh, 179);
-    let kept_event: String = server.sql().query_row("SELECT event_id FROM notice WHERE pic_name = ?1", [&kept], |r| r.get(0)).unwrap();
-    fails(&call(&server, "/api/admin/notice", Some(&alice), "notice", "keep", json!({"event_id": kept_event, "keep": true})).await, -103);
-    ok(call(&server, "/api/admin/notice", Some(&admin), "notice", "keep", json!({"event_id": kept_event, "keep": true})).await);
+    let kept_event: String =
+        server.sql().query_row("SELECT event_id FROM notice WHERE pic_name = ?1", [&kept], |r| r.get(0)).unwrap();
+    fails(
+        &call(
+            &server,
+            "/api/admin/notice",
+            Some(&alice),
+            "notice",
+            "keep",
+            json!({"event_id": kept_event, "keep": true}),
+        )
+        .await,
+        -103,
+    );
+    ok(call(
+        &server,
+        "/api/admin/notice",
+        Some(&admin),
+        "notice",
+        "keep",
+        json!({"event_id": kept_event, "keep": true}),
+    )
+    .await);
     ok(call(&server, "/api/get/notice", Some(&alice), "notice", "sign", json!({"event_id": kept_event})).await);
-    let old_event: String = server.sql().query_row("SELECT event_id FROM notice WHERE pic_name = ?1", [&old], |r| r.get(0)).unwrap();
+    let old_event: String =
+        server.sql().query_row("SELECT event_id FROM notice WHERE pic_name = ?1", [&old], |r| r.get(0)).unwrap();
     ok(call(&server, "/api/get/notice", Some(&alice), "notice", "sign", json!({"event_id": old_event})).await);
 
     let removed = hearth::surfaces::care::retention::purge(&server.running().app).await.unwrap();
     assert_eq!(removed, 1);
-    let left: Vec<String> = notices(&server, &alice, 2).await.iter().map(|n| n["pic_name"].as_str().unwrap().to_owned()).collect();
+    let left: Vec<String> =
+        notices(&server, &alice, 2).await.iter().map(|n| n["pic_name"].as_str().unwrap().to_owned()).collect();
     assert_eq!(left, vec![fresh.clone(), kept.clone()]);
     let on_disk = |pic: &str| server.data().join(format!("uploads/notices/{pic}.png")).exists();
     assert!(!on_disk(&old) && on_disk(&kept) && on_disk(&fresh));
@@ -217,7 +301,11 @@ async fn data_role_device_scopes_narrow_lists() {
     let id_a: i64 = server.sql().query_row("SELECT id FROM device WHERE name = 'a'", [], |r| r.get(0)).unwrap();
     let conn = server.sql();
     conn.execute("INSERT INTO data_role (id, name, created_at) VALUES (50, 'only a', 0)", []).unwrap();
-    conn.execute("INSERT INTO data_role_scope (data_role_id, kind, value) VALUES (50, 'care.device', ?1)", [id_a.to_string()]).unwrap();
+    conn.execute(
+        "INSERT INTO data_role_scope (data_role_id, kind, value) VALUES (50, 'care.device', ?1)",
+        [id_a.to_string()],
+    )
+    .unwrap();
     conn.execute("INSERT INTO account_data_role (account_id, data_role_id) SELECT id, 50 FROM account WHERE phone = '13600000051'", []).unwrap();
     let listed = ok(call(&server, "/api/device", Some(&alice), "device", "list", json!({})).await);
     assert_eq!(listed["num"], 1);

@@ -16,13 +16,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 fn release_binary() -> PathBuf {
     let path = std::env::var_os("HEARTH_RELEASE_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/hearth"));
-    assert!(path.is_file(), "{} is missing: build it with `cargo build --release` (scripts/test.sh does)", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with `cargo build --release` (scripts/test.sh does)",
+        path.display()
+    );
     path
 }
 
@@ -49,7 +53,15 @@ fn start(data: &Path) -> Server {
     Server { child, base: format!("http://{addr}") }
 }
 
-async fn care(client: &reqwest::Client, base: &str, path: &str, token: Option<&str>, kind: &str, subtype: &str, data: Value) -> reqwest::Result<Value> {
+async fn care(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    token: Option<&str>,
+    kind: &str,
+    subtype: &str,
+    data: Value,
+) -> reqwest::Result<Value> {
     let url = match token {
         Some(t) => format!("{base}/care{path}?token={t}"),
         None => format!("{base}/care{path}"),
@@ -75,10 +87,20 @@ async fn write_one(client: &reqwest::Client, base: &str, auth: &Auth, writer: u8
             care(client, base, "/api/notice", Some(&auth.device), "notice", "upload", data).await.map(|a| ('n', a))
         }
         1 => {
-            let form = music_support::multipart(&[("musicname", "crash song"), ("creator", "[1]"), ("album", "[1]"), ("publishedTime", "1435645397")])
-                .part("res", music_support::file_part(music_support::wav(800), "a.wav", "audio/wav"))
-                .part("musicAvatar", music_support::file_part(music_support::png(4, 4), "c.png", "image/png"));
-            let res = client.post(format!("{base}/music/api/music")).header("Authorization", &auth.jwt).multipart(form).send().await;
+            let form = music_support::multipart(&[
+                ("musicname", "crash song"),
+                ("creator", "[1]"),
+                ("album", "[1]"),
+                ("publishedTime", "1435645397"),
+            ])
+            .part("res", music_support::file_part(music_support::wav(800), "a.wav", "audio/wav"))
+            .part("musicAvatar", music_support::file_part(music_support::png(4, 4), "c.png", "image/png"));
+            let res = client
+                .post(format!("{base}/music/api/music"))
+                .header("Authorization", &auth.jwt)
+                .multipart(form)
+                .send()
+                .await;
             match res {
                 Ok(r) => r.json().await.map(|a| ('s', a)),
                 Err(e) => Err(e),
@@ -87,7 +109,8 @@ async fn write_one(client: &reqwest::Client, base: &str, auth: &Auth, writer: u8
         _ => {
             // One rider may not enter one station twice at the same time: each trip its own minute.
             let price = i64::from(writer) * 1_000_000 + i64::from(n);
-            let entered = chrono::NaiveDate::from_ymd_opt(2020, 7, 1).unwrap().and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::minutes(price);
+            let entered = chrono::NaiveDate::from_ymd_opt(2020, 7, 1).unwrap().and_hms_opt(0, 0, 0).unwrap()
+                + chrono::Duration::minutes(price);
             let at = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
             let trip = json!({"action": "add_trip", "token": auth.jwt, "user_id": "rider", "in_station": "A", "in_station_time": at(entered),
                 "out_station": "B", "out_station_time": at(entered + chrono::Duration::seconds(30)), "channel": 1, "price": price});
@@ -147,21 +170,38 @@ fn check(data: &Path, acked: &Acked) {
     let snapshots: HashSet<String> = column(&conn, "SELECT file FROM notice").into_iter().collect();
     assert_eq!(stored(data, "notices"), snapshots, "every notice has its snapshot and every snapshot its notice");
 
-    let songs: HashSet<i64> = conn.prepare("SELECT id FROM music_song").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let songs: HashSet<i64> = conn
+        .prepare("SELECT id FROM music_song")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     for mid in &acked.songs {
         assert!(songs.contains(mid), "acknowledged song {mid} is missing after the crash");
     }
     let audio: HashSet<String> = column(&conn, "SELECT res_file FROM music_song").into_iter().collect();
     assert_eq!(stored(data, "songs"), audio, "every song has its audio and every audio file its song");
-    let covers: HashSet<String> = column(&conn, "SELECT cover_file FROM music_song WHERE cover_file IS NOT NULL").into_iter().collect();
+    let covers: HashSet<String> =
+        column(&conn, "SELECT cover_file FROM music_song WHERE cover_file IS NOT NULL").into_iter().collect();
     assert_eq!(stored(data, "covers"), covers, "every cover belongs to a song");
 
-    let prices: HashSet<i64> = conn.prepare("SELECT price FROM transit_trip").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let prices: HashSet<i64> = conn
+        .prepare("SELECT price FROM transit_trip")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     for price in &acked.trips {
         assert!(prices.contains(price), "acknowledged trip {price} is missing after the crash");
     }
     let (trips, counted): (i64, i64) = conn
-        .query_row("SELECT (SELECT count(*) FROM transit_trip), (SELECT coalesce(sum(n), 0) FROM transit_day_total)", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT (SELECT count(*) FROM transit_trip), (SELECT coalesce(sum(n), 0) FROM transit_day_total)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert_eq!(trips, counted, "the daily rollup counts every stored trip");
 }
@@ -171,7 +211,17 @@ async fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let created = Command::new(release_binary())
-        .args(["admin", "create", "--username", "root", "--password", "root-password", "--phone", "13900000000", "--data"])
+        .args([
+            "admin",
+            "create",
+            "--username",
+            "root",
+            "--password",
+            "root-password",
+            "--phone",
+            "13900000000",
+            "--data",
+        ])
         .arg(&data)
         .output()
         .unwrap();
@@ -182,28 +232,63 @@ async fn acknowledged_writes_survive_sigkill() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let client = reqwest::Client::new();
     let mut server = start(&data);
-    let login = care(&client, &server.base, "/api/user/login", None, "login", "pass", json!({"phone": "13900000000", "pass": "root-password", "enduring": true})).await.unwrap();
+    let login = care(
+        &client,
+        &server.base,
+        "/api/user/login",
+        None,
+        "login",
+        "pass",
+        json!({"phone": "13900000000", "pass": "root-password", "enduring": true}),
+    )
+    .await
+    .unwrap();
     let token = login["data"]["token"].as_str().expect("care login").to_owned();
-    let added = care(&client, &server.base, "/api/device", Some(&token), "device", "add", json!({"device": "crash camera"})).await.unwrap();
+    let added =
+        care(&client, &server.base, "/api/device", Some(&token), "device", "add", json!({"device": "crash camera"}))
+            .await
+            .unwrap();
     let device = added["data"]["device_id"].as_str().expect("device token").to_owned();
-    let signed_in = client.post(format!("{}/system/api/auth/login", server.base)).json(&json!({"loginname": "root", "password": "root-password"})).send().await.unwrap();
+    let signed_in = client
+        .post(format!("{}/system/api/auth/login", server.base))
+        .json(&json!({"loginname": "root", "password": "root-password"}))
+        .send()
+        .await
+        .unwrap();
     let jwt = signed_in.json::<Value>().await.unwrap()["data"]["token"].as_str().expect("system login").to_owned();
     for (path, body) in [
-        ("station/create", json!({"station_id": 1, "station_name": "A", "station_route": "1号线", "admin_area": "Dist1"})),
-        ("station/create", json!({"station_id": 2, "station_name": "B", "station_route": "1号线", "admin_area": "Dist1"})),
+        (
+            "station/create",
+            json!({"station_id": 1, "station_name": "A", "station_route": "1号线", "admin_area": "Dist1"}),
+        ),
+        (
+            "station/create",
+            json!({"station_id": 2, "station_name": "B", "station_route": "1号线", "admin_area": "Dist1"}),
+        ),
         ("passenger/create", json!({"passenger_id": "rider", "dist": 5105, "birth": 1990, "gender": 1})),
     ] {
         let mut body = body;
         body["token"] = json!(jwt);
-        let answer: Value = client.post(format!("{}/transit/api/manage/{path}", server.base)).json(&body).send().await.unwrap().json().await.unwrap();
+        let answer: Value = client
+            .post(format!("{}/transit/api/manage/{path}", server.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(answer["code"], 2000, "{path}: {answer}");
     }
     let auth = Arc::new(Auth { device, jwt });
 
     let acked = Arc::new(Mutex::new(Acked::default()));
     for round in 0..4 {
-        let writers: Vec<_> =
-            (0..4u8).map(|w| tokio::spawn(write_until_killed(server.base.clone(), auth.clone(), acked.clone(), w, round * 100_000))).collect();
+        let writers: Vec<_> = (0..4u8)
+            .map(|w| {
+                tokio::spawn(write_until_killed(server.base.clone(), auth.clone(), acked.clone(), w, round * 100_000))
+            })
+            .collect();
         tokio::time::sleep(Duration::from_millis(rng.gen_range(300..1500))).await;
         server.child.kill().expect("SIGKILL");
         server.child.wait().unwrap();

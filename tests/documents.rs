@@ -5,9 +5,9 @@
 mod care_support;
 mod common;
 
-use common::{TestServer, read};
+use common::{read, TestServer};
 use reqwest::RequestBuilder;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 const PHONE: &str = "13800000001";
 const PASSWORD: &str = "Admin-Pass-1";
@@ -116,9 +116,9 @@ impl Site {
         if let Err(e) = valid(&spec, schema, &body) {
             panic!("{surface} {method} {path}: {e}");
         }
-        let shapes = schema["anyOf"].as_array().map_or(1, |shapes| {
-            shapes.iter().filter(|shape| valid(&spec, shape, &body).is_ok()).count()
-        });
+        let shapes = schema["anyOf"]
+            .as_array()
+            .map_or(1, |shapes| shapes.iter().filter(|shape| valid(&spec, shape, &body).is_ok()).count());
         assert_eq!(shapes, 1, "{surface} {method} {path}: {body} must match exactly one declared shape");
         body
     }
@@ -128,8 +128,14 @@ impl Site {
         let body = self.checked(surface, method, path, request).await;
         let failure = json!({ "$ref": format!("#/components/schemas/{}Failure", capitalized(surface)) });
         let spec = self.spec(surface).await;
-        assert!(spec.pointer(&format!("/components/schemas/{}Failure", capitalized(surface))).is_some(), "{surface} declares its failure");
-        assert!(valid(&spec, &failure, &body).is_err(), "{surface} {method} {path}: the failure shape accepts the success {body}");
+        assert!(
+            spec.pointer(&format!("/components/schemas/{}Failure", capitalized(surface))).is_some(),
+            "{surface} declares its failure"
+        );
+        assert!(
+            valid(&spec, &failure, &body).is_err(),
+            "{surface} {method} {path}: the failure shape accepts the success {body}"
+        );
         body
     }
 
@@ -151,29 +157,42 @@ fn capitalized(surface: &str) -> String {
 async fn successes_and_failures_both_match_the_declared_answer() {
     let b = Site::start().await;
     let login = json!({"username": "care_admin", "password": PASSWORD});
-    let system = b.token("/system/api/auth/login", json!({"loginname": "care_admin", "password": PASSWORD}), "/data/token").await;
+    let system = b
+        .token("/system/api/auth/login", json!({"loginname": "care_admin", "password": PASSWORD}), "/data/token")
+        .await;
     let music = b.token("/music/api/user/login", login.clone(), "/data").await;
     let transit = b.token("/transit/api/userprofile/login", login, "/data/token").await;
     let care = care_support::login(&b.server, PHONE, PASSWORD).await;
 
-    let roles = b.success("system", "get", "/api/auth/role/roleList", b.get("/system/api/auth/role/roleList").bearer_auth(&system)).await;
+    let roles = b
+        .success(
+            "system",
+            "get",
+            "/api/auth/role/roleList",
+            b.get("/system/api/auth/role/roleList").bearer_auth(&system),
+        )
+        .await;
     assert_eq!(roles["code"], 0);
     b.checked("system", "get", "/api/auth/role/roleList", b.get("/system/api/auth/role/roleList")).await;
 
     // An account without e-mail or nickname answers them as null, as the document shows.
     let profile = b.success("care", "get", "/api/user/info", b.get(&format!("/care/api/user/info?token={care}"))).await;
     assert_eq!((profile["status"].clone(), profile["data"]["email"].clone()), (json!(0), Value::Null));
-    b.checked("care", "get", "/api/user/info", b.get("/care/api/user/info?token=0123456789abcdef0123456789abcdef")).await;
+    b.checked("care", "get", "/api/user/info", b.get("/care/api/user/info?token=0123456789abcdef0123456789abcdef"))
+        .await;
     // Answers whose `data` depends on the subtype: a list of accounts, a list of notices.
     let care_post = |path: &str, kind: &str, subtype: &str, data: Value| {
         let body = json!({"id": 1, "type": kind, "subtype": subtype, "data": data});
         b.server.client.post(b.server.url(&format!("/care{path}?token={care}"))).json(&body)
     };
-    let accounts = b.success("care", "post", "/api/admin/user", care_post("/api/admin/user", "user", "list", json!({}))).await;
+    let accounts =
+        b.success("care", "post", "/api/admin/user", care_post("/api/admin/user", "user", "list", json!({}))).await;
     assert_eq!(accounts["data"][0]["phone"], PHONE);
     let camera = care_support::add_device(&b.server, &care, "hall camera").await;
     care_support::upload(&b.server, &camera, "a fall in the hall").await;
-    let notices = b.success("care", "post", "/api/get/notice", care_post("/api/get/notice", "notice", "get", json!({"mode": 2}))).await;
+    let notices = b
+        .success("care", "post", "/api/get/notice", care_post("/api/get/notice", "notice", "get", json!({"mode": 2})))
+        .await;
     assert_eq!(notices["data"]["num"], 1);
 
     // Never banned: the ban times are null.
@@ -186,7 +205,17 @@ async fn successes_and_failures_both_match_the_declared_answer() {
     b.checked("transit", "get", "/api/manage/station/list", b.get("/transit/api/manage/station/list")).await;
 
     let app = json!({"name": "partner", "scopes": ["care:read"]});
-    let (_, created) = read(b.server.client.post(b.server.url("/system/api/open/app/save")).bearer_auth(&system).json(&app).send().await.unwrap()).await;
+    let (_, created) = read(
+        b.server
+            .client
+            .post(b.server.url("/system/api/open/app/save"))
+            .bearer_auth(&system)
+            .json(&app)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     let credentials = json!({"appId": created["data"]["appId"], "appSecret": created["data"]["appSecret"]});
     let open = b.token("/open/api/token", credentials, "/data/token").await;
     assert_eq!(b.success("open", "get", "/api/app", b.get("/open/api/app").bearer_auth(&open)).await["code"], 1);
@@ -217,7 +246,9 @@ async fn streams_files_and_required_parameters_are_declared_as_served() {
     assert_eq!(required("/api/musiclist"), ["pageNum"]);
     assert_eq!(required("/api/musiclist/detail"), ["pageNum", "mlid"]);
     // The handler still answers a missing one with its own message.
-    let music_token = b.token("/music/api/user/login", json!({"username": "care_admin", "password": PASSWORD}), "/data").await;
-    let (http, body) = read(b.get("/music/api/music?pageSize=5").header("Authorization", &music_token).send().await.unwrap()).await;
+    let music_token =
+        b.token("/music/api/user/login", json!({"username": "care_admin", "password": PASSWORD}), "/data").await;
+    let (http, body) =
+        read(b.get("/music/api/music?pageSize=5").header("Authorization", &music_token).send().await.unwrap()).await;
     assert_eq!((http, body["message"].as_str()), (400, Some("pageNum is required (the page number, from 1)")));
 }

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{TestServer, read};
-use serde_json::{Value, json};
+use common::{read, TestServer};
+use serde_json::{json, Value};
 
 /// Asserts `body` is a failure in `surface`'s envelope and returns its message.
 fn failure_message(surface: &str, http: u16, body: &Value) -> String {
@@ -61,8 +61,14 @@ async fn oversized_bodies_get_413_in_each_envelope() {
     .await;
     let big = "x".repeat(2048);
     for s in SURFACES {
-        let res = server.client.post(server.url(&format!("/{s}/api/anything"))).body(big.clone())
-            .header("content-type", "application/json").send().await.unwrap();
+        let res = server
+            .client
+            .post(server.url(&format!("/{s}/api/anything")))
+            .body(big.clone())
+            .header("content-type", "application/json")
+            .send()
+            .await
+            .unwrap();
         let (http, body) = read(res).await;
         assert_eq!(http, 413, "{s}");
         assert!(failure_message(s, http, &body).contains("1024 bytes"), "{body}");
@@ -76,8 +82,14 @@ async fn oversized_bodies_get_413_in_each_envelope() {
     assert_eq!(res.status().as_u16(), 413);
     // A body without a declared length is cut off at the limit too.
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..4).map(|_| Ok(vec![b'x'; 512])).collect();
-    let res = server.client.post(server.url("/system/api/auth/login")).header("content-type", "application/json")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))).send().await.unwrap();
+    let res = server
+        .client
+        .post(server.url("/system/api/auth/login"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
     let (http, body) = read(res).await;
     assert_eq!(http, 413);
     failure_message("system", http, &body);
@@ -88,15 +100,31 @@ async fn payload_and_auth_errors_answer_in_the_system_envelope() {
     let server = TestServer::start().await;
     let login = server.url("/system/api/auth/login");
     let cases: Vec<(&str, reqwest::RequestBuilder, &str)> = vec![
-        ("malformed JSON", server.client.post(&login).header("content-type", "application/json").body("{not json"), "not valid JSON"),
+        (
+            "malformed JSON",
+            server.client.post(&login).header("content-type", "application/json").body("{not json"),
+            "not valid JSON",
+        ),
         ("missing field", server.client.post(&login).json(&json!({"loginname": "x"})), "missing field `password`"),
-        ("wrong type", server.client.post(&login).json(&json!({"loginname": 5, "password": "x"})), "loginname: invalid type"),
-        ("wrong content type", server.client.post(&login).header("content-type", "text/plain").body("hi"), "Content-Type"),
+        (
+            "wrong type",
+            server.client.post(&login).json(&json!({"loginname": 5, "password": "x"})),
+            "loginname: invalid type",
+        ),
+        (
+            "wrong content type",
+            server.client.post(&login).header("content-type", "text/plain").body("hi"),
+            "Content-Type",
+        ),
         ("no content type", server.client.post(&login).body("{}"), "Content-Type"),
         ("wrong method", server.client.get(&login), "HTTP method"),
         ("no token", server.client.get(server.url("/system/api/sms/outbox")), "not logged in"),
         ("bad token", server.client.get(server.url("/system/api/sms/outbox")).bearer_auth("abc.def.ghi"), "not valid"),
-        ("bad query value", server.client.get(server.url("/system/api/sms/outbox?pageNum=abc")).bearer_auth("x"), "pageNum"),
+        (
+            "bad query value",
+            server.client.get(server.url("/system/api/sms/outbox?pageNum=abc")).bearer_auth("x"),
+            "pageNum",
+        ),
     ];
     for (what, request, expected) in cases {
         let (http, body) = read(request.send().await.unwrap()).await;
@@ -151,7 +179,8 @@ async fn docs_offer_every_surface_and_each_spec_is_served() {
     assert!(html.contains("SwaggerUIBundle"));
     for s in SURFACES {
         assert!(html.contains(&format!("data-s=\"{s}\"")), "{s} missing from /docs");
-        let (http, spec) = read(server.client.get(server.url(&format!("/openapi/{s}.json"))).send().await.unwrap()).await;
+        let (http, spec) =
+            read(server.client.get(server.url(&format!("/openapi/{s}.json"))).send().await.unwrap()).await;
         assert_eq!(http, 200);
         assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
         assert_eq!(spec["servers"][0]["url"], format!("/{s}"));
@@ -182,7 +211,8 @@ async fn the_compatibility_root_serves_the_chosen_surface_at_the_root() {
     failure_message("care", 200, &body);
     let server = TestServer::start_with(|c| c.compat_root = "system".into()).await;
     server.create_admin("root_admin", "Correct-Horse-9").await;
-    let (_, body) = server.post_json("/api/auth/login", &json!({"loginname": "root_admin", "password": "Correct-Horse-9"})).await;
+    let (_, body) =
+        server.post_json("/api/auth/login", &json!({"loginname": "root_admin", "password": "Correct-Horse-9"})).await;
     assert_eq!(body["code"], 0, "system login at the root: {body}");
     let server = TestServer::start_with(|c| c.compat_root = "none".into()).await;
     let res = server.client.post(server.url("/api/auth/login")).json(&json!({})).send().await.unwrap();

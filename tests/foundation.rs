@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{TestServer, read};
-use serde_json::{Value, json};
+use common::{read, TestServer};
+use serde_json::{json, Value};
 
 const ADMIN: &str = "root_admin";
 const ADMIN_PASS: &str = "Correct-Horse-9";
@@ -20,7 +20,8 @@ async fn with_admin() -> (TestServer, String) {
 #[tokio::test]
 async fn login_answers_a_token_and_its_expiration_time() {
     let (server, token) = with_admin().await;
-    let (_, body) = server.post_json("/system/api/auth/login", &json!({"loginname": ADMIN, "password": ADMIN_PASS})).await;
+    let (_, body) =
+        server.post_json("/system/api/auth/login", &json!({"loginname": ADMIN, "password": ADMIN_PASS})).await;
     assert_eq!(body["message"], "SUCC");
     let expiry = body["data"]["expirationTime"].as_str().unwrap();
     assert!(chrono::NaiveDateTime::parse_from_str(expiry, "%Y-%m-%d %H:%M:%S").is_ok(), "{expiry}");
@@ -32,8 +33,10 @@ async fn login_answers_a_token_and_its_expiration_time() {
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_answer() {
     let (server, _) = with_admin().await;
-    let (s1, wrong) = server.post_json("/system/api/auth/login", &json!({"loginname": ADMIN, "password": "nope-nope"})).await;
-    let (s2, unknown) = server.post_json("/system/api/auth/login", &json!({"loginname": "ghost", "password": "nope-nope"})).await;
+    let (s1, wrong) =
+        server.post_json("/system/api/auth/login", &json!({"loginname": ADMIN, "password": "nope-nope"})).await;
+    let (s2, unknown) =
+        server.post_json("/system/api/auth/login", &json!({"loginname": "ghost", "password": "nope-nope"})).await;
     assert_eq!((s1, s2), (200, 200));
     assert_eq!(wrong["code"], -1);
     assert_eq!(wrong, unknown);
@@ -46,8 +49,13 @@ async fn a_disabled_account_cannot_log_in_and_its_tokens_die_at_once() {
     let id = server.create_user("plain_user", "Plain-pass-1").await;
     let token = server.system_login("plain_user", "Plain-pass-1").await;
     let app = server.running().app.clone();
-    app.db.write(move |tx| Ok::<_, hearth::db::DbError>(hearth::identity::accounts::set_enabled(tx, id, false)?)).await.unwrap();
-    let (_, body) = server.post_json("/system/api/auth/login", &json!({"loginname": "plain_user", "password": "Plain-pass-1"})).await;
+    app.db
+        .write(move |tx| Ok::<_, hearth::db::DbError>(hearth::identity::accounts::set_enabled(tx, id, false)?))
+        .await
+        .unwrap();
+    let (_, body) = server
+        .post_json("/system/api/auth/login", &json!({"loginname": "plain_user", "password": "Plain-pass-1"}))
+        .await;
     assert_eq!(body["code"], -1);
     assert!(body["message"].as_str().unwrap().contains("disabled"), "{body}");
     let (_, body) = server.get_auth("/system/api/sms/outbox", &token).await;
@@ -114,12 +122,18 @@ async fn failed_logins_are_limited_per_client_address() {
     let server = TestServer::start_with(|c| c.login_max_failures = 3).await;
     server.create_admin(ADMIN, ADMIN_PASS).await;
     for _ in 0..3 {
-        let (_, body) = server.post_json("/system/api/auth/login", &json!({"loginname": ADMIN, "password": "bad-guess"})).await;
+        let (_, body) =
+            server.post_json("/system/api/auth/login", &json!({"loginname": ADMIN, "password": "bad-guess"})).await;
         assert!(body["message"].as_str().unwrap().contains("wrong login name or password"));
     }
     // Now even the right password waits: otherwise guessing would simply continue.
-    let res = server.client.post(server.url("/system/api/auth/login"))
-        .json(&json!({"loginname": ADMIN, "password": ADMIN_PASS})).send().await.unwrap();
+    let res = server
+        .client
+        .post(server.url("/system/api/auth/login"))
+        .json(&json!({"loginname": ADMIN, "password": ADMIN_PASS}))
+        .send()
+        .await
+        .unwrap();
     let retry_after: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=300).contains(&retry_after));
     let body = read(res).await.1;
@@ -168,7 +182,8 @@ async fn an_image_captcha_is_a_real_png_and_passes_once() {
     let png = image::load_from_memory(&captcha.png).expect("decodable image");
     assert!(png.width() >= 100 && png.height() >= 40);
     assert_eq!(captcha.rand.len(), 5);
-    let code: String = server.sql().query_row("SELECT code FROM captcha WHERE rand = ?1", [&captcha.rand], |r| r.get(0)).unwrap();
+    let code: String =
+        server.sql().query_row("SELECT code FROM captcha WHERE rand = ?1", [&captcha.rand], |r| r.get(0)).unwrap();
     assert_eq!(code.len(), 5);
     assert_eq!(code, code.to_lowercase());
     let hash = md5(&format!("{code}{}", captcha.rand)).to_uppercase();
@@ -177,7 +192,8 @@ async fn an_image_captcha_is_a_real_png_and_passes_once() {
     assert!(!identity.check_image_captcha(&hash).await.unwrap(), "single use");
     // An expired captcha never passes.
     let late = identity.new_image_captcha().await.unwrap();
-    let code: String = server.sql().query_row("SELECT code FROM captcha WHERE rand = ?1", [&late.rand], |r| r.get(0)).unwrap();
+    let code: String =
+        server.sql().query_row("SELECT code FROM captcha WHERE rand = ?1", [&late.rand], |r| r.get(0)).unwrap();
     server.sql().execute("UPDATE captcha SET expires_at = 0", []).unwrap();
     assert!(!identity.check_image_captcha(&md5(&format!("{code}{}", late.rand))).await.unwrap());
 }
@@ -188,7 +204,8 @@ async fn sms_codes_are_bound_to_phone_and_purpose_single_use_and_expire() {
     let server = TestServer::start().await;
     let identity = &server.running().app.identity;
     let rand = identity.send_sms_code("13900000000", 1).await.unwrap();
-    let code: String = server.sql().query_row("SELECT code FROM sms_outbox WHERE rand = ?1", [&rand], |r| r.get(0)).unwrap();
+    let code: String =
+        server.sql().query_row("SELECT code FROM sms_outbox WHERE rand = ?1", [&rand], |r| r.get(0)).unwrap();
     assert!(code.len() == 5 && code.bytes().all(|b| b.is_ascii_digit()));
     let hash = md5(&format!("{code}{rand}"));
     assert_eq!(identity.check_sms_code("13900000001", 1, &hash).await.unwrap(), SmsCheck::Mismatch);
@@ -197,28 +214,37 @@ async fn sms_codes_are_bound_to_phone_and_purpose_single_use_and_expire() {
     assert_eq!(identity.check_sms_code("13900000000", 1, &hash).await.unwrap(), SmsCheck::Passed);
     assert_eq!(identity.check_sms_code("13900000000", 1, &hash).await.unwrap(), SmsCheck::Mismatch);
     let rand = identity.send_sms_code("13900000000", 2).await.unwrap();
-    let code: String = server.sql().query_row("SELECT code FROM sms_code WHERE rand = ?1", [&rand], |r| r.get(0)).unwrap();
+    let code: String =
+        server.sql().query_row("SELECT code FROM sms_code WHERE rand = ?1", [&rand], |r| r.get(0)).unwrap();
     server.sql().execute("UPDATE sms_code SET expires_at = expires_at - 181", []).unwrap();
-    assert_eq!(identity.check_sms_code("13900000000", 2, &md5(&format!("{code}{rand}"))).await.unwrap(), SmsCheck::Expired);
+    assert_eq!(
+        identity.check_sms_code("13900000000", 2, &md5(&format!("{code}{rand}"))).await.unwrap(),
+        SmsCheck::Expired
+    );
 }
 
 #[tokio::test]
 async fn the_webhook_sms_sender_posts_phone_and_text_to_the_gateway() {
-    use poem::{EndpointExt, Route, handler, post, web::Json};
+    use poem::{handler, post, web::Json, EndpointExt, Route};
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
     #[handler]
-    async fn receive(Json(body): Json<Value>, tx: poem::web::Data<&tokio::sync::mpsc::UnboundedSender<Value>>) -> &'static str {
+    async fn receive(
+        Json(body): Json<Value>,
+        tx: poem::web::Data<&tokio::sync::mpsc::UnboundedSender<Value>>,
+    ) -> &'static str {
         tx.send(body).unwrap();
         "ok"
     }
-    let acceptor = poem::listener::Listener::into_acceptor(poem::listener::TcpListener::bind("127.0.0.1:0")).await.unwrap();
+    let acceptor =
+        poem::listener::Listener::into_acceptor(poem::listener::TcpListener::bind("127.0.0.1:0")).await.unwrap();
     let gateway = poem::listener::Acceptor::local_addr(&acceptor)[0].as_socket_addr().copied().unwrap();
     tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(Route::new().at("/sms", post(receive).data(tx))));
     let server = TestServer::start_with(|c| c.sms_webhook = Some(format!("http://{gateway}/sms"))).await;
     let rand = server.running().app.identity.send_sms_code("13700000000", 1).await.unwrap();
     let sent = rx.recv().await.unwrap();
     assert_eq!(sent["phone"], "13700000000");
-    let code: String = server.sql().query_row("SELECT code FROM sms_code WHERE rand = ?1", [&rand], |r| r.get(0)).unwrap();
+    let code: String =
+        server.sql().query_row("SELECT code FROM sms_code WHERE rand = ?1", [&rand], |r| r.get(0)).unwrap();
     assert!(sent["text"].as_str().unwrap().contains(&code));
     let outbox: i64 = server.sql().query_row("SELECT COUNT(*) FROM sms_outbox", [], |r| r.get(0)).unwrap();
     assert_eq!(outbox, 0, "the webhook sender does not write the outbox");

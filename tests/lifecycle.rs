@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{TestServer, read};
+use common::{read, TestServer};
 use serde_json::json;
 
 const HEARTH: &str = env!("CARGO_BIN_EXE_hearth");
@@ -65,7 +65,9 @@ async fn the_setup_link_creates_the_first_administrator_once() {
     let server = TestServer::start().await;
     let token = server.running().setup_token.clone().expect("no administrator yet: a setup link");
     let body = json!({"token": token, "loginname": "owner", "password": "Owner-pass-1", "phone": "13812345678"});
-    let (_, short) = server.post_json("/system/api/setup", &json!({"token": token, "loginname": "owner", "password": "short"})).await;
+    let (_, short) = server
+        .post_json("/system/api/setup", &json!({"token": token, "loginname": "owner", "password": "short"}))
+        .await;
     assert!(short["message"].as_str().unwrap().contains("8 characters"));
     let (_, answer) = server.post_json("/system/api/setup", &body).await;
     assert_eq!(answer["code"], 0, "{answer}");
@@ -82,10 +84,17 @@ async fn the_setup_link_creates_the_first_administrator_once() {
 async fn an_expired_or_forged_setup_token_is_refused() {
     let server = TestServer::start().await;
     let token = server.running().setup_token.clone().unwrap();
-    let (_, forged) = server.post_json("/system/api/setup", &json!({"token": "0".repeat(32), "loginname": "x", "password": "Long-enough-1"})).await;
+    let (_, forged) = server
+        .post_json(
+            "/system/api/setup",
+            &json!({"token": "0".repeat(32), "loginname": "x", "password": "Long-enough-1"}),
+        )
+        .await;
     assert_eq!(forged["code"], -1);
     server.sql().execute("UPDATE setup_token SET expires_at = 0", []).unwrap();
-    let (_, late) = server.post_json("/system/api/setup", &json!({"token": token, "loginname": "x", "password": "Long-enough-1"})).await;
+    let (_, late) = server
+        .post_json("/system/api/setup", &json!({"token": token, "loginname": "x", "password": "Long-enough-1"}))
+        .await;
     assert_eq!(late["code"], -1);
     assert!(late["message"].as_str().unwrap().contains("expired"));
 }
@@ -107,7 +116,10 @@ fn hearth(data: &std::path::Path, args: &[&str]) -> std::process::Output {
 async fn admin_create_is_idempotent_and_the_server_accepts_the_account() {
     let dir = tempfile::tempdir().unwrap();
     for password in ["First-pass-1", "Second-pass-2"] {
-        let out = hearth(dir.path(), &["admin", "create", "--username", "boss", "--password", password, "--phone", "13900001111"]);
+        let out = hearth(
+            dir.path(),
+            &["admin", "create", "--username", "boss", "--password", password, "--phone", "13900001111"],
+        );
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains("boss"));
     }
@@ -116,12 +128,18 @@ async fn admin_create_is_idempotent_and_the_server_accepts_the_account() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("8 characters"));
     let config = hearth::config::Config::for_tests(dir.path());
     let running = hearth::start(config).await.unwrap();
-    let accounts: i64 = rusqlite::Connection::open(dir.path().join("hearth.db")).unwrap()
-        .query_row("SELECT COUNT(*) FROM account WHERE username = 'boss' AND phone = '13900001111'", [], |r| r.get(0)).unwrap();
+    let accounts: i64 = rusqlite::Connection::open(dir.path().join("hearth.db"))
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM account WHERE username = 'boss' AND phone = '13900001111'", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(accounts, 1);
     let client = reqwest::Client::new();
-    let res = client.post(format!("{}/system/api/auth/login", running.base_url()))
-        .json(&json!({"loginname": "boss", "password": "Second-pass-2"})).send().await.unwrap();
+    let res = client
+        .post(format!("{}/system/api/auth/login", running.base_url()))
+        .json(&json!({"loginname": "boss", "password": "Second-pass-2"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(read(res).await.1["code"], 0);
     assert!(running.setup_token.is_none());
     running.stop().await.unwrap();
@@ -141,7 +159,11 @@ fn unknown_config_keys_are_rejected_by_name() {
 fn flags_beat_environment_beats_file_beats_defaults() {
     use hearth::config::{Config, Settings};
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("hearth.toml"), "listen = \"127.0.0.1:1111\"\njson_limit = 5\ncompat_root = \"music\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("hearth.toml"),
+        "listen = \"127.0.0.1:1111\"\njson_limit = 5\ncompat_root = \"music\"\n",
+    )
+    .unwrap();
     // clap gives flags precedence over environment; here the merged CLI layer has `listen` only.
     let cli = Settings { listen: Some("127.0.0.1:2222".into()), ..Settings::default() };
     let config = Config::load(dir.path(), &cli).unwrap();
@@ -158,11 +180,21 @@ fn environment_is_read_and_flags_win_over_it() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hearth.toml"), "compat_root = \"bogus\"\n").unwrap();
     // The file's bad value is overridden by the environment, which a flag overrides in turn.
-    let out = Command::new(HEARTH).arg("--data").arg(dir.path()).args(["admin", "create", "--username", "a", "--password", "Long-enough-1"])
-        .env("HEARTH_COMPAT_ROOT", "care").output().unwrap();
+    let out = Command::new(HEARTH)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["admin", "create", "--username", "a", "--password", "Long-enough-1"])
+        .env("HEARTH_COMPAT_ROOT", "care")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "env beats file: {}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(HEARTH).arg("--data").arg(dir.path()).args(["--compat-root", "nonsense", "admin", "create", "--username", "a", "--password", "Long-enough-1"])
-        .env("HEARTH_COMPAT_ROOT", "care").output().unwrap();
+    let out = Command::new(HEARTH)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["--compat-root", "nonsense", "admin", "create", "--username", "a", "--password", "Long-enough-1"])
+        .env("HEARTH_COMPAT_ROOT", "care")
+        .output()
+        .unwrap();
     assert!(!out.status.success(), "flag beats env");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nonsense"));
 }

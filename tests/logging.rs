@@ -26,17 +26,14 @@ impl Write for Captured {
 async fn secrets_never_reach_the_log_but_requests_do() {
     let captured = Captured::default();
     let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("trace")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    tracing_subscriber::fmt().with_env_filter("trace").with_ansi(false).with_writer(move || writer.clone()).init();
     let server = TestServer::start().await;
     let password = "Very-Secret-Pass-93";
     server.create_admin("log_admin", password).await;
     let token = server.system_login("log_admin", password).await;
     server.get_auth("/system/api/sms/outbox?pageSize=5", &token).await;
-    let res = server.client.get(server.url(&format!("/care/api/notice/stream?token={token}&x=1"))).send().await.unwrap();
+    let res =
+        server.client.get(server.url(&format!("/care/api/notice/stream?token={token}&x=1"))).send().await.unwrap();
     assert!(res.status().is_success());
     server.post_json("/system/api/auth/login", &json!({"loginname": "log_admin", "password": "Wrong-Secret-77"})).await;
     let setup = server.running().setup_token.clone();

@@ -22,7 +22,10 @@ async fn upload_list_and_stream_a_song() {
     assert_eq!(song["uid"], uid);
     assert!(song["createdTime"].as_i64().unwrap() > 1_700_000_000 && song["updatedTime"].is_i64());
     let res_url = song["resUrl"].as_str().unwrap().to_owned();
-    assert!(res_url.starts_with(&format!("{}/music/api/files/songs/", server.base)) && res_url.ends_with(".wav"), "{res_url}");
+    assert!(
+        res_url.starts_with(&format!("{}/music/api/files/songs/", server.base)) && res_url.ends_with(".wav"),
+        "{res_url}"
+    );
     assert!(song["musicAvatar"].as_str().unwrap().ends_with(".png"));
     assert_eq!(stored(&server, "songs").len(), 1);
     assert_eq!(stored(&server, "covers").len(), 1);
@@ -41,12 +44,18 @@ async fn upload_list_and_stream_a_song() {
     let tail = server.client.get(&res_url).header("Range", "bytes=-10").send().await.unwrap();
     assert_eq!(tail.status(), 206);
     assert_eq!(tail.bytes().await.unwrap().as_ref(), &bytes[bytes.len() - 10..]);
-    let nothing = server.client.get(server.url("/music/api/files/songs/0123456789abcdef0123456789abcdef.wav")).send().await.unwrap();
+    let nothing = server
+        .client
+        .get(server.url("/music/api/files/songs/0123456789abcdef0123456789abcdef.wav"))
+        .send()
+        .await
+        .unwrap();
     failed(common::read(nothing).await, 404);
 
     // Anyone signed in lists it.
     let (_, listener) = user(&server, "listener_1").await;
-    let (status, body) = call(&server, Method::GET, "/api/music?pageNum=1&pageSize=10", Some(&listener), Body::None).await;
+    let (status, body) =
+        call(&server, Method::GET, "/api/music?pageNum=1&pageSize=10", Some(&listener), Body::None).await;
     assert_eq!(status, 200);
     assert_eq!(body["total"], 1);
     assert_eq!(body["data"][0], song);
@@ -59,7 +68,8 @@ async fn uploads_are_checked_and_a_failed_upload_leaves_nothing() {
     let fields = [("musicname", "song"), ("creator", "3"), ("album", "4,5"), ("publishedTime", "1712645397")];
     let send = |form| call(&server, Method::POST, "/api/music", Some(&token), Body::Multipart(form));
 
-    let not_audio = multipart(&fields).part("res", file_part(b"<html>definitely not audio</html>".to_vec(), "a.mp3", "audio/mpeg"));
+    let not_audio =
+        multipart(&fields).part("res", file_part(b"<html>definitely not audio</html>".to_vec(), "a.mp3", "audio/mpeg"));
     assert!(failed(send(not_audio).await, 400).starts_with("res"));
     let bad_cover = multipart(&fields)
         .part("res", file_part(wav(100), "a.wav", "audio/wav"))
@@ -72,9 +82,11 @@ async fn uploads_are_checked_and_a_failed_upload_leaves_nothing() {
         let form = multipart(&partial).part("res", file_part(wav(100), "a.wav", "audio/wav"));
         assert!(failed(send(form).await, 400).contains(missing), "{missing}");
     }
-    let bad_creator = multipart(&[("musicname", "song"), ("creator", "two"), ("album", "4"), ("publishedTime", "1")]).part("res", file_part(wav(100), "a.wav", "audio/wav"));
+    let bad_creator = multipart(&[("musicname", "song"), ("creator", "two"), ("album", "4"), ("publishedTime", "1")])
+        .part("res", file_part(wav(100), "a.wav", "audio/wav"));
     assert!(failed(send(bad_creator).await, 400).starts_with("creator"));
-    let blank_name = multipart(&[("musicname", "   "), ("creator", "2"), ("album", "4"), ("publishedTime", "1")]).part("res", file_part(wav(100), "a.wav", "audio/wav"));
+    let blank_name = multipart(&[("musicname", "   "), ("creator", "2"), ("album", "4"), ("publishedTime", "1")])
+        .part("res", file_part(wav(100), "a.wav", "audio/wav"));
     assert!(failed(send(blank_name).await, 400).starts_with("musicname"));
     assert!(stored(&server, "songs").is_empty(), "{:?}", stored(&server, "songs"));
     assert!(stored(&server, "covers").is_empty());
@@ -107,7 +119,9 @@ async fn list_filters_and_pages() {
         let server = &server;
         async move { call(server, Method::GET, &path, Some(&token), Body::None).await }
     };
-    let names = |body: &serde_json::Value| body["data"].as_array().unwrap().iter().map(|s| s["musicname"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let names = |body: &serde_json::Value| {
+        body["data"].as_array().unwrap().iter().map(|s| s["musicname"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
 
     let (_, all) = list("pageNum=1&pageSize=2", &bob_token).await;
     assert_eq!((all["total"].clone(), names(&all)), (json!(4), vec!["evening 100%".to_owned(), "morning 3".into()]));
@@ -126,7 +140,13 @@ async fn list_filters_and_pages() {
     let (_, everyone) = list("pageNum=1&pageSize=10&mode=false", &bob_token).await;
     assert_eq!(everyone["total"], 4);
 
-    for (query, word) in [("pageSize=10", "pageNum"), ("pageNum=1", "pageSize"), ("pageNum=0&pageSize=10", "pageNum"), ("pageNum=1&pageSize=100000", "pageSize"), ("pageNum=x&pageSize=1", "pageNum")] {
+    for (query, word) in [
+        ("pageSize=10", "pageNum"),
+        ("pageNum=1", "pageSize"),
+        ("pageNum=0&pageSize=10", "pageNum"),
+        ("pageNum=1&pageSize=100000", "pageSize"),
+        ("pageNum=x&pageSize=1", "pageNum"),
+    ] {
         let message = failed(list(query, &bob_token).await, 400);
         assert!(message.contains(word), "{query}: {message}");
     }
@@ -144,16 +164,55 @@ async fn update_replace_and_ownership() {
 
     let edit = json!({"mid": mid, "musicname": "aaa", "creator": "[43,543]", "introduction": "bbbbb", "publishedTime": 1712645397, "lyric": "………………"});
     let edited = data(call(&server, Method::PUT, "/api/music", Some(&token), Body::Json(edit.clone())).await);
-    assert_eq!((edited["musicname"].clone(), edited["creator"].clone(), edited["lyric"].clone()), (json!("aaa"), json!([43, 543]), json!("………………")));
+    assert_eq!(
+        (edited["musicname"].clone(), edited["creator"].clone(), edited["lyric"].clone()),
+        (json!("aaa"), json!([43, 543]), json!("………………"))
+    );
     assert_eq!(edited["album"], json!([53]), "untouched");
-    let partial = data(call(&server, Method::PUT, "/api/music", Some(&token), Body::Json(json!({"mid": mid.to_string(), "creator": [7], "publishedTime": "1712645000"}))).await);
-    assert_eq!((partial["musicname"].clone(), partial["creator"].clone(), partial["publishedTime"].clone()), (json!("aaa"), json!([7]), json!(1712645000)));
-    failed(call(&server, Method::PUT, "/api/music", Some(&token), Body::Json(json!({"mid": mid, "creator": "[x]"}))).await, 400);
-    failed(call(&server, Method::PUT, "/api/music", Some(&token), Body::Json(json!({"mid": mid, "publishedTime": -5}))).await, 400);
-    failed(call(&server, Method::PUT, "/api/music", Some(&token), Body::Json(json!({"musicname": "no mid"}))).await, 400);
-    failed(call(&server, Method::PUT, "/api/music", Some(&token), Body::Json(json!({"mid": 999, "musicname": "ghost"}))).await, 404);
-    assert!(failed(call(&server, Method::PUT, "/api/music", Some(&rival), Body::Json(edit.clone())).await, 403).contains("not yours"));
-    data(call(&server, Method::PUT, "/api/music", Some(&root), Body::Json(json!({"mid": mid, "introduction": "by admin"}))).await);
+    let partial = data(
+        call(
+            &server,
+            Method::PUT,
+            "/api/music",
+            Some(&token),
+            Body::Json(json!({"mid": mid.to_string(), "creator": [7], "publishedTime": "1712645000"})),
+        )
+        .await,
+    );
+    assert_eq!(
+        (partial["musicname"].clone(), partial["creator"].clone(), partial["publishedTime"].clone()),
+        (json!("aaa"), json!([7]), json!(1712645000))
+    );
+    failed(
+        call(&server, Method::PUT, "/api/music", Some(&token), Body::Json(json!({"mid": mid, "creator": "[x]"}))).await,
+        400,
+    );
+    failed(
+        call(&server, Method::PUT, "/api/music", Some(&token), Body::Json(json!({"mid": mid, "publishedTime": -5})))
+            .await,
+        400,
+    );
+    failed(
+        call(&server, Method::PUT, "/api/music", Some(&token), Body::Json(json!({"musicname": "no mid"}))).await,
+        400,
+    );
+    failed(
+        call(&server, Method::PUT, "/api/music", Some(&token), Body::Json(json!({"mid": 999, "musicname": "ghost"})))
+            .await,
+        404,
+    );
+    assert!(failed(call(&server, Method::PUT, "/api/music", Some(&rival), Body::Json(edit.clone())).await, 403)
+        .contains("not yours"));
+    data(
+        call(
+            &server,
+            Method::PUT,
+            "/api/music",
+            Some(&root),
+            Body::Json(json!({"mid": mid, "introduction": "by admin"})),
+        )
+        .await,
+    );
 
     // Replacing the audio and the cover removes the old files.
     let old_res = file_name(&song["resUrl"]);
@@ -172,16 +231,22 @@ async fn update_replace_and_ownership() {
     // Someone else's replacement, or a bad file, changes nothing and leaves nothing.
     let form = multipart(&[("mid", &mid.to_string())]).part("file", file_part(wav(100), "x.wav", "audio/wav"));
     failed(call(&server, Method::PUT, "/api/music/res", Some(&rival), Body::Multipart(form)).await, 403);
-    let form = multipart(&[("mid", &mid.to_string())]).part("file", file_part(b"not an image at all".to_vec(), "x.png", "image/png"));
+    let form = multipart(&[("mid", &mid.to_string())])
+        .part("file", file_part(b"not an image at all".to_vec(), "x.png", "image/png"));
     failed(call(&server, Method::PUT, "/api/music/avatar", Some(&token), Body::Multipart(form)).await, 400);
     let form = multipart(&[("mid", &mid.to_string())]);
-    assert!(failed(call(&server, Method::PUT, "/api/music/res", Some(&token), Body::Multipart(form)).await, 400).contains("file"));
+    assert!(failed(call(&server, Method::PUT, "/api/music/res", Some(&token), Body::Multipart(form)).await, 400)
+        .contains("file"));
     assert_eq!(stored(&server, "songs"), vec![file_name(&res_url)]);
     assert_eq!(stored(&server, "covers"), vec![file_name(&cover_url)]);
 
     // A 普通用户 may not upload or edit at all.
     let (_, plain) = user(&server, "plain_listener").await;
-    failed(call(&server, Method::PUT, "/api/music", Some(&plain), Body::Json(json!({"mid": mid, "musicname": "mine"}))).await, 403);
+    failed(
+        call(&server, Method::PUT, "/api/music", Some(&plain), Body::Json(json!({"mid": mid, "musicname": "mine"})))
+            .await,
+        403,
+    );
 }
 
 #[tokio::test]
@@ -195,11 +260,42 @@ async fn unshelved_songs_are_hidden_and_permanent_removal_deletes_files() {
     let mid = song["mid"].as_i64().unwrap();
     let res_url = song["resUrl"].as_str().unwrap().to_owned();
     let cover_url = song["musicAvatar"].as_str().unwrap().to_owned();
-    data(call(&server, Method::PUT, "/api/music/fav", Some(&listener), Body::Multipart(multipart(&[("mid", &mid.to_string())]))).await);
+    data(
+        call(
+            &server,
+            Method::PUT,
+            "/api/music/fav",
+            Some(&listener),
+            Body::Multipart(multipart(&[("mid", &mid.to_string())])),
+        )
+        .await,
+    );
 
-    failed(call(&server, Method::DELETE, "/api/music/unshelve", Some(&listener), Body::Json(json!({"mid": mid, "type": true}))).await, 403);
-    failed(call(&server, Method::DELETE, "/api/music/unshelve", Some(&token), Body::Json(json!({"mid": mid}))).await, 400);
-    data(call(&server, Method::DELETE, "/api/music/unshelve", Some(&token), Body::Json(json!({"mid": mid, "type": true}))).await);
+    failed(
+        call(
+            &server,
+            Method::DELETE,
+            "/api/music/unshelve",
+            Some(&listener),
+            Body::Json(json!({"mid": mid, "type": true})),
+        )
+        .await,
+        403,
+    );
+    failed(
+        call(&server, Method::DELETE, "/api/music/unshelve", Some(&token), Body::Json(json!({"mid": mid}))).await,
+        400,
+    );
+    data(
+        call(
+            &server,
+            Method::DELETE,
+            "/api/music/unshelve",
+            Some(&token),
+            Body::Json(json!({"mid": mid, "type": true})),
+        )
+        .await,
+    );
 
     // Hidden from the listener: list, favourite, files; the owner and administrators still see it.
     let (_, seen) = call(&server, Method::GET, "/api/music?pageNum=1&pageSize=10", Some(&listener), Body::None).await;
@@ -208,14 +304,18 @@ async fn unshelved_songs_are_hidden_and_permanent_removal_deletes_files() {
     failed(call(&server, Method::PUT, "/api/music/fav", Some(&listener), form(&[("mid", mid.to_string())])).await, 404);
     for url in [&res_url, &cover_url] {
         failed(common::read(server.client.get(url).send().await.unwrap()).await, 404);
-        failed(common::read(server.client.get(url).header("Authorization", &listener).send().await.unwrap()).await, 404);
+        failed(
+            common::read(server.client.get(url).header("Authorization", &listener).send().await.unwrap()).await,
+            404,
+        );
         assert_eq!(server.client.get(url).header("Authorization", &token).send().await.unwrap().status(), 200);
         assert_eq!(server.client.get(url).header("Authorization", &root).send().await.unwrap().status(), 200);
     }
     // The shelf (global list) shows on-shelf songs; the owner's own list and administrators show all.
     let (_, shelf) = call(&server, Method::GET, "/api/music?pageNum=1&pageSize=10", Some(&token), Body::None).await;
     assert_eq!(shelf["total"], 1);
-    let (_, own) = call(&server, Method::GET, "/api/music?pageNum=1&pageSize=10&mode=true", Some(&token), Body::None).await;
+    let (_, own) =
+        call(&server, Method::GET, "/api/music?pageNum=1&pageSize=10&mode=true", Some(&token), Body::None).await;
     assert_eq!(own["total"], 2);
     assert_eq!(own["data"][1]["onShelf"], false);
     let (_, everything) = call(&server, Method::GET, "/api/music?pageNum=1&pageSize=10", Some(&root), Body::None).await;
@@ -224,20 +324,64 @@ async fn unshelved_songs_are_hidden_and_permanent_removal_deletes_files() {
     // Back on the shelf (DELETE with a form body as documented, PATCH too).
     data(call(&server, Method::DELETE, "/api/music/shelve", Some(&token), form(&[("mid", mid.to_string())])).await);
     assert_eq!(server.client.get(&res_url).send().await.unwrap().status(), 200);
-    data(call(&server, Method::DELETE, "/api/music/unshelve", Some(&token), Body::Json(json!({"mid": mid, "type": "true"}))).await);
+    data(
+        call(
+            &server,
+            Method::DELETE,
+            "/api/music/unshelve",
+            Some(&token),
+            Body::Json(json!({"mid": mid, "type": "true"})),
+        )
+        .await,
+    );
     data(call(&server, Method::PATCH, "/api/music/shelve", Some(&root), form(&[("mid", mid.to_string())])).await);
     let (_, seen) = call(&server, Method::GET, "/api/music?pageNum=1&pageSize=10", Some(&listener), Body::None).await;
     assert_eq!(seen["total"], 2);
 
     // Permanent removal deletes the row, its favourites and playlist entries, and its files.
     let playlist = add_playlist(&server, &listener, "mine").await;
-    data(call(&server, Method::POST, "/api/music/listed", Some(&listener), form(&[("mid", mid.to_string()), ("mlid", playlist["mlid"].to_string())])).await);
-    data(call(&server, Method::DELETE, "/api/music/unshelve", Some(&token), Body::Json(json!({"mid": mid, "type": false}))).await);
+    data(
+        call(
+            &server,
+            Method::POST,
+            "/api/music/listed",
+            Some(&listener),
+            form(&[("mid", mid.to_string()), ("mlid", playlist["mlid"].to_string())]),
+        )
+        .await,
+    );
+    data(
+        call(
+            &server,
+            Method::DELETE,
+            "/api/music/unshelve",
+            Some(&token),
+            Body::Json(json!({"mid": mid, "type": false})),
+        )
+        .await,
+    );
     assert_eq!(stored(&server, "songs"), vec![file_name(&keep["resUrl"])]);
     assert_eq!(stored(&server, "covers"), vec![file_name(&keep["musicAvatar"])]);
-    let refs: i64 = server.sql().query_row("SELECT (SELECT COUNT(*) FROM music_song_fav) + (SELECT COUNT(*) FROM music_playlist_song)", [], |r| r.get(0)).unwrap();
+    let refs: i64 = server
+        .sql()
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM music_song_fav) + (SELECT COUNT(*) FROM music_playlist_song)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(refs, 0);
-    failed(call(&server, Method::DELETE, "/api/music/unshelve", Some(&token), Body::Json(json!({"mid": mid, "type": false}))).await, 404);
+    failed(
+        call(
+            &server,
+            Method::DELETE,
+            "/api/music/unshelve",
+            Some(&token),
+            Body::Json(json!({"mid": mid, "type": false})),
+        )
+        .await,
+        404,
+    );
     failed(common::read(server.client.get(&res_url).header("Authorization", &token).send().await.unwrap()).await, 404);
 }
 
@@ -252,11 +396,17 @@ async fn favourites_toggle_and_count() {
     data(call(&server, Method::PUT, "/api/music/fav", Some(&fan), form(&[("mid", &mid)])).await);
     let (_, list) = call(&server, Method::GET, "/api/music?pageNum=1&pageSize=1", Some(&fan), Body::None).await;
     assert_eq!(list["data"][0]["favCount"], 1, "favouriting twice counts once");
-    data(call(&server, Method::DELETE, "/api/music/fav", Some(&fan), Body::Multipart(multipart(&[("mid", &mid)]))).await);
-    data(call(&server, Method::DELETE, "/api/music/fav", Some(&fan), Body::Multipart(multipart(&[("mid", &mid)]))).await);
+    data(
+        call(&server, Method::DELETE, "/api/music/fav", Some(&fan), Body::Multipart(multipart(&[("mid", &mid)]))).await,
+    );
+    data(
+        call(&server, Method::DELETE, "/api/music/fav", Some(&fan), Body::Multipart(multipart(&[("mid", &mid)]))).await,
+    );
     let (_, list) = call(&server, Method::GET, "/api/music?pageNum=1&pageSize=1", Some(&fan), Body::None).await;
     assert_eq!(list["data"][0]["favCount"], 0);
     failed(call(&server, Method::PUT, "/api/music/fav", Some(&fan), form(&[("mid", "999")])).await, 404);
-    assert!(failed(call(&server, Method::PUT, "/api/music/fav", Some(&fan), form::<&str>(&[])).await, 400).contains("mid"));
+    assert!(
+        failed(call(&server, Method::PUT, "/api/music/fav", Some(&fan), form::<&str>(&[])).await, 400).contains("mid")
+    );
     failed(call(&server, Method::PUT, "/api/music/fav", None, form(&[("mid", &mid)])).await, 401);
 }

@@ -29,10 +29,26 @@ async fn signup_and_login_follow_the_documented_rules() {
     let missing = call(&server, Method::POST, "/api/user/signup", None, form(&[("username", "lisi_01")])).await;
     assert!(failed(missing, 400).contains("password"));
 
-    let xml = server.client.post(server.url("/music/api/user/login")).header("content-type", "application/xml").body("<login/>").send().await.unwrap();
+    let xml = server
+        .client
+        .post(server.url("/music/api/user/login"))
+        .header("content-type", "application/xml")
+        .body("<login/>")
+        .send()
+        .await
+        .unwrap();
     assert!(failed(common::read(xml).await, 400).contains("content type"));
     // JSON is read too.
-    data(call(&server, Method::POST, "/api/user/login", None, Body::Json(json!({"username": "zhangsan", "password": "Ajm564237"}))).await);
+    data(
+        call(
+            &server,
+            Method::POST,
+            "/api/user/login",
+            None,
+            Body::Json(json!({"username": "zhangsan", "password": "Ajm564237"})),
+        )
+        .await,
+    );
 
     let token = data(login(&server, "zhangsan", "Ajm564237").await);
     assert_eq!(token.as_str().unwrap().split('.').count(), 3, "a JWT");
@@ -80,7 +96,10 @@ async fn details_update_with_validation_and_only_for_oneself() {
     let update = json!({"uid": uid, "nickname": "wb", "emailAddress": "wb@itcast.cn", "phoneNumber": "11122223333", "profile": "{\"city\":\"Beijing\"}"});
     data(call(&server, Method::PUT, "/api/user", Some(&token), Body::Json(update.clone())).await);
     let me = data(call(&server, Method::GET, "/api/user", Some(&token), Body::None).await);
-    assert_eq!((me["nickname"].clone(), me["emailAddress"].clone(), me["phoneNumber"].clone()), (json!("wb"), json!("wb@itcast.cn"), json!("11122223333")));
+    assert_eq!(
+        (me["nickname"].clone(), me["emailAddress"].clone(), me["phoneNumber"].clone()),
+        (json!("wb"), json!("wb@itcast.cn"), json!("11122223333"))
+    );
     assert_eq!(me["profile"], "{\"city\":\"Beijing\"}");
 
     for (field, value) in [
@@ -96,7 +115,8 @@ async fn details_update_with_validation_and_only_for_oneself() {
         let message = failed(call(&server, Method::PUT, "/api/user", Some(&token), Body::Json(body)).await, 400);
         assert!(message.starts_with(field), "{field}: {message}");
     }
-    let missing = failed(call(&server, Method::PUT, "/api/user", Some(&token), Body::Json(json!({"nickname": "x"}))).await, 400);
+    let missing =
+        failed(call(&server, Method::PUT, "/api/user", Some(&token), Body::Json(json!({"nickname": "x"}))).await, 400);
     assert!(missing.contains("uid"), "{missing}");
     let mut someone_else = update.clone();
     someone_else["uid"] = json!(other);
@@ -108,10 +128,20 @@ async fn avatar_by_url_or_upload() {
     let server = TestServer::start().await;
     let (_, token) = user(&server, "avatar_user").await;
     let url = "https://big-event-gwd.oss-cn-beijing.aliyuncs.com/9bf1cf5b-1420-4c1b-91ad-e0f4631cbed4.png";
-    let res = server.client.patch(server.url("/music/api/user/avatar")).query(&[("avatarUrl", url)]).header("Authorization", &token).send().await.unwrap();
+    let res = server
+        .client
+        .patch(server.url("/music/api/user/avatar"))
+        .query(&[("avatarUrl", url)])
+        .header("Authorization", &token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(data(common::read(res).await), url);
     assert_eq!(data(call(&server, Method::GET, "/api/user", Some(&token), Body::None).await)["avatarUrl"], url);
-    failed(call(&server, Method::PATCH, "/api/user/avatar?avatarUrl=javascript:alert(1)", Some(&token), Body::None).await, 400);
+    failed(
+        call(&server, Method::PATCH, "/api/user/avatar?avatarUrl=javascript:alert(1)", Some(&token), Body::None).await,
+        400,
+    );
     failed(call(&server, Method::PATCH, "/api/user/avatar", Some(&token), Body::None).await, 400);
 
     // An uploaded image becomes an absolute URL on this server, served back as is.
@@ -129,7 +159,8 @@ async fn avatar_by_url_or_upload() {
     data(call(&server, Method::PATCH, "/api/user/avatar", Some(&token), Body::Multipart(form)).await);
     assert_eq!(stored(&server, "portraits").len(), 1);
     let form = reqwest::multipart::Form::new().part("file", file_part(b"GIF89a....".to_vec(), "x.gif", "image/gif"));
-    assert!(failed(call(&server, Method::PATCH, "/api/user/avatar", Some(&token), Body::Multipart(form)).await, 400).contains("image"));
+    assert!(failed(call(&server, Method::PATCH, "/api/user/avatar", Some(&token), Body::Multipart(form)).await, 400)
+        .contains("image"));
     assert_eq!(stored(&server, "portraits").len(), 1);
 }
 
@@ -138,10 +169,27 @@ async fn password_change_and_logout_end_sessions() {
     let server = TestServer::start().await;
     let (_, token) = user(&server, "pw_change").await;
     let change = |old: &str, new: &str, re: &str| Body::Json(json!({"old_pwd": old, "new_pwd": new, "re_pwd": re}));
-    assert!(failed(call(&server, Method::PATCH, "/api/user/password", Some(&token), change(PASSWORD, "Bnk123456", "Bnk123457")).await, 400).contains("re_pwd"));
-    assert!(failed(call(&server, Method::PATCH, "/api/user/password", Some(&token), change(PASSWORD, "234567", "234567")).await, 400).contains("new_pwd"));
-    assert!(failed(call(&server, Method::PATCH, "/api/user/password", Some(&token), change("Wrong1234", "Bnk123456", "Bnk123456")).await, 400).contains("old_pwd"));
-    data(call(&server, Method::PATCH, "/api/user/password", Some(&token), change(PASSWORD, "Bnk123456", "Bnk123456")).await);
+    assert!(failed(
+        call(&server, Method::PATCH, "/api/user/password", Some(&token), change(PASSWORD, "Bnk123456", "Bnk123457"))
+            .await,
+        400
+    )
+    .contains("re_pwd"));
+    assert!(failed(
+        call(&server, Method::PATCH, "/api/user/password", Some(&token), change(PASSWORD, "234567", "234567")).await,
+        400
+    )
+    .contains("new_pwd"));
+    assert!(failed(
+        call(&server, Method::PATCH, "/api/user/password", Some(&token), change("Wrong1234", "Bnk123456", "Bnk123456"))
+            .await,
+        400
+    )
+    .contains("old_pwd"));
+    data(
+        call(&server, Method::PATCH, "/api/user/password", Some(&token), change(PASSWORD, "Bnk123456", "Bnk123456"))
+            .await,
+    );
     failed(call(&server, Method::GET, "/api/user", Some(&token), Body::None).await, 401);
     failed(login(&server, "pw_change", PASSWORD).await, 401);
     let fresh = data(login(&server, "pw_change", "Bnk123456").await).as_str().unwrap().to_owned();
@@ -158,14 +206,41 @@ async fn permission_request_approved_by_an_administrator_takes_effect() {
     let (_, other) = user(&server, "bystander").await;
 
     // A 普通用户 cannot upload yet.
-    let upload = multipart(&[("musicname", "x"), ("creator", "1"), ("album", "1"), ("publishedTime", "1")]).part("res", file_part(wav(100), "a.wav", "audio/wav"));
+    let upload = multipart(&[("musicname", "x"), ("creator", "1"), ("album", "1"), ("publishedTime", "1")])
+        .part("res", file_part(wav(100), "a.wav", "audio/wav"));
     failed(call(&server, Method::POST, "/api/music", Some(&token), Body::Multipart(upload)).await, 403);
 
-    let bad = call(&server, Method::PATCH, "/api/user/permission", Some(&token), form(&[("uid", uid.to_string().as_str()), ("newPermission", "emperor")])).await;
+    let bad = call(
+        &server,
+        Method::PATCH,
+        "/api/user/permission",
+        Some(&token),
+        form(&[("uid", uid.to_string().as_str()), ("newPermission", "emperor")]),
+    )
+    .await;
     assert!(failed(bad, 400).contains("newPermission"));
-    let task = data(call(&server, Method::PATCH, "/api/user/permission", Some(&token), form(&[("uid", uid.to_string().as_str()), ("newPermission", "creator")])).await);
+    let task = data(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/user/permission",
+            Some(&token),
+            form(&[("uid", uid.to_string().as_str()), ("newPermission", "creator")]),
+        )
+        .await,
+    );
     let task_id = task.as_i64().unwrap();
-    failed(call(&server, Method::PATCH, "/api/user/permission", Some(&token), form(&[("uid", uid.to_string().as_str()), ("newPermission", "creator")])).await, 409);
+    failed(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/user/permission",
+            Some(&token),
+            form(&[("uid", uid.to_string().as_str()), ("newPermission", "creator")]),
+        )
+        .await,
+        409,
+    );
 
     // The requester sees it; a bystander does not and may not look; the administrator sees all.
     let mine = data(call(&server, Method::GET, "/api/univer/tasklist", Some(&token), Body::None).await);
@@ -183,13 +258,53 @@ async fn permission_request_approved_by_an_administrator_takes_effect() {
     assert_eq!(all["total"], 1);
 
     // A 普通用户 gets 403 on an administrator operation.
-    failed(call(&server, Method::PATCH, "/api/univer/permission", Some(&other), form(&[("taskId", task_id.to_string().as_str())])).await, 403);
+    failed(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/univer/permission",
+            Some(&other),
+            form(&[("taskId", task_id.to_string().as_str())]),
+        )
+        .await,
+        403,
+    );
     // The wrong approval endpoint says which one to use.
-    assert!(failed(call(&server, Method::PATCH, "/api/univer/banuser", Some(&admin), form(&[("taskId", task_id.to_string().as_str())])).await, 400).contains("/api/univer/permission"));
+    assert!(failed(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/univer/banuser",
+            Some(&admin),
+            form(&[("taskId", task_id.to_string().as_str())])
+        )
+        .await,
+        400
+    )
+    .contains("/api/univer/permission"));
     failed(call(&server, Method::PATCH, "/api/univer/permission", Some(&admin), form::<&str>(&[])).await, 400);
     failed(call(&server, Method::PATCH, "/api/univer/permission", Some(&admin), form(&[("taskId", "999")])).await, 404);
-    data(call(&server, Method::PATCH, "/api/univer/permission", Some(&admin), Body::Multipart(multipart(&[("taskid", task_id.to_string().as_str())]))).await);
-    failed(call(&server, Method::PATCH, "/api/univer/reject", Some(&admin), form(&[("taskId", task_id.to_string().as_str())])).await, 409);
+    data(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/univer/permission",
+            Some(&admin),
+            Body::Multipart(multipart(&[("taskid", task_id.to_string().as_str())])),
+        )
+        .await,
+    );
+    failed(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/univer/reject",
+            Some(&admin),
+            form(&[("taskId", task_id.to_string().as_str())]),
+        )
+        .await,
+        409,
+    );
 
     // Effective on the next request, with the same token.
     assert_eq!(data(call(&server, Method::GET, "/api/user", Some(&token), Body::None).await)["permission"], "creator");
@@ -200,9 +315,37 @@ async fn permission_request_approved_by_an_administrator_takes_effect() {
 
     // Only a 超级管理员 may approve making someone a 管理员.
     let (_, manager) = manager(&server, "plain_manager").await;
-    let ask = data(call(&server, Method::PATCH, "/api/user/permission", Some(&token), form(&[("uid", uid.to_string().as_str()), ("newPermission", "admin")])).await);
-    failed(call(&server, Method::PATCH, "/api/univer/permission", Some(&manager), form(&[("taskId", ask.to_string().as_str())])).await, 403);
-    data(call(&server, Method::PATCH, "/api/univer/reject", Some(&manager), form(&[("taskId", ask.to_string().as_str())])).await);
+    let ask = data(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/user/permission",
+            Some(&token),
+            form(&[("uid", uid.to_string().as_str()), ("newPermission", "admin")]),
+        )
+        .await,
+    );
+    failed(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/univer/permission",
+            Some(&manager),
+            form(&[("taskId", ask.to_string().as_str())]),
+        )
+        .await,
+        403,
+    );
+    data(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/univer/reject",
+            Some(&manager),
+            form(&[("taskId", ask.to_string().as_str())]),
+        )
+        .await,
+    );
     let tasks = data(call(&server, Method::GET, "/api/univer/tasklist", Some(&token), Body::None).await);
     assert_eq!(tasks[0]["detail"]["status"], "REJECTED");
     assert_eq!(data(call(&server, Method::GET, "/api/user", Some(&token), Body::None).await)["permission"], "creator");
@@ -216,27 +359,92 @@ async fn approved_ban_ends_sessions_and_refuses_login() {
     let (_, admin) = admin(&server, "root_admin").await;
 
     // Non-administrators may only ask to ban themselves.
-    failed(call(&server, Method::PATCH, "/api/user/ban", Some(&other_token), form(&[("uid", uid.to_string().as_str()), ("isBanned", "true")])).await, 403);
-    failed(call(&server, Method::PATCH, "/api/user/ban", Some(&token), form(&[("uid", uid.to_string().as_str()), ("isBanned", "maybe")])).await, 400);
-    let task = data(call(&server, Method::PATCH, "/api/user/ban", Some(&token), form(&[("uid", uid.to_string().as_str()), ("isBanned", "true")])).await);
+    failed(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/user/ban",
+            Some(&other_token),
+            form(&[("uid", uid.to_string().as_str()), ("isBanned", "true")]),
+        )
+        .await,
+        403,
+    );
+    failed(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/user/ban",
+            Some(&token),
+            form(&[("uid", uid.to_string().as_str()), ("isBanned", "maybe")]),
+        )
+        .await,
+        400,
+    );
+    let task = data(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/user/ban",
+            Some(&token),
+            form(&[("uid", uid.to_string().as_str()), ("isBanned", "true")]),
+        )
+        .await,
+    );
     let listed = data(call(&server, Method::GET, "/api/univer/tasklist", Some(&admin), Body::None).await);
     assert_eq!(listed[0]["detail"]["update-to"], true);
     assert_eq!(listed[0]["detail"]["operation"], "banUser");
 
-    data(call(&server, Method::PATCH, "/api/univer/banuser", Some(&admin), form(&[("taskId", task.to_string().as_str())])).await);
+    data(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/univer/banuser",
+            Some(&admin),
+            form(&[("taskId", task.to_string().as_str())]),
+        )
+        .await,
+    );
     failed(call(&server, Method::GET, "/api/user", Some(&token), Body::None).await, 401);
     assert!(failed(login(&server, "leaving_user", PASSWORD).await, 403).contains("banned"));
 
     // An administrator asks to lift it, and approves.
-    let lift = data(call(&server, Method::PATCH, "/api/user/ban", Some(&admin), form(&[("uid", uid.to_string().as_str()), ("isBanned", "false")])).await);
-    data(call(&server, Method::PATCH, "/api/univer/banuser", Some(&admin), form(&[("taskId", lift.to_string().as_str())])).await);
+    let lift = data(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/user/ban",
+            Some(&admin),
+            form(&[("uid", uid.to_string().as_str()), ("isBanned", "false")]),
+        )
+        .await,
+    );
+    data(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/univer/banuser",
+            Some(&admin),
+            form(&[("taskId", lift.to_string().as_str())]),
+        )
+        .await,
+    );
     let back = music_support::token(&server, "leaving_user").await;
     let me = data(call(&server, Method::GET, "/api/user", Some(&back), Body::None).await);
     assert_eq!(me["isBanned"], false);
     assert!(me["bannedStart"].is_string() && me["bannedEnd"].is_string(), "{me}");
 
     // A rejected ban changes nothing.
-    let task = data(call(&server, Method::PATCH, "/api/user/ban", Some(&other_token), form(&[("uid", other.to_string().as_str()), ("isBanned", "1")])).await);
+    let task = data(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/user/ban",
+            Some(&other_token),
+            form(&[("uid", other.to_string().as_str()), ("isBanned", "1")]),
+        )
+        .await,
+    );
     data(call(&server, Method::PATCH, "/api/univer/reject", Some(&admin), Body::Json(json!({"taskId": task}))).await);
     data(call(&server, Method::GET, "/api/user", Some(&other_token), Body::None).await);
 }

@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::TestServer;
-use open_support::{admin_token, assert_open_error, camera, create_app, system, token};
 use hmac::{Hmac, Mac};
+use open_support::{admin_token, assert_open_error, camera, create_app, system, token};
 use poem::web::Data;
-use poem::{EndpointExt, Request, handler, http::StatusCode, listener::TcpListener, post};
-use serde_json::{Value, json};
+use poem::{handler, http::StatusCode, listener::TcpListener, post, EndpointExt, Request};
+use serde_json::{json, Value};
 use sha2::Sha256;
 
 #[tokio::test]
@@ -52,7 +52,14 @@ async fn token_errors_use_the_documents_codes() {
     let (_, missing) = server.post_json("/open/api/token", &json!({ "appId": app["appId"] })).await;
     assert_open_error(&missing, 12004);
     assert_eq!(missing["message"], "missing field `appSecret`");
-    let raw = server.client.post(server.url("/open/api/token")).header("content-type", "application/json").body("{oops").send().await.unwrap();
+    let raw = server
+        .client
+        .post(server.url("/open/api/token"))
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
     assert_open_error(&common::read(raw).await.1, 12004);
     let (_, unknown) = server.post_json("/open/api/nothing-here", &json!({})).await;
     assert_open_error(&unknown, 404);
@@ -62,7 +69,14 @@ async fn token_errors_use_the_documents_codes() {
     let bearer = issued["data"]["token"].as_str().unwrap().to_owned();
     let rotate_path = format!("/api/open/app/rotate/{}", app["id"]);
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let check = server.client.post(server.url("/open/api/token")).bearer_auth(&bearer).json(&json!({"appId": app["appId"], "appSecret": app["appSecret"]})).send().await.unwrap();
+    let check = server
+        .client
+        .post(server.url("/open/api/token"))
+        .bearer_auth(&bearer)
+        .json(&json!({"appId": app["appId"], "appSecret": app["appSecret"]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(common::read(check).await.1["code"], 1, "the token endpoint ignores a stale Authorization");
     let expired = app_get(&server, &bearer).await;
     assert_open_error(&expired, 10002);
@@ -107,7 +121,9 @@ async fn app_get(server: &TestServer, bearer: &str) -> Value {
 async fn apps_are_managed_by_administrators_only() {
     let server = TestServer::start().await;
     let admin = admin_token(&server).await;
-    let app = create_app(&server, &admin, json!(["transit:read", "care:read", "care:read"]), Some("http://127.0.0.1:9/hook")).await;
+    let app =
+        create_app(&server, &admin, json!(["transit:read", "care:read", "care:read"]), Some("http://127.0.0.1:9/hook"))
+            .await;
     let list = system(&server, &admin, reqwest::Method::GET, "/api/open/app/list", None).await;
     assert_eq!(list["total"], 1);
     let listed = &list["data"][0];
@@ -118,11 +134,21 @@ async fn apps_are_managed_by_administrators_only() {
     let edit = format!("/api/open/app/edit/{}", app["id"]);
     let bad = system(&server, &admin, reqwest::Method::PUT, &edit, Some(json!({"scopes": ["care:write"]}))).await;
     assert_eq!(bad["message"], "unknown scope \"care:write\": use care:read, transit:read, music:read");
-    let bad = system(&server, &admin, reqwest::Method::POST, "/api/open/app/save", Some(json!({"name": "x", "scopes": [], "webhookUrl": "ftp://x"}))).await;
+    let bad = system(
+        &server,
+        &admin,
+        reqwest::Method::POST,
+        "/api/open/app/save",
+        Some(json!({"name": "x", "scopes": [], "webhookUrl": "ftp://x"})),
+    )
+    .await;
     assert_eq!(bad["message"], "webhookUrl \"ftp://x\" is not an http(s) URL");
     system(&server, &admin, reqwest::Method::PUT, &edit, Some(json!({"name": "renamed", "webhookUrl": ""}))).await;
     let list = system(&server, &admin, reqwest::Method::GET, "/api/open/app/list", None).await;
-    assert_eq!((list["data"][0]["name"].as_str(), list["data"][0]["webhookUrl"].clone()), (Some("renamed"), Value::Null));
+    assert_eq!(
+        (list["data"][0]["name"].as_str(), list["data"][0]["webhookUrl"].clone()),
+        (Some("renamed"), Value::Null)
+    );
 
     server.create_user("plain", "plain-pass").await;
     let plain = server.system_login("plain", "plain-pass").await;
@@ -132,7 +158,10 @@ async fn apps_are_managed_by_administrators_only() {
 
     let delete = format!("/api/open/app/delete/{}", app["id"]);
     assert_eq!(system(&server, &admin, reqwest::Method::DELETE, &delete, None).await["code"], 0);
-    assert_eq!(system(&server, &admin, reqwest::Method::DELETE, &delete, None).await["message"], format!("open app {} does not exist", app["id"]));
+    assert_eq!(
+        system(&server, &admin, reqwest::Method::DELETE, &delete, None).await["message"],
+        format!("open app {} does not exist", app["id"])
+    );
     assert_open_error(&token(&server, &app).await, 15000);
 }
 
@@ -163,7 +192,12 @@ async fn receive(req: &Request, body: String, Data(receiver): Data<&Receiver>) -
         return StatusCode::SERVICE_UNAVAILABLE;
     }
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    receiver.got.lock().unwrap().push((header("x-hearth-event-id"), header("x-hearth-timestamp"), header("x-hearth-signature"), body));
+    receiver.got.lock().unwrap().push((
+        header("x-hearth-event-id"),
+        header("x-hearth-timestamp"),
+        header("x-hearth-signature"),
+        body,
+    ));
     StatusCode::NO_CONTENT
 }
 
@@ -196,7 +230,11 @@ fn verify(secret: &str, timestamp: &str, body: &str, signature: &str) -> bool {
 fn event(server: &TestServer, label: &str) -> (String, i64) {
     server
         .sql()
-        .query_row("SELECT status, attempts FROM webhook_event WHERE payload LIKE ?1", [format!("%\"content\":\"{label}\"%")], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT status, attempts FROM webhook_event WHERE payload LIKE ?1",
+            [format!("%\"content\":\"{label}\"%")],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap()
 }
 
@@ -219,8 +257,14 @@ async fn webhooks_are_signed_retried_and_survive_a_restart() {
     assert!(verify(&secret, &timestamp, &body, &signature), "signature checks out");
     assert!(!verify("whsec_wrong", &timestamp, &body, &signature));
     let body: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!((body["event"].as_str(), body["eventId"].as_str()), (Some("care.notice.created"), Some(event_id.as_str())));
-    assert_eq!((body["data"]["pic_name"].as_str(), body["data"]["content"].as_str()), (Some(pic_name.as_str()), Some("fall-one")));
+    assert_eq!(
+        (body["event"].as_str(), body["eventId"].as_str()),
+        (Some("care.notice.created"), Some(event_id.as_str()))
+    );
+    assert_eq!(
+        (body["data"]["pic_name"].as_str(), body["data"]["content"].as_str()),
+        (Some(pic_name.as_str()), Some("fall-one"))
+    );
     assert_eq!(body["data"]["device"], "hall camera");
 
     // The receiver fails: the event is retried with backoff, then delivered.
@@ -230,7 +274,8 @@ async fn webhooks_are_signed_retried_and_survive_a_restart() {
     *receiver.failing.lock().unwrap() = false;
     wait_for("the retried delivery", || event(&server, "fall-two").0 == "delivered").await;
     assert_eq!(receiver.got.lock().unwrap().len(), 2);
-    let history = system(&server, &admin, reqwest::Method::GET, &format!("/api/open/app/deliveries/{}", app["id"]), None).await;
+    let history =
+        system(&server, &admin, reqwest::Method::GET, &format!("/api/open/app/deliveries/{}", app["id"]), None).await;
     assert_eq!(history["total"], 2);
     let newest = &history["data"][0];
     assert_eq!(newest["status"], "delivered");
@@ -262,10 +307,16 @@ async fn an_event_that_keeps_failing_is_given_up_after_the_limit() {
     let device = camera(&server).await;
     care_support::upload(&server, &device, "doomed").await;
     let row = |server: &TestServer| -> (String, i64) {
-        server.sql().query_row("SELECT status, attempts FROM webhook_event", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap()
+        server
+            .sql()
+            .query_row("SELECT status, attempts FROM webhook_event", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
     };
     wait_for("giving up", || row(&server).0 == "failed").await;
     assert_eq!(row(&server), ("failed".to_owned(), 3));
-    let recorded: i64 = server.sql().query_row("SELECT count(*) FROM webhook_attempt WHERE http_status = 503", [], |r| r.get(0)).unwrap();
+    let recorded: i64 = server
+        .sql()
+        .query_row("SELECT count(*) FROM webhook_attempt WHERE http_status = 503", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(recorded, 3);
 }

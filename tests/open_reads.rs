@@ -29,7 +29,12 @@ async fn care_reads_list_notices_since_a_time_with_paging_and_serve_snapshots() 
     assert_eq!(all["data"][0]["device"], "hall camera");
 
     let cutoff = hearth::clock::local_datetime(hearth::clock::now() - 3600);
-    let recent = open_get(&server, &reader, &format!("/open/api/care/notices?since={}&pageNum=2&pageSize=1", cutoff.replace(' ', "%20"))).await;
+    let recent = open_get(
+        &server,
+        &reader,
+        &format!("/open/api/care/notices?since={}&pageNum=2&pageSize=1", cutoff.replace(' ', "%20")),
+    )
+    .await;
     assert_eq!(recent["total"], 2);
     assert_eq!(recent["data"].as_array().unwrap().len(), 1);
     assert_eq!(recent["data"][0]["pic_name"], third);
@@ -40,17 +45,35 @@ async fn care_reads_list_notices_since_a_time_with_paging_and_serve_snapshots() 
     let one = open_get(&server, &reader, &format!("/open/api/care/notices/{event_id}")).await;
     assert_eq!(one["data"]["content"], "stairs fall");
     assert_open_error(&open_get(&server, &reader, "/open/api/care/notices/0000").await, 404);
-    let image = server.client.get(server.url(&format!("/open/api/care/notices/{event_id}/image"))).bearer_auth(&reader).send().await.unwrap();
+    let image = server
+        .client
+        .get(server.url(&format!("/open/api/care/notices/{event_id}/image")))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(image.headers()["content-type"], "image/png");
-    assert_eq!(image.bytes().await.unwrap().to_vec(), care_support::png_bytes(8, 6, 30), "the stored snapshot, byte for byte");
+    assert_eq!(
+        image.bytes().await.unwrap().to_vec(),
+        care_support::png_bytes(8, 6, 30),
+        "the stored snapshot, byte for byte"
+    );
 
     let devices = open_get(&server, &reader, "/open/api/care/devices").await;
     assert_eq!(devices["total"], 1);
-    assert_eq!((devices["data"][0]["name"].as_str(), devices["data"][0]["online"].as_bool()), (Some("hall camera"), Some(true)));
+    assert_eq!(
+        (devices["data"][0]["name"].as_str(), devices["data"][0]["online"].as_bool()),
+        (Some("hall camera"), Some(true))
+    );
 
     // Without the care:read scope: 16000 on every care read.
     let other = bearer(&server, &admin, json!(["transit:read"])).await;
-    for path in ["/open/api/care/notices", "/open/api/care/devices", &format!("/open/api/care/notices/{event_id}"), &format!("/open/api/care/notices/{event_id}/image")] {
+    for path in [
+        "/open/api/care/notices",
+        "/open/api/care/devices",
+        &format!("/open/api/care/notices/{event_id}"),
+        &format!("/open/api/care/notices/{event_id}/image"),
+    ] {
         let denied = open_get(&server, &other, path).await;
         assert_open_error(&denied, 16000);
         assert_eq!(denied["message"], "this app lacks the care:read scope");
@@ -65,13 +88,19 @@ async fn music_reads_list_the_shelved_catalogue_with_paging_and_a_name_filter() 
     let first = music_support::add_song(&server, &creator, "Moonlight Sonata", "[1,2]").await;
     music_support::add_song(&server, &creator, "Spring Waltz", "[3]").await;
     let hidden = music_support::add_song(&server, &creator, "Moonlight Demo", "[3]").await;
-    server.sql().execute("UPDATE music_song SET on_shelf = 0 WHERE id = ?1", [hidden["mid"].as_i64().unwrap()]).unwrap();
+    server
+        .sql()
+        .execute("UPDATE music_song SET on_shelf = 0 WHERE id = ?1", [hidden["mid"].as_i64().unwrap()])
+        .unwrap();
 
     let reader = bearer(&server, &admin, json!(["music:read"])).await;
     let all = open_get(&server, &reader, "/open/api/music/songs").await;
     assert_eq!((all["code"].as_i64(), all["total"].as_i64()), (Some(1), Some(2)), "the unshelved song is not listed");
     let song = &all["data"][0];
-    assert_eq!((song["musicname"].as_str(), song["creator"].clone(), song["album"].clone()), (Some("Moonlight Sonata"), json!([1, 2]), json!([53])));
+    assert_eq!(
+        (song["musicname"].as_str(), song["creator"].clone(), song["album"].clone()),
+        (Some("Moonlight Sonata"), json!([1, 2]), json!([53]))
+    );
     assert_eq!(song["mid"], first["mid"]);
     let audio = server.client.get(song["resUrl"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(audio.status(), 200, "resUrl is an absolute URL this server serves");
@@ -81,7 +110,11 @@ async fn music_reads_list_the_shelved_catalogue_with_paging_and_a_name_filter() 
     assert_eq!(second_page["data"][0]["musicname"], "Spring Waltz");
     // A page far past the end is empty: its offset must not wrap around to the first page.
     let far = open_get(&server, &reader, "/open/api/music/songs?pageNum=9223372036854775807&pageSize=500").await;
-    assert_eq!((far["code"].as_i64(), far["data"].clone(), far["total"].as_i64()), (Some(1), json!([]), Some(2)), "{far}");
+    assert_eq!(
+        (far["code"].as_i64(), far["data"].clone(), far["total"].as_i64()),
+        (Some(1), json!([]), Some(2)),
+        "{far}"
+    );
 
     let other = bearer(&server, &admin, json!(["care:read"])).await;
     assert_open_error(&open_get(&server, &other, "/open/api/music/songs").await, 16000);
@@ -112,29 +145,57 @@ async fn transit_reads_answer_the_same_figures_as_the_charts_for_the_whole_box()
     let daily = get("/open/api/transit/daily").await;
     assert_eq!((daily["code"].clone(), daily["message"].clone()), (json!(1), json!("成功")));
     assert_eq!(daily["data"], json!([{ "date": "2020-07-15", "count": 3 }, { "date": "2020-06-16", "count": 1 }]));
-    assert_eq!(get("/open/api/transit/daily?date=2020-07-14").await["data"], json!([{ "date": "2020-07-14", "count": 0 }]));
-    assert_eq!(get("/open/api/transit/month?date=2020-07").await["data"], json!([{ "date": "2020-07-15", "count": 3 }]));
-    assert_eq!(get("/open/api/transit/month").await["data"], json!([{ "date": "2020-07", "count": 3 }, { "date": "2020-06", "count": 1 }]));
+    assert_eq!(
+        get("/open/api/transit/daily?date=2020-07-14").await["data"],
+        json!([{ "date": "2020-07-14", "count": 0 }])
+    );
+    assert_eq!(
+        get("/open/api/transit/month?date=2020-07").await["data"],
+        json!([{ "date": "2020-07-15", "count": 3 }])
+    );
+    assert_eq!(
+        get("/open/api/transit/month").await["data"],
+        json!([{ "date": "2020-07", "count": 3 }, { "date": "2020-06", "count": 1 }])
+    );
     let od = get("/open/api/transit/od?date=2020-07-15").await;
-    assert_eq!(od["data"], json!([{ "in_station": "A", "out_station": "B", "count": 2 }, { "in_station": "B", "out_station": "C", "count": 1 }]));
-    assert_eq!(get("/open/api/transit/od?date=2020-07-15&station=C&limit=5").await["data"], json!([{ "in_station": "B", "out_station": "C", "count": 1 }]));
+    assert_eq!(
+        od["data"],
+        json!([{ "in_station": "A", "out_station": "B", "count": 2 }, { "in_station": "B", "out_station": "C", "count": 1 }])
+    );
+    assert_eq!(
+        get("/open/api/transit/od?date=2020-07-15&station=C&limit=5").await["data"],
+        json!([{ "in_station": "B", "out_station": "C", "count": 1 }])
+    );
     let ages = get("/open/api/transit/agestruct?year=2020").await;
-    let groups: Vec<(String, i64)> =
-        ages["data"].as_array().unwrap().iter().map(|g| (g["name"].as_str().unwrap().to_owned(), g["value"].as_i64().unwrap())).collect();
+    let groups: Vec<(String, i64)> = ages["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["name"].as_str().unwrap().to_owned(), g["value"].as_i64().unwrap()))
+        .collect();
     let expected = [("0-6", 1), ("7-17", 0), ("18-40", 1), ("41-65", 1), ("66+", 0)].map(|(n, v)| (n.to_owned(), v));
     assert_eq!(groups, expected);
     let b = get("/open/api/transit/realtime?station=B&date=2020-07-15").await;
     assert_eq!(b["data"], json!({ "in_list": [{ "hour": 9, "count": 1 }], "out_list": [{ "hour": 8, "count": 2 }] }));
     let stations = get("/open/api/transit/stations?pageNum=2&pageSize=2").await;
     assert_eq!(stations["total"], 3);
-    assert_eq!(stations["data"], json!([{ "station_id": 3, "station_name": "C", "station_route": "1号线", "admin_area": "Dist2" }]));
+    assert_eq!(
+        stations["data"],
+        json!([{ "station_id": 3, "station_name": "C", "station_route": "1号线", "admin_area": "Dist2" }])
+    );
 
     // The same figures as the transit surface's own chart, for an unscoped analyst.
     let chart = t.get("/api/echarts/daily", &t.analyst).await;
     assert_eq!(chart["data"], daily["data"]);
 
-    for bad in ["/open/api/transit/daily?date=yesterday", "/open/api/transit/month?date=July", "/open/api/transit/od?limit=0",
-        "/open/api/transit/realtime", "/open/api/transit/realtime?station=Nowhere", "/open/api/transit/stations?pageSize=501"] {
+    for bad in [
+        "/open/api/transit/daily?date=yesterday",
+        "/open/api/transit/month?date=July",
+        "/open/api/transit/od?limit=0",
+        "/open/api/transit/realtime",
+        "/open/api/transit/realtime?station=Nowhere",
+        "/open/api/transit/stations?pageSize=501",
+    ] {
         assert_open_error(&get(bad).await, 12004);
     }
     let outsider = bearer(server, &admin, json!(["care:read", "music:read"])).await;

@@ -10,7 +10,7 @@ mod open_support;
 use std::net::{IpAddr, Ipv4Addr};
 
 use common::TestServer;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 /// A client speaking from another address, as a second machine on the LAN would.
 fn client_at(last: u8) -> reqwest::Client {
@@ -43,11 +43,32 @@ async fn failed_logins_on_every_surface_count_together_and_each_surface_says_whe
     let c = &server.client;
     let logins = |password: &str| -> Vec<(&'static str, reqwest::RequestBuilder)> {
         vec![
-            ("care", c.post(server.url("/care/api/user/login")).json(&care_body("login", "pass", json!({"phone": "13600000401", "pass": password})))),
-            ("music", c.post(server.url("/music/api/user/login")).form(&[("username", "root"), ("password", password)])),
-            ("transit", c.post(server.url("/transit/api/userprofile/login")).json(&json!({"username": "root", "password": password}))),
-            ("system", c.post(server.url("/system/api/auth/login")).json(&json!({"loginname": "root", "password": password}))),
-            ("open", c.post(server.url("/open/api/token")).json(&json!({"appId": "app0000000000000000", "appSecret": password}))),
+            (
+                "care",
+                c.post(server.url("/care/api/user/login")).json(&care_body(
+                    "login",
+                    "pass",
+                    json!({"phone": "13600000401", "pass": password}),
+                )),
+            ),
+            (
+                "music",
+                c.post(server.url("/music/api/user/login")).form(&[("username", "root"), ("password", password)]),
+            ),
+            (
+                "transit",
+                c.post(server.url("/transit/api/userprofile/login"))
+                    .json(&json!({"username": "root", "password": password})),
+            ),
+            (
+                "system",
+                c.post(server.url("/system/api/auth/login")).json(&json!({"loginname": "root", "password": password})),
+            ),
+            (
+                "open",
+                c.post(server.url("/open/api/token"))
+                    .json(&json!({"appId": "app0000000000000000", "appSecret": password})),
+            ),
         ]
     };
     for (surface, request) in logins("wrong-password") {
@@ -67,7 +88,12 @@ async fn failed_logins_on_every_surface_count_together_and_each_surface_says_whe
         };
         assert!(refusal && (surface == "music" || http == 200), "{surface}: {http} {body}");
     }
-    let (_, _, body) = send(client_at(2).post(server.url("/system/api/auth/login")).json(&json!({"loginname": "root", "password": "root-password"}))).await;
+    let (_, _, body) = send(
+        client_at(2)
+            .post(server.url("/system/api/auth/login"))
+            .json(&json!({"loginname": "root", "password": "root-password"})),
+    )
+    .await;
     assert_eq!(body["code"], 0, "another address logs in: {body}");
 }
 
@@ -78,7 +104,9 @@ async fn image_captchas_are_limited_per_address_on_care_and_system_together() {
         c.captcha_window_secs = 60;
     })
     .await;
-    let care = |client: &reqwest::Client| client.post(server.url("/care/api/captcha")).json(&care_body("img", "generate", json!({})));
+    let care = |client: &reqwest::Client| {
+        client.post(server.url("/care/api/captcha")).json(&care_body("img", "generate", json!({})))
+    };
     let system = |client: &reqwest::Client| client.get(server.url("/system/api/auth/captcha"));
     let c = &server.client;
     for request in [care(c), system(c), care(c)] {
@@ -89,7 +117,12 @@ async fn image_captchas_are_limited_per_address_on_care_and_system_together() {
     let (_, retry, body) = send(system(c)).await;
     assert!(body["code"] == -1 && (1..=60).contains(&retry), "{body}");
     // Checking an answer is not drawing one.
-    let (_, _, checked) = send(c.post(server.url("/care/api/captcha")).json(&care_body("img", "validate", json!({"hash": "0".repeat(32)})))).await;
+    let (_, _, checked) = send(c.post(server.url("/care/api/captcha")).json(&care_body(
+        "img",
+        "validate",
+        json!({"hash": "0".repeat(32)}),
+    )))
+    .await;
     assert_eq!(checked["status"], 100);
     let drawn: i64 = server.sql().query_row("SELECT COUNT(*) FROM captcha", [], |r| r.get(0)).unwrap();
     assert_eq!(drawn, 3, "refused draws store nothing");
@@ -106,7 +139,11 @@ async fn sms_codes_are_limited_per_phone_and_per_address() {
     })
     .await;
     let code_for = |client: &reqwest::Client, phone: &str| {
-        client.post(server.url("/care/api/captcha")).json(&care_body("sms", "generate", json!({"phone": phone, "command_type": 1})))
+        client.post(server.url("/care/api/captcha")).json(&care_body(
+            "sms",
+            "generate",
+            json!({"phone": phone, "command_type": 1}),
+        ))
     };
     let c = &server.client;
     for phone in ["13600000501", "13600000501"] {
@@ -130,10 +167,16 @@ async fn wrong_device_tokens_are_limited_per_address_and_a_working_camera_never_
     let family = care_support::user(&server, "13600000601").await;
     let token = care_support::add_device(&server, &family, "hall").await;
     let camera = client_at(5);
-    let heartbeat = |client: &reqwest::Client, token: &str| client.get(server.url(&format!("/care/api/device/heartbeat?token={token}")));
+    let heartbeat = |client: &reqwest::Client, token: &str| {
+        client.get(server.url(&format!("/care/api/device/heartbeat?token={token}")))
+    };
     let snapshot = json!({"base64": care_support::b64(&care_support::png_bytes(4, 4, 9))});
     let upload = |client: &reqwest::Client, token: &str| {
-        client.post(server.url(&format!("/care/api/notice?token={token}"))).json(&care_body("notice", "upload", snapshot.clone()))
+        client.post(server.url(&format!("/care/api/notice?token={token}"))).json(&care_body(
+            "notice",
+            "upload",
+            snapshot.clone(),
+        ))
     };
     // A working camera calls in as often as it likes: successes never count.
     for _ in 0..6 {
@@ -149,7 +192,11 @@ async fn wrong_device_tokens_are_limited_per_address_and_a_working_camera_never_
     assert_eq!(send(heartbeat(&server.client, guess)).await.2["status"], -104);
     assert_eq!(send(upload(&server.client, guess)).await.2["status"], -104);
     let bind = |client: &reqwest::Client, device: &str| {
-        client.post(server.url(&format!("/care/api/device?token={family}"))).json(&care_body("device", "bind", json!({"device_id": device})))
+        client.post(server.url(&format!("/care/api/device?token={family}"))).json(&care_body(
+            "device",
+            "bind",
+            json!({"device_id": device}),
+        ))
     };
     assert_eq!(send(bind(&server.client, guess)).await.2["status"], 100);
     // Past the limit every device call from it waits, the right token too.

@@ -21,7 +21,10 @@ fn header(headers: &HeaderMap, name: &str) -> String {
 }
 
 fn directive<'a>(csp: &'a str, name: &str) -> &'a str {
-    csp.split(';').map(str::trim).find(|d| d.split_whitespace().next() == Some(name)).unwrap_or_else(|| panic!("no {name} in {csp}"))
+    csp.split(';')
+        .map(str::trim)
+        .find(|d| d.split_whitespace().next() == Some(name))
+        .unwrap_or_else(|| panic!("no {name} in {csp}"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,7 +41,10 @@ async fn every_kind_of_answer_carries_the_security_headers() {
     let (uid, creator) = music_support::creator(&server, "header_maker").await;
     let song = music_support::add_song(&server, &creator, "tune", &uid.to_string()).await;
     let care = care_support::user(&server, "13600000301").await;
-    let (_, backup) = common::read(server.client.post(server.url("/system/api/backup/create")).bearer_auth(&admin).send().await.unwrap()).await;
+    let (_, backup) = common::read(
+        server.client.post(server.url("/system/api/backup/create")).bearer_auth(&admin).send().await.unwrap(),
+    )
+    .await;
     let archive = backup["data"]["name"].as_str().unwrap().to_owned();
     let admin_page = server.client.get(server.url("/admin/")).send().await.unwrap();
     let admin_etag = header(admin_page.headers(), "etag");
@@ -49,8 +55,22 @@ async fn every_kind_of_answer_carries_the_security_headers() {
         ("health", Kind::Data, get("/health")),
         ("a system failure", Kind::Data, get("/system/api/sms/outbox")),
         ("music's 401", Kind::Data, get("/music/api/user")),
-        ("a care envelope", Kind::Data, server.client.post(server.url("/care/api/captcha")).json(&json!({"id": 1, "type": "img", "subtype": "generate", "data": {}}))),
-        ("a 413", Kind::Data, server.client.post(server.url("/transit/api/userprofile/login")).json(&json!({"username": "x".repeat(2000)}))),
+        (
+            "a care envelope",
+            Kind::Data,
+            server
+                .client
+                .post(server.url("/care/api/captcha"))
+                .json(&json!({"id": 1, "type": "img", "subtype": "generate", "data": {}})),
+        ),
+        (
+            "a 413",
+            Kind::Data,
+            server
+                .client
+                .post(server.url("/transit/api/userprofile/login"))
+                .json(&json!({"username": "x".repeat(2000)})),
+        ),
         ("an unknown path", Kind::Data, get("/no/such/page")),
         ("the root redirect", Kind::Data, get("/")),
         ("the spec", Kind::Data, get("/openapi/care.json")),
@@ -87,7 +107,10 @@ async fn every_kind_of_answer_carries_the_security_headers() {
                 assert_eq!(directive(&csp, "connect-src"), "connect-src 'self'", "{what}: {csp}");
                 assert_eq!(directive(&csp, "object-src"), "object-src 'none'", "{what}: {csp}");
             }
-            Kind::Docs => assert!(directive(&csp, "script-src").split_whitespace().skip(1).all(|s| s.starts_with("'sha256-")), "{what}: {csp}"),
+            Kind::Docs => assert!(
+                directive(&csp, "script-src").split_whitespace().skip(1).all(|s| s.starts_with("'sha256-")),
+                "{what}: {csp}"
+            ),
         }
         // JSON answers hold tokens and personal data: never cached. Files keep their ETags.
         let json = header(h, "content-type").contains("json");
@@ -128,14 +151,15 @@ async fn the_docs_page_allows_exactly_its_own_inline_scripts() {
         .map(|s| format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s.as_bytes()))))
         .collect();
     assert_eq!(hashes.len(), 2, "Swagger UI's bundle and the surface picker");
-    let allowed: BTreeSet<String> = directive(&csp, "script-src").split_whitespace().skip(1).map(str::to_owned).collect();
+    let allowed: BTreeSet<String> =
+        directive(&csp, "script-src").split_whitespace().skip(1).map(str::to_owned).collect();
     assert_eq!(allowed, hashes);
     assert!(!page.contains(" onclick="), "inline handlers would need 'unsafe-inline'");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn swagger_ui_and_the_admin_ui_work_under_their_policies() {
-    use admin_ui_support::{Ui, drive};
+    use admin_ui_support::{drive, Ui};
     let server = TestServer::start().await;
     drive(|| {
         let ui = Ui::launch(&server.base, "csp");
@@ -166,7 +190,11 @@ fn preflight(server: &TestServer, origin: &str) -> reqwest::RequestBuilder {
 }
 
 fn login_from(server: &TestServer, origin: &str) -> reqwest::RequestBuilder {
-    server.client.post(server.url("/system/api/auth/login")).header("origin", origin).json(&json!({"loginname": "root", "password": "root-password"}))
+    server
+        .client
+        .post(server.url("/system/api/auth/login"))
+        .header("origin", origin)
+        .json(&json!({"loginname": "root", "password": "root-password"}))
 }
 
 #[tokio::test]
@@ -183,7 +211,8 @@ async fn without_cors_origins_no_answer_carries_cors_headers() {
 
 #[tokio::test]
 async fn configured_origins_get_cors_answers_and_everyone_else_is_served_without_them() {
-    let server = TestServer::start_with(|c| c.cors_origins = "http://partner.example, http://other.example".into()).await;
+    let server =
+        TestServer::start_with(|c| c.cors_origins = "http://partner.example, http://other.example".into()).await;
     server.create_admin("root", "root-password").await;
     let res = preflight(&server, "http://partner.example").send().await.unwrap();
     assert_eq!(res.status(), 204);

@@ -8,8 +8,10 @@ mod transit_support;
 use std::collections::BTreeMap;
 
 use reqwest::Method;
-use serde_json::{Value, json};
-use transit_support::{Transit, account_with_role, assert_rollups_equal_group_by, failed, login, read, rows, scope_to_areas};
+use serde_json::{json, Value};
+use transit_support::{
+    account_with_role, assert_rollups_equal_group_by, failed, login, read, rows, scope_to_areas, Transit,
+};
 
 /// Three stations (A, B in Dist1; C in Dist2), six passengers, five trips.
 async fn known(t: &Transit) {
@@ -29,7 +31,8 @@ async fn known(t: &Transit) {
 #[tokio::test]
 async fn echarts_answers_on_a_known_dataset() {
     let t = Transit::start().await;
-    assert!(failed(&t.get("/api/echarts/agestruct?action=age_struct", &t.analyst).await).contains("年龄组成结构查询结果为空"));
+    assert!(failed(&t.get("/api/echarts/agestruct?action=age_struct", &t.analyst).await)
+        .contains("年龄组成结构查询结果为空"));
     known(&t).await;
     let ages = t.get("/api/echarts/agestruct?action=age_struct", &t.analyst).await;
     assert_eq!(
@@ -47,16 +50,31 @@ async fn echarts_answers_on_a_known_dataset() {
     }
 
     let daily = t.get("/api/echarts/daily?action=list_daily", &t.analyst).await;
-    assert_eq!(daily["data"], json!([{ "date": "2020-07-16", "count": 1 }, { "date": "2020-07-15", "count": 3 }, { "date": "2020-06-30", "count": 1 }]));
-    assert_eq!(t.get("/api/echarts/daily?date=2020-07-15", &t.analyst).await["data"], json!([{ "date": "2020-07-15", "count": 3 }]));
+    assert_eq!(
+        daily["data"],
+        json!([{ "date": "2020-07-16", "count": 1 }, { "date": "2020-07-15", "count": 3 }, { "date": "2020-06-30", "count": 1 }])
+    );
+    assert_eq!(
+        t.get("/api/echarts/daily?date=2020-07-15", &t.analyst).await["data"],
+        json!([{ "date": "2020-07-15", "count": 3 }])
+    );
 
     let july = t.get("/api/echarts/month?action=list_month&date=2020-07", &t.analyst).await;
     assert_eq!(july["data"], json!([{ "date": "2020-07-16", "count": 1 }, { "date": "2020-07-15", "count": 3 }]));
-    assert_eq!(t.get("/api/echarts/month?date=2020-06-02", &t.analyst).await["data"], json!([{ "date": "2020-06-30", "count": 1 }]));
-    assert_eq!(t.get("/api/echarts/month", &t.analyst).await["data"], json!([{ "date": "2020-07", "count": 4 }, { "date": "2020-06", "count": 1 }]));
+    assert_eq!(
+        t.get("/api/echarts/month?date=2020-06-02", &t.analyst).await["data"],
+        json!([{ "date": "2020-06-30", "count": 1 }])
+    );
+    assert_eq!(
+        t.get("/api/echarts/month", &t.analyst).await["data"],
+        json!([{ "date": "2020-07", "count": 4 }, { "date": "2020-06", "count": 1 }])
+    );
 
     let od = t.get("/api/echarts/od?action=list_od&date=2020-07-15%2009:08:01", &t.analyst).await;
-    assert_eq!(od["data"], json!([{ "in_station": "A", "out_station": "B", "count": 2 }, { "in_station": "B", "out_station": "C", "count": 1 }]));
+    assert_eq!(
+        od["data"],
+        json!([{ "in_station": "A", "out_station": "B", "count": 2 }, { "in_station": "B", "out_station": "C", "count": 1 }])
+    );
     let at_c = t.get("/api/echarts/od?date=2020-07-15&station=C", &t.analyst).await;
     assert_eq!(at_c["data"], json!([{ "in_station": "B", "out_station": "C", "count": 1 }]));
     // The document sends od's parameters as a JSON body on GET.
@@ -64,14 +82,23 @@ async fn echarts_answers_on_a_known_dataset() {
     let (_, od_body) = read(t.server.client.get(t.url("/api/echarts/od")).json(&body).send().await.unwrap()).await;
     assert_eq!(od_body["data"], json!([{ "in_station": "A", "out_station": "B", "count": 2 }]));
     assert_eq!(t.get("/api/echarts/od?date=2020-07-15&limit=1", &t.analyst).await["data"].as_array().unwrap().len(), 1);
-    assert_eq!(t.get("/api/echarts/od", &t.analyst).await["data"], json!([{ "in_station": "C", "out_station": "A", "count": 1 }]));
+    assert_eq!(
+        t.get("/api/echarts/od", &t.analyst).await["data"],
+        json!([{ "in_station": "C", "out_station": "A", "count": 1 }])
+    );
 
     let a = t.get("/api/echarts/realtime?action=station_of_point&station=A&date=2020-07-15", &t.analyst).await;
     assert_eq!(a, json!({ "code": 2000, "in_list": [{ "hour": 8, "count": 2 }], "out_list": [] }));
     let b = t.get("/api/echarts/realtime?station=B&date=2020-07-15", &t.analyst).await;
-    assert_eq!((b["in_list"].clone(), b["out_list"].clone()), (json!([{ "hour": 9, "count": 1 }]), json!([{ "hour": 8, "count": 2 }])));
+    assert_eq!(
+        (b["in_list"].clone(), b["out_list"].clone()),
+        (json!([{ "hour": 9, "count": 1 }]), json!([{ "hour": 8, "count": 2 }]))
+    );
     let body = json!({ "date": "2020-07-01", "station": "C", "token": t.analyst });
-    let (_, c) = read(t.server.client.get(t.url("/api/echarts/realtime?action=station_of_point")).json(&body).send().await.unwrap()).await;
+    let (_, c) = read(
+        t.server.client.get(t.url("/api/echarts/realtime?action=station_of_point")).json(&body).send().await.unwrap(),
+    )
+    .await;
     assert_eq!(c, json!({ "code": 2000, "in_list": [], "out_list": [{ "hour": 0, "count": 1 }] }));
     assert!(failed(&t.get("/api/echarts/realtime?date=2020-07-01", &t.analyst).await).contains("请求消息不全"));
     assert!(failed(&t.get("/api/echarts/daily?action=list_month", &t.analyst).await).contains("list_daily"));
@@ -87,8 +114,12 @@ async fn a_data_role_limits_lists_and_charts_to_its_areas() {
     assert_eq!(t.get("/api/echarts/daily", &north).await["data"], json!([{ "date": "2020-07-16", "count": 1 }]));
     assert_eq!(t.get("/api/echarts/month", &north).await["data"], json!([{ "date": "2020-07", "count": 1 }]));
     assert_eq!(t.get("/api/echarts/od?date=2020-07-15", &north).await["data"], json!([]));
-    assert!(failed(&t.get("/api/echarts/realtime?station=A&date=2020-07-15", &north).await).contains("outside your data scope"));
-    assert_eq!(t.get("/api/echarts/realtime?station=C&date=2020-07-15", &north).await["out_list"], json!([{ "hour": 9, "count": 1 }]));
+    assert!(failed(&t.get("/api/echarts/realtime?station=A&date=2020-07-15", &north).await)
+        .contains("outside your data scope"));
+    assert_eq!(
+        t.get("/api/echarts/realtime?station=C&date=2020-07-15", &north).await["out_list"],
+        json!([{ "hour": 9, "count": 1 }])
+    );
 
     let boss = account_with_role(&t.server, "regional", hearth::identity::roles::ADMIN).await;
     scope_to_areas(&t.server, boss, &["Dist1"]);
@@ -99,8 +130,14 @@ async fn a_data_role_limits_lists_and_charts_to_its_areas() {
     assert_eq!(trips["total"], 4);
     assert_eq!(t.get("/api/manage/trip/list?station=C", &regional).await["total"], 2);
     assert_eq!(t.get("/api/manage/trip/list?date=2020-07-15", &regional).await["total"], 3);
-    let outside = t.post("/api/manage/trip/create", &regional, json!({ "user_id": "p1", "in_station": "C", "in_station_time": "2020-07-20 10:00:00",
-        "out_station": "A", "out_station_time": "2020-07-20 10:30:00", "channel": 1, "price": 200 })).await;
+    let outside = t
+        .post(
+            "/api/manage/trip/create",
+            &regional,
+            json!({ "user_id": "p1", "in_station": "C", "in_station_time": "2020-07-20 10:00:00",
+        "out_station": "A", "out_station_time": "2020-07-20 10:30:00", "channel": 1, "price": 200 }),
+        )
+        .await;
     assert!(failed(&outside).contains("outside your data scope"));
 }
 
@@ -127,7 +164,12 @@ async fn rollups_equal_a_group_by_after_random_creates_updates_and_deletes() {
         let length = 5 + rng.below(90);
         let start = format!("2020-03-{day:02} {hour:02}:{minute:02}:00");
         let end_minutes = hour * 60 + minute + length;
-        let end = format!("2020-03-{:02} {:02}:{:02}:00", day + end_minutes / 1440, end_minutes % 1440 / 60, end_minutes % 60);
+        let end = format!(
+            "2020-03-{:02} {:02}:{:02}:00",
+            day + end_minutes / 1440,
+            end_minutes % 1440 / 60,
+            end_minutes % 60
+        );
         (start, end)
     };
     for step in 0..120 {
@@ -163,7 +205,10 @@ async fn rollups_equal_a_group_by_after_random_creates_updates_and_deletes() {
     let od = t.get("/api/echarts/od?date=2020-03-11&limit=1000", &t.analyst).await;
     let mut from_api: BTreeMap<(String, String), i64> = BTreeMap::new();
     for p in od["data"].as_array().unwrap() {
-        from_api.insert((p["in_station"].as_str().unwrap().into(), p["out_station"].as_str().unwrap().into()), p["count"].as_i64().unwrap());
+        from_api.insert(
+            (p["in_station"].as_str().unwrap().into(), p["out_station"].as_str().unwrap().into()),
+            p["count"].as_i64().unwrap(),
+        );
     }
     let mut stmt = db
         .prepare("SELECT a.name, b.name, count(*) FROM transit_trip t JOIN transit_station a ON a.id = t.in_station JOIN transit_station b ON b.id = t.out_station
@@ -174,7 +219,9 @@ async fn rollups_equal_a_group_by_after_random_creates_updates_and_deletes() {
     assert_eq!(from_api, direct);
     assert!(!direct.is_empty());
     let trips = t.get("/api/manage/trip/list?station=S1", &t.admin).await;
-    let direct: i64 = db.query_row("SELECT count(*) FROM transit_trip WHERE in_station = 101 OR out_station = 101", [], |r| r.get(0)).unwrap();
+    let direct: i64 = db
+        .query_row("SELECT count(*) FROM transit_trip WHERE in_station = 101 OR out_station = 101", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(trips["total"], direct);
 }
 
@@ -200,7 +247,10 @@ async fn exports_stream_csv_to_administrators_only() {
     assert_eq!(lines[1], "1,p1,A,2020-07-15 08:10:00,B,2020-07-15 08:30:00,3,200");
     assert_eq!(lines.len(), 6);
     let (_, stations) = download(&t, "station", &t.admin).await;
-    assert_eq!(String::from_utf8(stations).unwrap(), "\u{feff}编号,站点名称,线路,行政区域\n1,A,1号线,Dist1\n2,B,1号线,Dist1\n3,C,1号线,Dist2\n");
+    assert_eq!(
+        String::from_utf8(stations).unwrap(),
+        "\u{feff}编号,站点名称,线路,行政区域\n1,A,1号线,Dist1\n2,B,1号线,Dist1\n3,C,1号线,Dist2\n"
+    );
     let (_, workdays) = download(&t, "workday", &t.admin).await;
     assert_eq!(String::from_utf8(workdays).unwrap(), "\u{feff}日期,日期分类\n2020-07-15,1\n");
     let (_, passengers) = download(&t, "passenger", &t.admin).await;
@@ -211,7 +261,10 @@ async fn exports_stream_csv_to_administrators_only() {
         let (headers, body) = download(&t, "trip", token).await;
         assert!(headers["content-type"].to_str().unwrap().starts_with("application/json"));
         let body: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!((body["code"].clone(), body["msg"].clone(), body["redirect"].clone()), (json!(1000), json!("需要高级管理员权限才可导出数据"), json!("/sign.html")));
+        assert_eq!(
+            (body["code"].clone(), body["msg"].clone(), body["redirect"].clone()),
+            (json!(1000), json!("需要高级管理员权限才可导出数据"), json!("/sign.html"))
+        );
     }
     let (_, unknown) = download(&t, "song", &t.admin).await;
     let unknown: Value = serde_json::from_slice(&unknown).unwrap();
@@ -222,7 +275,13 @@ async fn exports_stream_csv_to_administrators_only() {
 async fn a_large_export_streams_every_row() {
     let t = Transit::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let opts = hearth::surfaces::transit::synth::Options { trips: 30_000, passengers: 500, days: 3, seed: 3, ..Default::default() };
+    let opts = hearth::surfaces::transit::synth::Options {
+        trips: 30_000,
+        passengers: 500,
+        days: 3,
+        seed: 3,
+        ..Default::default()
+    };
     hearth::surfaces::transit::synth::write(dir.path(), &opts, false).unwrap();
     let files = hearth::surfaces::transit::import::Files::in_folder(dir.path());
     let summary = hearth::surfaces::transit::import::import(&t.server.db_path(), &files, false).unwrap();
@@ -238,9 +297,14 @@ async fn a_large_export_streams_every_row() {
     let total: i64 = daily["data"].as_array().unwrap().iter().map(|d| d["count"].as_i64().unwrap()).sum();
     assert_eq!(total, 30_000);
     let db = t.server.sql();
-    let direct: i64 = db.query_row("SELECT count(*) FROM transit_trip WHERE in_time / 86400 = 18263", [], |r| r.get(0)).unwrap();
+    let direct: i64 =
+        db.query_row("SELECT count(*) FROM transit_trip WHERE in_time / 86400 = 18263", [], |r| r.get(0)).unwrap();
     assert_eq!(t.get("/api/echarts/daily?date=2020-01-02", &t.analyst).await["data"][0]["count"], direct);
-    let indexes: i64 = db.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'transit_trip'", [], |r| r.get(0)).unwrap();
+    let indexes: i64 = db
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'transit_trip'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
     assert_eq!(indexes, 4);
 }
 
@@ -248,7 +312,11 @@ async fn a_large_export_streams_every_row() {
 async fn a_bad_line_names_its_number_and_keeps_nothing() {
     let t = Transit::start().await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("stations.csv"), "编号,站点名称,线路,行政区域\n1004,Sta1,1号线,Dist1\n1005,Sta2,1号线,Dist1\n").unwrap();
+    std::fs::write(
+        dir.path().join("stations.csv"),
+        "编号,站点名称,线路,行政区域\n1004,Sta1,1号线,Dist1\n1005,Sta2,1号线,Dist1\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("users.csv"), "用户ID,区域代码,出生年份,性别\nu1,5105,1990,男\n").unwrap();
     std::fs::write(
         dir.path().join("trips.csv"),
@@ -271,7 +339,11 @@ async fn a_bad_line_names_its_number_and_keeps_nothing() {
     .unwrap();
     let err = hearth::surfaces::transit::import::import(&t.server.db_path(), &files, false).unwrap_err().to_string();
     assert!(err.contains("trips.csv line 3") && err.contains("进站时间"), "{err}");
-    std::fs::write(dir.path().join("trips.csv"), "用户ID,进站名称,进站时间,出站名称,出站时间,渠道编号,价格\nu1,Sta1,2020/1/1 7:44,Sta2,2020/1/1 8:10,1,200\n").unwrap();
+    std::fs::write(
+        dir.path().join("trips.csv"),
+        "用户ID,进站名称,进站时间,出站名称,出站时间,渠道编号,价格\nu1,Sta1,2020/1/1 7:44,Sta2,2020/1/1 8:10,1,200\n",
+    )
+    .unwrap();
     hearth::surfaces::transit::import::import(&t.server.db_path(), &files, false).unwrap();
     let trips = t.get("/api/manage/trip/list", &t.admin).await;
     assert_eq!(trips["data"][0]["in_station_time"], "2020-01-01 07:44:00.000000");
@@ -285,14 +357,35 @@ fn the_command_line_synthesises_and_imports() {
     let (csv, data) = (dir.path().join("csv"), dir.path().join("data"));
     let hearth = env!("CARGO_BIN_EXE_hearth");
     let run = |args: &[&str]| std::process::Command::new(hearth).args(args).env("HEARTH_LOG", "warn").output().unwrap();
-    let synth = run(&["transit", "synth", "--out", csv.to_str().unwrap(), "--trips", "500", "--passengers", "50", "--days", "2", "--quiet"]);
+    let synth = run(&[
+        "transit",
+        "synth",
+        "--out",
+        csv.to_str().unwrap(),
+        "--trips",
+        "500",
+        "--passengers",
+        "50",
+        "--days",
+        "2",
+        "--quiet",
+    ]);
     assert!(synth.status.success(), "{synth:?}");
-    let import = run(&["--data", data.to_str().unwrap(), "transit", "import", "--dir", csv.to_str().unwrap(), "--quiet"]);
+    let import =
+        run(&["--data", data.to_str().unwrap(), "transit", "import", "--dir", csv.to_str().unwrap(), "--quiet"]);
     assert!(import.status.success(), "{import:?}");
     let said = String::from_utf8(import.stdout).unwrap();
     assert!(said.contains("imported 168 stations, 50 passengers, 2 workdays, 500 trips"), "{said}");
     std::fs::write(csv.join("trips.csv"), "用户ID,进站名称,进站时间,出站名称,出站时间,渠道编号,价格\nu1,Sta1,2020-01-01 07:44:00,Sta2,2020-01-01 08:10:00,1,x\n").unwrap();
-    let bad = run(&["--data", data.to_str().unwrap(), "transit", "import", "--trips", csv.join("trips.csv").to_str().unwrap(), "--quiet"]);
+    let bad = run(&[
+        "--data",
+        data.to_str().unwrap(),
+        "transit",
+        "import",
+        "--trips",
+        csv.join("trips.csv").to_str().unwrap(),
+        "--quiet",
+    ]);
     assert!(!bad.status.success());
     let said = String::from_utf8(bad.stderr).unwrap();
     assert!(said.contains("trips.csv line 2: 价格 `x` is not a whole number; nothing was imported"), "{said}");

@@ -8,7 +8,7 @@ mod transit_support;
 use std::path::Path;
 
 use hearth::surfaces::transit::{import, synth};
-use transit_support::{Transit, assert_rollups_equal_group_by, rows};
+use transit_support::{assert_rollups_equal_group_by, rows, Transit};
 
 fn synthesise(dir: &Path) -> import::Files {
     let opts = synth::Options { trips: 20_000, passengers: 400, days: 3, seed: 5, ..Default::default() };
@@ -20,9 +20,14 @@ fn synthesise(dir: &Path) -> import::Files {
 /// the rollups, and the trips' indexes as the schema declares them.
 fn contents(db: &rusqlite::Connection) -> (Vec<Vec<i64>>, Vec<Vec<i64>>, Vec<String>) {
     assert_rollups_equal_group_by(db);
-    let trips = rows(db, "SELECT id, rider_id, in_station, in_time, out_station, out_time, channel, price FROM transit_trip ORDER BY id");
+    let trips = rows(
+        db,
+        "SELECT id, rider_id, in_station, in_time, out_station, out_time, channel, price FROM transit_trip ORDER BY id",
+    );
     let rollups = rows(db, "SELECT day, origin, dest, n FROM transit_od_day ORDER BY 1, 2, 3");
-    let mut stmt = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'transit_trip' ORDER BY name").unwrap();
+    let mut stmt = db
+        .prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'transit_trip' ORDER BY name")
+        .unwrap();
     let indexes = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
     (trips, rollups, indexes)
 }
@@ -51,7 +56,8 @@ async fn alone_and_beside_a_server_the_import_leaves_the_same_database() {
     drop(conn);
 
     // The folder is free again: a server starts on it.
-    let server = hearth::start(hearth::config::Config::for_tests(data.path())).await.expect("a server starts after the import");
+    let server =
+        hearth::start(hearth::config::Config::for_tests(data.path())).await.expect("a server starts after the import");
     server.stop().await.unwrap();
 
     let t = Transit::start().await;

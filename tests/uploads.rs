@@ -13,10 +13,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use common::TestServer;
-use music_support::{Body, add_playlist, add_song, call, creator, data, file_part, multipart, png, wav};
-use reqwest::Method;
+use music_support::{add_playlist, add_song, call, creator, data, file_part, multipart, png, wav, Body};
 use reqwest::multipart::{Form, Part};
-use serde_json::{Value, json};
+use reqwest::Method;
+use serde_json::{json, Value};
 
 /// Every file under the data folder but the database's own, relative to it.
 fn files_in(server: &TestServer) -> BTreeSet<String> {
@@ -51,7 +51,13 @@ async fn client_file_names_never_reach_the_disk() {
     let server = TestServer::start().await;
     let (uid, token) = creator(&server, "name_tester").await;
     let escape = format!("hearth-escape-{}", std::process::id());
-    let hostile = [format!("../../../{escape}.wav"), format!("/tmp/{escape}.wav"), format!("..\\..\\{escape}.wav"), "../hearth.db".into(), ".tmp-x".into()];
+    let hostile = [
+        format!("../../../{escape}.wav"),
+        format!("/tmp/{escape}.wav"),
+        format!("..\\..\\{escape}.wav"),
+        "../hearth.db".into(),
+        ".tmp-x".into(),
+    ];
     let before = files_in(&server);
     let served = |url: Value| {
         let server = &server;
@@ -63,27 +69,40 @@ async fn client_file_names_never_reach_the_disk() {
     };
     for name in &hostile {
         let cover = name.replace(".wav", ".png");
-        let form = multipart(&[("musicname", "n"), ("creator", &uid.to_string()), ("album", "1"), ("publishedTime", "1")])
-            .part("res", file_part(wav(400), name, "audio/wav"))
-            .part("musicAvatar", file_part(png(3, 3), &cover, "image/png"));
+        let form =
+            multipart(&[("musicname", "n"), ("creator", &uid.to_string()), ("album", "1"), ("publishedTime", "1")])
+                .part("res", file_part(wav(400), name, "audio/wav"))
+                .part("musicAvatar", file_part(png(3, 3), &cover, "image/png"));
         let song = data(call(&server, Method::POST, "/api/music", Some(&token), Body::Multipart(form)).await);
         let mid = song["mid"].to_string();
         let res = multipart(&[("mid", &mid)]).part("file", file_part(wav(500), name, "audio/wav"));
         served(data(call(&server, Method::PUT, "/api/music/res", Some(&token), Body::Multipart(res)).await)).await;
         let avatar = multipart(&[("mid", &mid)]).part("file", file_part(png(4, 4), &cover, "image/png"));
-        served(data(call(&server, Method::PUT, "/api/music/avatar", Some(&token), Body::Multipart(avatar)).await)).await;
+        served(data(call(&server, Method::PUT, "/api/music/avatar", Some(&token), Body::Multipart(avatar)).await))
+            .await;
         let me = Form::new().part("file", file_part(png(5, 5), &cover, "image/png"));
         served(data(call(&server, Method::PATCH, "/api/user/avatar", Some(&token), Body::Multipart(me)).await)).await;
-        let list = multipart(&[("musiclistname", "covered")]).part("musiclistAvatar", file_part(png(6, 6), &cover, "image/png"));
+        let list = multipart(&[("musiclistname", "covered")])
+            .part("musiclistAvatar", file_part(png(6, 6), &cover, "image/png"));
         let list = data(call(&server, Method::POST, "/api/musiclist", Some(&token), Body::Multipart(list)).await);
-        let change = multipart(&[("mlid", &list["mlid"].to_string())]).part("musiclistAvatar", file_part(png(7, 7), &cover, "image/png"));
-        served(data(call(&server, Method::PUT, "/api/musiclist", Some(&token), Body::Multipart(change)).await)["musiclist_pic"].clone()).await;
+        let change = multipart(&[("mlid", &list["mlid"].to_string())])
+            .part("musiclistAvatar", file_part(png(7, 7), &cover, "image/png"));
+        served(
+            data(call(&server, Method::PUT, "/api/musiclist", Some(&token), Body::Multipart(change)).await)
+                ["musiclist_pic"]
+                .clone(),
+        )
+        .await;
     }
     let added: Vec<String> = files_in(&server).difference(&before).cloned().collect();
     assert!(!added.is_empty());
     assert!(added.iter().all(|f| server_made(f)), "{added:?}");
     let parent = server.data().parent().unwrap();
-    for outside in [parent.join(format!("{escape}.wav")), parent.join(format!("{escape}.png")), Path::new("/tmp").join(format!("{escape}.wav"))] {
+    for outside in [
+        parent.join(format!("{escape}.wav")),
+        parent.join(format!("{escape}.png")),
+        Path::new("/tmp").join(format!("{escape}.wav")),
+    ] {
         assert!(!outside.exists(), "{}", outside.display());
     }
 }
@@ -98,16 +117,33 @@ async fn oversized_music_uploads_answer_413_and_leave_nothing() {
     let before = (files_in(&server), rows(&server, "music_song"), rows(&server, "music_playlist"));
     let big_png = || file_part(vec![0x89; 80 * 1024], "big.png", "image/png");
     let uploads: Vec<(Method, &str, Form)> = vec![
-        (Method::POST, "/api/music", multipart(&[("musicname", "n"), ("creator", "1"), ("album", "1"), ("publishedTime", "1")]).part("res", file_part(wav(40_000), "big.wav", "audio/wav"))),
-        (Method::PUT, "/api/music/res", multipart(&[("mid", &mid)]).part("file", file_part(wav(40_000), "big.wav", "audio/wav"))),
+        (
+            Method::POST,
+            "/api/music",
+            multipart(&[("musicname", "n"), ("creator", "1"), ("album", "1"), ("publishedTime", "1")])
+                .part("res", file_part(wav(40_000), "big.wav", "audio/wav")),
+        ),
+        (
+            Method::PUT,
+            "/api/music/res",
+            multipart(&[("mid", &mid)]).part("file", file_part(wav(40_000), "big.wav", "audio/wav")),
+        ),
         (Method::PUT, "/api/music/avatar", multipart(&[("mid", &mid)]).part("file", big_png())),
         (Method::PATCH, "/api/user/avatar", Form::new().part("file", big_png())),
         (Method::POST, "/api/musiclist", multipart(&[("musiclistname", "big")]).part("musiclistAvatar", big_png())),
         (Method::PUT, "/api/musiclist", multipart(&[("mlid", &mlid)]).part("musiclistAvatar", big_png())),
         // Without a declared length (chunked), the body is cut off at the limit all the same.
-        (Method::POST, "/api/music", Form::new().part("res", Part::stream(reqwest::Body::wrap_stream(futures_util::stream::iter(
-            (0..40).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 4096])),
-        ))).file_name("chunked.wav"))),
+        (
+            Method::POST,
+            "/api/music",
+            Form::new().part(
+                "res",
+                Part::stream(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                    (0..40).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 4096])),
+                )))
+                .file_name("chunked.wav"),
+            ),
+        ),
     ];
     for (method, path, form) in uploads {
         let (http, body) = call(&server, method, path, Some(&token), Body::Multipart(form)).await;
@@ -141,7 +177,8 @@ async fn music_refuses_an_upload_without_a_working_token_before_reading_its_body
     let (_, token) = creator(&server, "uploader1").await;
     let forged = format!("{}x", &token[..token.len() - 1]);
     for (auth, expected) in [(None, "401"), (Some(forged.as_str()), "401")] {
-        let answer = head_only_upload(&server, "/music/api/music", auth).await.expect("answered without waiting for the body");
+        let answer =
+            head_only_upload(&server, "/music/api/music", auth).await.expect("answered without waiting for the body");
         assert!(answer.starts_with(&format!("HTTP/1.1 {expected}")), "{answer}");
         assert!(answer.contains("\"status\":401"), "in the music envelope: {answer}");
     }
@@ -162,7 +199,9 @@ async fn oversized_care_pictures_are_refused_before_anything_is_stored() {
     let token = user(&server, "13600000201").await;
     let device = add_device(&server, &token, "cam").await;
     let before = files_in(&server);
-    for (path, auth, kind, subtype) in [("/care/api/notice", &device, "notice", "upload"), ("/care/api/portrait", &token, "portrait", "upload")] {
+    for (path, auth, kind, subtype) in
+        [("/care/api/notice", &device, "notice", "upload"), ("/care/api/portrait", &token, "portrait", "upload")]
+    {
         let body = json!({"id": 3, "type": kind, "subtype": subtype, "data": {"base64": b64_of_len(80 * 1024)}});
         let res = server.client.post(server.url(&format!("{path}?token={auth}"))).json(&body).send().await.unwrap();
         let (http, answer) = common::read(res).await;
@@ -181,13 +220,16 @@ async fn oversized_care_pictures_are_refused_before_anything_is_stored() {
     fails(&call(&server, "/api/portrait", Some(&token), "portrait", "upload", huge).await, -204);
     assert_eq!(files_in(&server), before);
     assert_eq!(rows(&server, "notice"), 0);
-    let portrait: Option<String> = server.sql().query_row("SELECT care_portrait FROM account WHERE phone = '13600000202'", [], |r| r.get(0)).unwrap();
+    let portrait: Option<String> = server
+        .sql()
+        .query_row("SELECT care_portrait FROM account WHERE phone = '13600000202'", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(portrait, None);
 }
 
 #[tokio::test]
 async fn a_snapshot_just_under_the_documents_8_mib_fits_the_default_body_limit() {
-    use care_support::{add_device, call, ok, b64, user};
+    use care_support::{add_device, b64, call, ok, user};
     let server = TestServer::start().await;
     let token = user(&server, "13600000203").await;
     let device = add_device(&server, &token, "cam").await;
@@ -202,7 +244,8 @@ async fn a_snapshot_just_under_the_documents_8_mib_fits_the_default_body_limit()
     picture.write_to(&mut png, image::ImageFormat::Png).unwrap();
     let png = png.into_inner();
     assert!((7 * 1024 * 1024..8 * 1024 * 1024).contains(&png.len()), "{} bytes", png.len());
-    let stored = ok(call(&server, "/api/notice", Some(&device), "notice", "upload", json!({"base64": b64(&png)})).await);
+    let stored =
+        ok(call(&server, "/api/notice", Some(&device), "notice", "upload", json!({"base64": b64(&png)})).await);
     let name = stored["pic_name"].as_str().unwrap();
     assert_eq!(std::fs::read(server.data().join(format!("uploads/notices/{name}.png"))).unwrap(), png);
 }
@@ -218,12 +261,16 @@ async fn a_small_picture_claiming_a_huge_canvas_is_refused_everywhere() {
     let bomb = bomb.into_inner();
     let before = files_in(&server);
     for (path, auth, kind) in [("/api/notice", &device, "notice"), ("/api/portrait", &token, "portrait")] {
-        fails(&care_support::call(&server, path, Some(auth), kind, "upload", json!({"base64": b64(&bomb)})).await, -204);
+        fails(
+            &care_support::call(&server, path, Some(auth), kind, "upload", json!({"base64": b64(&bomb)})).await,
+            -204,
+        );
     }
     let (_, music) = creator(&server, "bomber1").await;
-    let form = multipart(&[("musicname", "boom"), ("creator", "[1]"), ("album", "[1]"), ("publishedTime", "1435645397")])
-        .part("res", file_part(wav(4000), "a.wav", "audio/wav"))
-        .part("musicAvatar", file_part(bomb, "cover.png", "image/png"));
+    let form =
+        multipart(&[("musicname", "boom"), ("creator", "[1]"), ("album", "[1]"), ("publishedTime", "1435645397")])
+            .part("res", file_part(wav(4000), "a.wav", "audio/wav"))
+            .part("musicAvatar", file_part(bomb, "cover.png", "image/png"));
     let (http, answer) = call(&server, Method::POST, "/api/music", Some(&music), Body::Multipart(form)).await;
     assert_eq!((http, answer["code"].clone()), (400, json!(1)), "{answer}");
     assert!(answer["message"].as_str().unwrap().starts_with("musicAvatar"), "{answer}");
@@ -232,13 +279,21 @@ async fn a_small_picture_claiming_a_huge_canvas_is_refused_everywhere() {
 
 #[tokio::test]
 async fn care_pictures_are_stored_under_names_the_server_makes() {
-    use care_support::{add_device, call, ok, png_bytes, b64, upload, user};
+    use care_support::{add_device, b64, call, ok, png_bytes, upload, user};
     let server = TestServer::start().await;
     let token = user(&server, "13600000211").await;
     let device = add_device(&server, &token, "cam").await;
     let before = files_in(&server);
     upload(&server, &device, "../../hearth.db").await;
-    ok(call(&server, "/api/portrait", Some(&token), "portrait", "upload", json!({"base64": b64(&png_bytes(20, 10, 7))})).await);
+    ok(call(
+        &server,
+        "/api/portrait",
+        Some(&token),
+        "portrait",
+        "upload",
+        json!({"base64": b64(&png_bytes(20, 10, 7))}),
+    )
+    .await);
     let added: Vec<String> = files_in(&server).difference(&before).cloned().collect();
     assert_eq!(added.len(), 2, "{added:?}");
     assert!(added.iter().all(|f| server_made(f)), "{added:?}");
@@ -259,7 +314,14 @@ async fn no_serving_path_reads_outside_its_folder() {
     let admin = open_support::admin_token(&server).await;
     let reader = open_support::bearer(&server, &admin, json!(["care:read"])).await;
     let (admin, reader) = (format!("Bearer {admin}"), format!("Bearer {reader}"));
-    let escapes = ["..%2Fhearth.db", "..%2F..%2Fhearth.db", "%2e%2e%2f%2e%2e%2fhearth.db", "..%5C..%5Chearth.db", "%2Fetc%2Fpasswd", "..%2F..%2F..%2FCargo.toml"];
+    let escapes = [
+        "..%2Fhearth.db",
+        "..%2F..%2Fhearth.db",
+        "%2e%2e%2f%2e%2e%2fhearth.db",
+        "..%5C..%5Chearth.db",
+        "%2Fetc%2Fpasswd",
+        "..%2F..%2F..%2FCargo.toml",
+    ];
     for escape in escapes {
         let cases: Vec<Probe> = vec![
             (format!("/music/api/files/songs/{escape}"), None, json!({"code": 1, "status": 404})),
@@ -279,7 +341,8 @@ async fn no_serving_path_reads_outside_its_folder() {
             let bytes = res.bytes().await.unwrap();
             assert_no_leak(&path, &bytes);
             if let Value::Object(fields) = &expected {
-                let body: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("{path}: {}", String::from_utf8_lossy(&bytes)));
+                let body: Value = serde_json::from_slice(&bytes)
+                    .unwrap_or_else(|_| panic!("{path}: {}", String::from_utf8_lossy(&bytes)));
                 for (key, value) in fields {
                     assert_eq!(&body[key], value, "{path}: {body}");
                 }
@@ -288,7 +351,10 @@ async fn no_serving_path_reads_outside_its_folder() {
             }
         }
         // The docs page answers any path below it with itself; the point is what it never serves.
-        assert_no_leak("docs", &server.client.get(server.url(&format!("/docs/{escape}"))).send().await.unwrap().bytes().await.unwrap());
+        assert_no_leak(
+            "docs",
+            &server.client.get(server.url(&format!("/docs/{escape}"))).send().await.unwrap().bytes().await.unwrap(),
+        );
         // A portrait path that is not a phone number gets the embedded stand-in picture.
         let res = server.client.get(server.url(&format!("/care/api/get/portrait/{escape}"))).send().await.unwrap();
         assert_eq!(res.headers()["content-type"], "image/jpeg");

@@ -2,8 +2,8 @@
 //! back to back for a while; throughput and latency percentiles of the answers.
 #![allow(dead_code)]
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -78,7 +78,11 @@ where
                     Err(_) => false,
                 };
                 latencies.push(t.elapsed());
-                if good { ok += 1 } else { bad += 1 }
+                if good {
+                    ok += 1
+                } else {
+                    bad += 1
+                }
                 i += connections;
             }
             (ok, bad, latencies)
@@ -107,7 +111,11 @@ pub fn jpeg_of_about(target: usize) -> Vec<u8> {
         let height = width * 3 / 4;
         let picture = image::RgbImage::from_fn(width, height, |x, y| {
             let base = ((x + y) % 200) as u8;
-            image::Rgb([base.wrapping_add(rng.gen_range(0..40)), base / 2 + rng.gen_range(0..40), 90 + rng.gen_range(0..40)])
+            image::Rgb([
+                base.wrapping_add(rng.gen_range(0..40)),
+                base / 2 + rng.gen_range(0..40),
+                90 + rng.gen_range(0..40),
+            ])
         });
         let mut out = std::io::Cursor::new(Vec::new());
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&picture).expect("jpeg");
@@ -127,7 +135,15 @@ pub fn wav(samples: u32) -> Vec<u8> {
     out.extend(b"RIFF");
     out.extend((36 + samples * 2).to_le_bytes());
     out.extend(b"WAVEfmt ");
-    for v in [16u32.to_le_bytes().to_vec(), 1u16.to_le_bytes().to_vec(), 1u16.to_le_bytes().to_vec(), 8000u32.to_le_bytes().to_vec(), 16000u32.to_le_bytes().to_vec(), 2u16.to_le_bytes().to_vec(), 16u16.to_le_bytes().to_vec()] {
+    for v in [
+        16u32.to_le_bytes().to_vec(),
+        1u16.to_le_bytes().to_vec(),
+        1u16.to_le_bytes().to_vec(),
+        8000u32.to_le_bytes().to_vec(),
+        16000u32.to_le_bytes().to_vec(),
+        2u16.to_le_bytes().to_vec(),
+        16u16.to_le_bytes().to_vec(),
+    ] {
         out.extend(v);
     }
     out.extend(b"data");

@@ -7,9 +7,9 @@
 //! as, and a portrait is a JPEG no longer than 512 px on its longest side.
 #![no_main]
 
-use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hearth::fuzzing::{MAX_BYTES, decode_base64, portrait_jpeg, verify};
+use base64::Engine;
+use hearth::fuzzing::{decode_base64, portrait_jpeg, verify, MAX_BYTES};
 use hearth::surfaces::care::Care;
 use hearth::surfaces::{Failure, Surface};
 use image::ImageFormat;
@@ -34,7 +34,11 @@ fn text(text: &str) {
             assert!(!bytes.is_empty() && bytes.len() <= MAX_BYTES + 3);
             let canonical = STANDARD.encode(&bytes);
             assert_eq!(decode_base64(&canonical).as_ref(), Ok(&bytes), "canonical base64 decodes to the same bytes");
-            assert_eq!(decode_base64(&format!("data:image/jpeg;base64,{canonical}")), Ok(bytes.clone()), "with a data: head");
+            assert_eq!(
+                decode_base64(&format!("data:image/jpeg;base64,{canonical}")),
+                Ok(bytes.clone()),
+                "with a data: head"
+            );
             check_picture(&bytes);
         }
         Err(failure) => assert_refused(&failure),
@@ -56,7 +60,8 @@ fn picture(bytes: &[u8], sent: String) {
 
 /// Lines of at most 76 characters, ending in CR LF.
 fn wrapped(b64: &str) -> String {
-    let lines: Vec<&str> = b64.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).expect("base64 is ASCII")).collect();
+    let lines: Vec<&str> =
+        b64.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).expect("base64 is ASCII")).collect();
     lines.join("\r\n")
 }
 

@@ -4,14 +4,15 @@
 //! echoes the id the way the document says.
 #![no_main]
 
-use hearth::fuzzing::{CareBody, Empty, body_of};
+use hearth::fuzzing::{body_of, CareBody, Empty};
 use hearth::surfaces::care::Care;
 use hearth::surfaces::{Failure, Surface};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
 /// The notice endpoint's kinds (seed 004), so that both matching and refused pairs occur.
-const NOTICE_KINDS: &[(&str, &str)] = &[("notice", "upload"), ("notice", "get"), ("notice", "info"), ("notice", "sign")];
+const NOTICE_KINDS: &[(&str, &str)] =
+    &[("notice", "upload"), ("notice", "get"), ("notice", "info"), ("notice", "sign")];
 
 /// `data` of `notice/upload`.
 #[derive(serde::Deserialize)]

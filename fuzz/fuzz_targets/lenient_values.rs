@@ -6,7 +6,7 @@
 //! first row, whatever the numbers.
 #![no_main]
 
-use hearth::fuzzing::{LenientBool, LenientId, music_paging, paging};
+use hearth::fuzzing::{music_paging, paging, LenientBool, LenientId};
 use libfuzzer_sys::fuzz_target;
 use poem_openapi::types::ParseFromParameter;
 use serde_json::Value;
@@ -65,7 +65,9 @@ fn check_json(value: &Value) {
             Value::String(s) => assert_eq!(LenientBool::parse_from_parameter(s).ok(), Some(flag)),
             other => panic!("{other} accepted as a flag"),
         },
-        Err(_) => assert!(!value.is_boolean() && value.as_i64() != Some(0) && value.as_i64() != Some(1), "{value} refused"),
+        Err(_) => {
+            assert!(!value.is_boolean() && value.as_i64() != Some(0) && value.as_i64() != Some(1), "{value} refused")
+        }
     }
 }
 
@@ -73,7 +75,9 @@ fn check_json(value: &Value) {
 fn check_paging(input: &[u8]) {
     let number = |at: usize| input.get(at..at + 8).map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")));
     let (page_num, page_size) = (number(0), number(8));
-    for (limit, offset) in [paging(page_num, page_size, 20).ok(), music_paging(page_num, page_size, Some(20)).ok()].into_iter().flatten() {
+    for (limit, offset) in
+        [paging(page_num, page_size, 20).ok(), music_paging(page_num, page_size, Some(20)).ok()].into_iter().flatten()
+    {
         assert!((1..=500).contains(&limit), "{page_num:?}/{page_size:?} gave limit {limit}");
         assert!(offset >= 0, "{page_num:?}/{page_size:?} gave offset {offset}");
         let exact = (page_num.unwrap_or(1) - 1).checked_mul(limit);

@@ -11,12 +11,16 @@
 
 use std::cell::RefCell;
 
-use hearth::fuzzing::{CsvKind, format_date, format_time, import_text, migrate, parse_date, parse_time};
+use hearth::fuzzing::{format_date, format_time, import_text, migrate, parse_date, parse_time, CsvKind};
 use libfuzzer_sys::fuzz_target;
 use rusqlite::Connection;
 
-const KINDS: [(CsvKind, &str); 4] =
-    [(CsvKind::Stations, "stations.csv"), (CsvKind::Users, "users.csv"), (CsvKind::Workdays, "workdays.csv"), (CsvKind::Trips, "trips.csv")];
+const KINDS: [(CsvKind, &str); 4] = [
+    (CsvKind::Stations, "stations.csv"),
+    (CsvKind::Users, "users.csv"),
+    (CsvKind::Workdays, "workdays.csv"),
+    (CsvKind::Trips, "trips.csv"),
+];
 
 /// The stations trips may use, imported once through the stations parser itself.
 const STATIONS: &str = "站点编号,站点名称,线路,行政区域\n\
@@ -61,7 +65,10 @@ fn check_stored(db: &Connection, kind: CsvKind, rows: u64) {
         }
         CsvKind::Users => {
             assert!(count("SELECT count(*) FROM transit_passenger") <= rows);
-            assert_eq!(count("SELECT count(*) FROM transit_passenger WHERE rider_id NOT IN (SELECT id FROM transit_rider)"), 0);
+            assert_eq!(
+                count("SELECT count(*) FROM transit_passenger WHERE rider_id NOT IN (SELECT id FROM transit_rider)"),
+                0
+            );
             assert_eq!(count("SELECT count(*) FROM transit_rider WHERE uid = ''"), 0, "every passenger has an id");
         }
         CsvKind::Workdays => {
@@ -75,10 +82,25 @@ fn check_stored(db: &Connection, kind: CsvKind, rows: u64) {
         }
         CsvKind::Trips => {
             assert_eq!(count("SELECT count(*) FROM transit_trip"), rows, "one stored trip per line");
-            assert_eq!(count("SELECT coalesce(sum(n), 0) FROM transit_day_total"), rows, "the day rollup counts every trip");
-            assert_eq!(count("SELECT coalesce(sum(n), 0) FROM transit_od_day"), rows, "the origin-destination rollup counts every trip");
-            assert_eq!(count("SELECT count(*) FROM transit_trip WHERE out_time < in_time"), 0, "trips leave after they enter");
-            assert_eq!(count("SELECT count(*) FROM transit_trip WHERE rider_id NOT IN (SELECT id FROM transit_rider)"), 0);
+            assert_eq!(
+                count("SELECT coalesce(sum(n), 0) FROM transit_day_total"),
+                rows,
+                "the day rollup counts every trip"
+            );
+            assert_eq!(
+                count("SELECT coalesce(sum(n), 0) FROM transit_od_day"),
+                rows,
+                "the origin-destination rollup counts every trip"
+            );
+            assert_eq!(
+                count("SELECT count(*) FROM transit_trip WHERE out_time < in_time"),
+                0,
+                "trips leave after they enter"
+            );
+            assert_eq!(
+                count("SELECT count(*) FROM transit_trip WHERE rider_id NOT IN (SELECT id FROM transit_rider)"),
+                0
+            );
             let mut times = db.prepare("SELECT in_time, out_time FROM transit_trip").expect("prepare");
             for pair in times.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))).expect("query") {
                 let (t_in, t_out) = pair.expect("two times");

@@ -43,7 +43,8 @@ fn spelled_date(text: &str) -> (i64, i64, i64) {
 fn check_calendar(day: i64) {
     let (y, m, d) = civil_from_days(day);
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("the epoch");
-    let date = NaiveDate::from_ymd_opt(y as i32, m as u32, d as u32).unwrap_or_else(|| panic!("{y}-{m}-{d} is a real date"));
+    let date =
+        NaiveDate::from_ymd_opt(y as i32, m as u32, d as u32).unwrap_or_else(|| panic!("{y}-{m}-{d} is a real date"));
     assert_eq!(date.signed_duration_since(epoch).num_days(), day);
     assert_eq!((i64::from(date.year()), i64::from(date.month()), i64::from(date.day())), (y, m, d));
 }

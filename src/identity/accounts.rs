@@ -1,6 +1,6 @@
 //! The one account store every surface logs in against.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::clock::now;
 
@@ -30,8 +30,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Account> {
 }
 
 pub fn by_username(conn: &Connection, username: &str) -> rusqlite::Result<Option<Account>> {
-    conn.query_row(&format!("SELECT {COLUMNS} FROM account WHERE username = ?1"), [username], from_row)
-        .optional()
+    conn.query_row(&format!("SELECT {COLUMNS} FROM account WHERE username = ?1"), [username], from_row).optional()
 }
 
 pub fn by_phone(conn: &Connection, phone: &str) -> rusqlite::Result<Option<Account>> {

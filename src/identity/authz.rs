@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use poem::{FromRequest, Request, RequestBody};
 use rusqlite::Connection;
 
-use super::{Caller, IdentityError, roles};
+use super::{roles, Caller, IdentityError};
 
 /// The API operation a request resolved to, put on the request by the surface's guard.
 #[derive(Debug, Clone)]

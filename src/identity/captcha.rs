@@ -2,7 +2,7 @@
 //! by `md5(lowercase(code) + rand)`, valid 180 s, single use.
 
 use base64::Engine;
-use rusqlite::{Connection, params};
+use rusqlite::{params, Connection};
 
 use super::tokens::{md5_hex, random_alphanumeric};
 use crate::clock::now;
@@ -11,8 +11,8 @@ pub const VALID_SECS: i64 = 180;
 
 /// No 0/O/o, 1/I/l/i, 2/Z, 5/S: a person should never have to guess.
 const GLYPHS: &[char] = &[
-    'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'J', 'K', 'M', 'N', 'P', 'Q', 'R', 'T', 'U', 'V', 'W', 'X',
-    'Y', '3', '4', '6', '7', '8', '9',
+    'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'J', 'K', 'M', 'N', 'P', 'Q', 'R', 'T', 'U', 'V', 'W', 'X', 'Y', '3', '4',
+    '6', '7', '8', '9',
 ];
 
 pub struct ImageCaptcha {
@@ -50,7 +50,8 @@ pub fn store(conn: &Connection, captcha: &ImageCaptcha) -> rusqlite::Result<()> 
 pub fn check(conn: &Connection, hash: &str) -> rusqlite::Result<bool> {
     let hash = hash.trim().to_ascii_lowercase();
     let mut stmt = conn.prepare_cached("SELECT rand, code FROM captcha WHERE expires_at > ?1")?;
-    let live: Vec<(String, String)> = stmt.query_map([now()], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let live: Vec<(String, String)> =
+        stmt.query_map([now()], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
     match live.into_iter().find(|(rand, code)| md5_hex(&format!("{code}{rand}")) == hash) {
         Some((rand, _)) => {
             conn.execute("DELETE FROM captcha WHERE rand = ?1", [rand])?;

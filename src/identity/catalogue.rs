@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params};
+use rusqlite::{params, Connection};
 
 use super::authz::Audience;
 use crate::clock::now;
@@ -118,7 +118,10 @@ pub fn sync(conn: &Connection, entries: &[Entry]) -> rusqlite::Result<HashMap<St
                 )?;
                 let id = conn.last_insert_rowid();
                 for role in entry.audience.default_roles() {
-                    conn.execute("INSERT OR IGNORE INTO role_permission (role_id, permission_id) VALUES (?1, ?2)", [role, &id])?;
+                    conn.execute(
+                        "INSERT OR IGNORE INTO role_permission (role_id, permission_id) VALUES (?1, ?2)",
+                        [role, &id],
+                    )?;
                 }
                 id
             }

@@ -5,11 +5,11 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::IdentityError;
 use super::tokens::random_hex;
+use super::IdentityError;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
@@ -45,12 +45,12 @@ impl JwtKeys {
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, IdentityError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|e| match e.kind() {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims).map_err(|e| {
+            match e.kind() {
                 ErrorKind::ExpiredSignature => IdentityError::TokenExpired,
                 _ => IdentityError::BadToken,
-            })
+            }
+        })
     }
 }
 

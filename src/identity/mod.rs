@@ -115,7 +115,10 @@ impl Identity {
                 config.login_max_failures,
                 Duration::from_secs(config.login_window_secs),
             ),
-            captcha_draws: ratelimit::FailureLimiter::new(config.captcha_max_draws, Duration::from_secs(config.captcha_window_secs)),
+            captcha_draws: ratelimit::FailureLimiter::new(
+                config.captcha_max_draws,
+                Duration::from_secs(config.captcha_window_secs),
+            ),
             sms_gateway,
             token_secs: config.token_hours as i64 * 3600,
             grants: authz::Grants::default(),
@@ -157,7 +160,13 @@ impl Identity {
         let lifetime = self.token_secs;
         self.db
             .write(move |tx| {
-                let new = sessions::NewSession { account_id, surface, idle_secs: None, lifetime_secs: lifetime, keep_at_most: None };
+                let new = sessions::NewSession {
+                    account_id,
+                    surface,
+                    idle_secs: None,
+                    lifetime_secs: lifetime,
+                    keep_at_most: None,
+                };
                 sessions::create(tx, &new, &stored)?;
                 Ok::<_, IdentityError>(())
             })
@@ -278,7 +287,12 @@ impl Identity {
         Ok(sms.rand)
     }
 
-    pub async fn check_sms_code(&self, phone: &str, command_type: i64, hash: &str) -> Result<sms::SmsCheck, IdentityError> {
+    pub async fn check_sms_code(
+        &self,
+        phone: &str,
+        command_type: i64,
+        hash: &str,
+    ) -> Result<sms::SmsCheck, IdentityError> {
         let (phone, hash) = (phone.to_owned(), hash.to_owned());
         self.db.write(move |tx| Ok(sms::check(tx, &phone, command_type, &hash)?)).await
     }

@@ -2,7 +2,7 @@
 //! opaque 32-hex tokens with a sliding idle expiry; the JWT surfaces store the hash of the
 //! JWT itself, so deleting the row revokes the JWT even though its signature still verifies.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::tokens::token_hash;
 use crate::clock::now;
@@ -45,9 +45,14 @@ pub fn create(conn: &Connection, new: &NewSession, token: &str) -> rusqlite::Res
 
 pub enum Lookup {
     /// A live session; `slide` says its idle expiry should move forward.
-    Live { session: Session, slide: bool },
+    Live {
+        session: Session,
+        slide: bool,
+    },
     /// The token was valid once and has expired; its row should be deleted.
-    Expired { session_id: i64 },
+    Expired {
+        session_id: i64,
+    },
     Unknown,
 }
 

@@ -1,7 +1,7 @@
 //! The one-time link printed on first start when no administrator exists: whoever opens it
 //! within 30 minutes creates the first super-administrator from the browser.
 
-use rusqlite::{Connection, params};
+use rusqlite::{params, Connection};
 
 use super::tokens::{random_hex, token_hash};
 use crate::clock::now;

@@ -3,10 +3,10 @@
 //! URL configured, messages are POSTed there as `{"phone","text"}` instead.
 
 use rand::Rng;
-use rusqlite::{Connection, params};
+use rusqlite::{params, Connection};
 
-use super::IdentityError;
 use super::tokens::{md5_hex, random_alphanumeric};
+use super::IdentityError;
 use crate::clock::now;
 
 pub const VALID_SECS: i64 = 180;
@@ -65,11 +65,13 @@ pub fn forget(conn: &Connection, rand: &str) -> rusqlite::Result<()> {
 /// a passing code is used up.
 pub fn check(conn: &Connection, phone: &str, command_type: i64, hash: &str) -> rusqlite::Result<SmsCheck> {
     let hash = hash.trim().to_ascii_lowercase();
-    let mut stmt = conn.prepare_cached("SELECT rand, code, expires_at FROM sms_code WHERE phone = ?1 AND command_type = ?2")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT rand, code, expires_at FROM sms_code WHERE phone = ?1 AND command_type = ?2")?;
     let codes: Vec<(String, String, i64)> = stmt
         .query_map(params![phone, command_type], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
-    let Some((rand, _, expires_at)) = codes.into_iter().find(|(rand, code, _)| md5_hex(&format!("{code}{rand}")) == hash)
+    let Some((rand, _, expires_at)) =
+        codes.into_iter().find(|(rand, code, _)| md5_hex(&format!("{code}{rand}")) == hash)
     else {
         return Ok(SmsCheck::Mismatch);
     };
@@ -88,12 +90,14 @@ pub struct OutboxMessage {
     pub created_at: i64,
 }
 
-pub fn outbox(conn: &Connection, phone: Option<&str>, limit: i64, offset: i64) -> rusqlite::Result<(Vec<OutboxMessage>, i64)> {
-    let total: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM sms_outbox WHERE ?1 IS NULL OR phone = ?1",
-        [phone],
-        |r| r.get(0),
-    )?;
+pub fn outbox(
+    conn: &Connection,
+    phone: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<OutboxMessage>, i64)> {
+    let total: i64 =
+        conn.query_row("SELECT COUNT(*) FROM sms_outbox WHERE ?1 IS NULL OR phone = ?1", [phone], |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(
         "SELECT id, phone, code, rand, command_type, text, created_at FROM sms_outbox
          WHERE ?1 IS NULL OR phone = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
@@ -127,4 +131,3 @@ pub async fn post_to_gateway(client: &reqwest::Client, url: &str, sms: &SmsCode)
     }
     Ok(())
 }
-

@@ -1,7 +1,7 @@
 //! Random secrets and their stored form. A token is only ever kept as its SHA-256.
 
-use rand::Rng;
 use rand::distributions::Alphanumeric;
+use rand::Rng;
 use sha2::{Digest, Sha256};
 
 /// `bytes` random bytes as lowercase hex (so 16 bytes give the 32-hex tokens the care

@@ -9,8 +9,8 @@ use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::error::ContentTypeError;
 use poem_openapi::payload::{ParsePayload, Payload};
 use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchemaRef, Registry};
-use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use poem_openapi::types::Type;
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde::de::DeserializeOwned;
 
 use super::Failure;
@@ -139,12 +139,18 @@ mod tests {
         let missing = parse_json::<Login>(br#"{"loginname":"a"}"#).unwrap_err();
         assert_eq!(missing, Failure::Missing("missing field `password`".into()));
         let wrong = parse_json::<Login>(br#"{"loginname":5,"password":"x"}"#).unwrap_err();
-        assert!(matches!(&wrong, Failure::WrongType(m) if m.starts_with("loginname: invalid type: integer `5`")), "{wrong:?}");
+        assert!(
+            matches!(&wrong, Failure::WrongType(m) if m.starts_with("loginname: invalid type: integer `5`")),
+            "{wrong:?}"
+        );
         let nested = parse_json::<Login>(br#"{"loginname":"a","password":"x","data":{"mode":"zero"}}"#).unwrap_err();
         assert!(matches!(&nested, Failure::WrongType(m) if m.starts_with("data.mode: ")), "{nested:?}");
         assert!(matches!(parse_json::<Login>(b"{not json"), Err(Failure::Malformed(_))));
         assert!(matches!(parse_json::<Login>(b""), Err(Failure::Malformed(_))));
-        assert!(matches!(parse_json::<Login>(br#"{"loginname":"a","password":"x"} trailing"#), Err(Failure::Malformed(_))));
+        assert!(matches!(
+            parse_json::<Login>(br#"{"loginname":"a","password":"x"} trailing"#),
+            Err(Failure::Malformed(_))
+        ));
     }
 
     #[test]

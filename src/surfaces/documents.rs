@@ -21,9 +21,11 @@ use std::collections::HashMap;
 
 use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
-use poem_openapi::OpenApi;
-use poem_openapi::registry::{MetaApi, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::registry::{
+    MetaApi, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
+};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type};
+use poem_openapi::OpenApi;
 use serde_json::Value;
 
 pub struct Declared<A>(pub A);
@@ -78,7 +80,10 @@ fn add_shape(content: &mut Vec<MetaMediaType>, media: MetaMediaType) {
     match content.iter().position(|m| m.content_type == media.content_type) {
         Some(i) => {
             let existing = content.remove(i);
-            content.insert(i, MetaMediaType { content_type: media.content_type, schema: any_of(existing.schema, media.schema) });
+            content.insert(
+                i,
+                MetaMediaType { content_type: media.content_type, schema: any_of(existing.schema, media.schema) },
+            );
         }
         None => content.push(media),
     }
@@ -217,7 +222,12 @@ mod tests {
     fn responses_of_one_status_become_any_of_their_shapes() {
         let json = "application/json; charset=utf-8";
         let mut responses = MetaResponses {
-            responses: vec![response(200, "Ok", json), response(200, "Failure", json), response(413, "Failure", json), response(200, "Failure", "text/csv")],
+            responses: vec![
+                response(200, "Ok", json),
+                response(200, "Failure", json),
+                response(413, "Failure", json),
+                response(200, "Failure", "text/csv"),
+            ],
         };
         merge(&mut responses);
         let statuses: Vec<_> = responses.responses.iter().map(|r| r.status).collect();
@@ -242,10 +252,14 @@ mod tests {
         assert_eq!(ErrorCode::<0>::parse_from_json(Some((-1).into())).unwrap().0, -1);
         assert!(ErrorCode::<0>::parse_from_json(Some(0.into())).is_err());
         let MetaSchemaRef::Inline(schema) = ErrorCode::<2000>::schema_ref() else { panic!("inline") };
-        let bounds: Vec<_> = schema.any_of.iter().map(|s| match s {
-            MetaSchemaRef::Inline(s) => (s.minimum, s.maximum),
-            _ => panic!("inline"),
-        }).collect();
+        let bounds: Vec<_> = schema
+            .any_of
+            .iter()
+            .map(|s| match s {
+                MetaSchemaRef::Inline(s) => (s.minimum, s.maximum),
+                _ => panic!("inline"),
+            })
+            .collect();
         assert_eq!(bounds, [(None, Some(1999.0)), (Some(2001.0), None)]);
     }
 }

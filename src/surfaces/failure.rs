@@ -4,7 +4,8 @@
 
 use poem::http::StatusCode;
 use poem_openapi::error::{
-    AuthorizationError, ContentTypeError, ParseMultipartError, ParseParamError, ParsePathError, ParseRequestPayloadError,
+    AuthorizationError, ContentTypeError, ParseMultipartError, ParseParamError, ParsePathError,
+    ParseRequestPayloadError,
 };
 
 use crate::db::DbError;
@@ -41,8 +42,14 @@ pub enum Failure {
 impl Failure {
     pub fn message(&self) -> String {
         match self {
-            Failure::Malformed(m) | Failure::Missing(m) | Failure::WrongType(m) | Failure::Invalid(m) | Failure::Forbidden(m)
-            | Failure::NotFound(m) | Failure::Conflict(m) | Failure::Code(_, m) => m.clone(),
+            Failure::Malformed(m)
+            | Failure::Missing(m)
+            | Failure::WrongType(m)
+            | Failure::Invalid(m)
+            | Failure::Forbidden(m)
+            | Failure::NotFound(m)
+            | Failure::Conflict(m)
+            | Failure::Code(_, m) => m.clone(),
             Failure::NoToken => "not logged in: no token was sent".into(),
             Failure::BadToken => "the token is not valid or was revoked; log in again".into(),
             Failure::TokenExpired => "the token has expired; log in again".into(),
@@ -61,10 +68,14 @@ impl Failure {
     /// The HTTP status a REST-style surface (music) answers with.
     pub fn http_status(&self) -> StatusCode {
         match self {
-            Failure::Malformed(_) | Failure::Missing(_) | Failure::WrongType(_) | Failure::Invalid(_) | Failure::Code(..) => {
-                StatusCode::BAD_REQUEST
+            Failure::Malformed(_)
+            | Failure::Missing(_)
+            | Failure::WrongType(_)
+            | Failure::Invalid(_)
+            | Failure::Code(..) => StatusCode::BAD_REQUEST,
+            Failure::NoToken | Failure::BadToken | Failure::TokenExpired | Failure::WrongCredentials => {
+                StatusCode::UNAUTHORIZED
             }
-            Failure::NoToken | Failure::BadToken | Failure::TokenExpired | Failure::WrongCredentials => StatusCode::UNAUTHORIZED,
             Failure::AccountDisabled | Failure::AccountBanned | Failure::Forbidden(_) => StatusCode::FORBIDDEN,
             Failure::NotFound(_) | Failure::UnknownRoute => StatusCode::NOT_FOUND,
             Failure::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -6,7 +6,9 @@ use std::borrow::Cow;
 
 use poem::web::Field;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{ParseError, ParseFromJSON, ParseFromMultipartField, ParseFromParameter, ParseResult, ToJSON, Type};
+use poem_openapi::types::{
+    ParseError, ParseFromJSON, ParseFromMultipartField, ParseFromParameter, ParseResult, ToJSON, Type,
+};
 use serde_json::Value;
 
 /// How a loose value is read.
@@ -92,7 +94,8 @@ macro_rules! loose_type {
             }
 
             fn schema_ref() -> MetaSchemaRef {
-                let mut schema = MetaSchema::new_with_format(<$ty as Loose>::SCHEMA_TYPE, <$ty as Loose>::FORMAT.unwrap_or(""));
+                let mut schema =
+                    MetaSchema::new_with_format(<$ty as Loose>::SCHEMA_TYPE, <$ty as Loose>::FORMAT.unwrap_or(""));
                 schema.description = Some(<$ty as Loose>::EXPECTED);
                 MetaSchemaRef::Inline(Box::new(schema))
             }
@@ -109,13 +112,15 @@ macro_rules! loose_type {
         impl ParseFromJSON for $ty {
             fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
                 let value = value.unwrap_or_default();
-                <$ty as Loose>::from_value(&value).ok_or_else(|| ParseError::custom(format!("expected {}", <$ty as Loose>::EXPECTED)))
+                <$ty as Loose>::from_value(&value)
+                    .ok_or_else(|| ParseError::custom(format!("expected {}", <$ty as Loose>::EXPECTED)))
             }
         }
 
         impl ParseFromParameter for $ty {
             fn parse_from_parameter(text: &str) -> ParseResult<Self> {
-                <$ty as Loose>::from_text(text).ok_or_else(|| ParseError::custom(format!("expected {}", <$ty as Loose>::EXPECTED)))
+                <$ty as Loose>::from_text(text)
+                    .ok_or_else(|| ParseError::custom(format!("expected {}", <$ty as Loose>::EXPECTED)))
             }
         }
 
@@ -137,9 +142,8 @@ macro_rules! loose_type {
         impl<'de> serde::Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let value = Value::deserialize(deserializer)?;
-                <$ty as Loose>::from_value(&value).ok_or_else(|| {
-                    serde::de::Error::invalid_type(unexpected(&value), &<$ty as Loose>::EXPECTED)
-                })
+                <$ty as Loose>::from_value(&value)
+                    .ok_or_else(|| serde::de::Error::invalid_type(unexpected(&value), &<$ty as Loose>::EXPECTED))
             }
         }
 
@@ -169,8 +173,8 @@ fn unexpected(value: &Value) -> serde::de::Unexpected<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::surfaces::Failure;
     use crate::surfaces::body::parse_json;
+    use crate::surfaces::Failure;
 
     #[derive(serde::Deserialize)]
     struct Form {
@@ -192,7 +196,10 @@ mod tests {
     #[test]
     fn anything_else_is_a_wrong_type_naming_the_field() {
         let err = parse_json::<Form>(br#"{"ids":["x"],"on":true}"#).err().unwrap();
-        assert!(matches!(&err, Failure::WrongType(m) if m.starts_with("ids[0]: invalid type: string \"x\"")), "{err:?}");
+        assert!(
+            matches!(&err, Failure::WrongType(m) if m.starts_with("ids[0]: invalid type: string \"x\"")),
+            "{err:?}"
+        );
         let err = parse_json::<Form>(br#"{"ids":[],"on":"yes"}"#).err().unwrap();
         assert!(matches!(&err, Failure::WrongType(m) if m.contains("true or false")), "{err:?}");
         assert_eq!(LenientBool::parse_from_parameter("0").unwrap(), LenientBool(false));

@@ -21,16 +21,16 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
-use poem::http::{StatusCode, header};
+use poem::http::{header, StatusCode};
 use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response};
-use poem_openapi::ApiResponse;
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
+use poem_openapi::ApiResponse;
 
 pub use failure::Failure;
 
-use crate::AppState;
 use crate::identity::authz::Audience;
+use crate::AppState;
 
 pub trait Surface: Send + Sync + 'static {
     const NAME: &'static str;
@@ -97,7 +97,9 @@ pub async fn sweep_orphan_files(app: &AppState) -> Result<usize, Failure> {
                         referenced.insert(name?);
                     }
                 }
-                removed += files.sweep(bucket, &referenced).map_err(|e| Failure::Internal(format!("sweeping uploads: {e}")))?;
+                removed += files
+                    .sweep(bucket, &referenced)
+                    .map_err(|e| Failure::Internal(format!("sweeping uploads: {e}")))?;
             }
             Ok(removed)
         })
@@ -164,10 +166,8 @@ impl<S: Surface> std::error::Error for ApiError<S> {}
 
 pub fn render<S: Surface>(failure: &Failure) -> Response {
     let (status, body) = S::render(failure);
-    let mut response = Response::builder()
-        .status(status)
-        .content_type("application/json; charset=utf-8")
-        .body(body.to_string());
+    let mut response =
+        Response::builder().status(status).content_type("application/json; charset=utf-8").body(body.to_string());
     if let Failure::RateLimited(secs) = failure {
         response.headers_mut().insert(header::RETRY_AFTER, secs.to_string().parse().expect("digits"));
     }
@@ -192,7 +192,10 @@ impl<S: Surface> ApiResponse for ApiError<S> {
                 description: "Failure, in this surface's envelope",
                 status: Some(*status),
                 status_range: None,
-                content: vec![MetaMediaType { content_type: "application/json; charset=utf-8", schema: S::ErrorBody::schema_ref() }],
+                content: vec![MetaMediaType {
+                    content_type: "application/json; charset=utf-8",
+                    schema: S::ErrorBody::schema_ref(),
+                }],
                 headers: vec![],
             })
             .collect();
@@ -233,7 +236,9 @@ pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) ->
                 Ok(Err(err)) if err.is::<ApiError<S>>() => err.into_response(),
                 Ok(Err(err)) => render::<S>(&Failure::from_poem(&err)),
                 Err(panic) => {
-                    let what = panic.downcast_ref::<&str>().map(|s| s.to_string())
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
                         .or_else(|| panic.downcast_ref::<String>().cloned())
                         .unwrap_or_default();
                     tracing::error!(surface = S::NAME, panic = %what, "handler panicked");
@@ -305,11 +310,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_raised_by_an_extractor_keeps_its_kind() {
-        let fails = poem::endpoint::make(|_| async { Err::<&str, _>(poem::Error::from(Failure::WrongType("mode: invalid type".into()))) });
+        let fails = poem::endpoint::make(|_| async {
+            Err::<&str, _>(poem::Error::from(Failure::WrongType("mode: invalid type".into())))
+        });
         let (status, body) = answer::<care::Care>(fails).await;
         assert_eq!((status, body["status"].clone()), (StatusCode::OK, serde_json::json!(-203)));
         let fails = poem::endpoint::make(|_| async { Err::<&str, _>(poem::Error::from(Failure::NoToken)) });
         let (status, body) = answer::<music::Music>(fails).await;
-        assert_eq!((status, body["status"].clone(), body["code"].clone()), (StatusCode::UNAUTHORIZED, serde_json::json!(401), serde_json::json!(1)));
+        assert_eq!(
+            (status, body["status"].clone(), body["code"].clone()),
+            (StatusCode::UNAUTHORIZED, serde_json::json!(401), serde_json::json!(1))
+        );
     }
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use poem::http::Method;
 
-use crate::AppState;
 use crate::identity::authz::{Audience, Operation};
 use crate::identity::catalogue::{self, Entry};
+use crate::AppState;
 
 struct Pattern {
     method: Method,
@@ -127,7 +127,8 @@ pub async fn sync(app: &Arc<AppState>) -> anyhow::Result<OperationIndex> {
             .split('/')
             .map(|s| if s.starts_with('{') && s.ends_with('}') { None } else { Some(s.to_owned()) })
             .collect();
-        let operation = Operation { permission_id: ids[&entry.value], surface: op.surface, method: op.method, path: op.path };
+        let operation =
+            Operation { permission_id: ids[&entry.value], surface: op.surface, method: op.method, path: op.path };
         index.by_surface.entry(op.surface).or_default().push(Pattern { method, segments, operation });
     }
     Ok(index)
@@ -153,7 +154,12 @@ mod tests {
         Pattern {
             method: method.clone(),
             segments: path.split('/').map(|s| if s.starts_with('{') { None } else { Some(s.to_owned()) }).collect(),
-            operation: Operation { permission_id: id, surface: "system", method: method.to_string(), path: path.into() },
+            operation: Operation {
+                permission_id: id,
+                surface: "system",
+                method: method.to_string(),
+                path: path.into(),
+            },
         }
     }
 

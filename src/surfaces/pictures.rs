@@ -17,7 +17,8 @@ pub const MAX_SIDE: u32 = 12_000;
 pub const MAX_DECODE_BYTES: u64 = 160 * 1024 * 1024;
 
 /// Decodes running at once, at most; the others wait their turn on their blocking thread.
-static DECODING: LazyLock<Gate> = LazyLock::new(|| Gate::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+static DECODING: LazyLock<Gate> =
+    LazyLock::new(|| Gate::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
 
 struct Gate {
     free: Mutex<usize>,
@@ -30,7 +31,10 @@ impl Gate {
     }
 
     fn run<T>(&self, work: impl FnOnce() -> T) -> T {
-        let mut free = self.freed.wait_while(self.free.lock().unwrap_or_else(|p| p.into_inner()), |n| *n == 0).unwrap_or_else(|p| p.into_inner());
+        let mut free = self
+            .freed
+            .wait_while(self.free.lock().unwrap_or_else(|p| p.into_inner()), |n| *n == 0)
+            .unwrap_or_else(|p| p.into_inner());
         *free -= 1;
         drop(free);
         // Give the slot back even if the decoder panics.
@@ -56,7 +60,10 @@ pub enum Refused {
 /// The picture's format and pixels, if it is a JPEG or PNG that decodes completely within
 /// the limits. CPU work: call it on a blocking thread.
 pub fn decode(bytes: &[u8]) -> Result<(ImageFormat, DynamicImage), Refused> {
-    let format = image::guess_format(bytes).ok().filter(|f| matches!(f, ImageFormat::Jpeg | ImageFormat::Png)).ok_or(Refused::NotJpegOrPng)?;
+    let format = image::guess_format(bytes)
+        .ok()
+        .filter(|f| matches!(f, ImageFormat::Jpeg | ImageFormat::Png))
+        .ok_or(Refused::NotJpegOrPng)?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
@@ -69,7 +76,11 @@ pub fn decode(bytes: &[u8]) -> Result<(ImageFormat, DynamicImage), Refused> {
 
 /// The file extension a decoded picture is stored under.
 pub fn extension(format: ImageFormat) -> &'static str {
-    if format == ImageFormat::Jpeg { "jpg" } else { "png" }
+    if format == ImageFormat::Jpeg {
+        "jpg"
+    } else {
+        "png"
+    }
 }
 
 #[cfg(test)]

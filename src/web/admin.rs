@@ -1,8 +1,8 @@
 //! `/admin/`: the admin UI, embedded from `static/` so the binary needs no files beside it.
 
 use poem::endpoint::EmbeddedFilesEndpoint;
-use poem::http::HeaderValue;
 use poem::http::header::CONTENT_SECURITY_POLICY;
+use poem::http::HeaderValue;
 use poem::{Endpoint, EndpointExt};
 use rust_embed::RustEmbed;
 

@@ -45,7 +45,8 @@ impl<E: Endpoint> Endpoint for CorsEndpoint<E> {
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let origin = req.headers().get(header::ORIGIN).filter(|o| self.allowed.contains(*o)).cloned();
-        let preflight = req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        let preflight =
+            req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
         let mut response = match (&origin, preflight) {
             (Some(_), true) => {
                 let mut answer = Response::builder().status(StatusCode::NO_CONTENT).finish();

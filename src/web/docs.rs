@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use poem::http::{StatusCode, header};
+use poem::http::{header, StatusCode};
 use poem::web::{Data, Html, Path};
-use poem::{Endpoint, IntoResponse, Response, handler};
+use poem::{handler, Endpoint, IntoResponse, Response};
 
 // The links change the hash and the script follows it, so the page needs no inline event
 // handlers (its Content-Security-Policy allows only its own scripts, by hash). Swagger UI's
@@ -38,12 +38,11 @@ pub fn endpoint(specs: &[(&'static str, String)]) -> impl Endpoint {
     let head = generated.split("<div id=\"ui\"></div>").next().unwrap_or_default();
     let head = head.rsplit_once("<body>").map_or(head, |(before, _)| before);
     // The console's icon, so the browser does not ask for a /favicon.ico that is not there.
-    let head = head.replacen("<title>", r#"<link rel="icon" href="/admin/favicon.svg" type="image/svg+xml"><title>"#, 1);
+    let head =
+        head.replacen("<title>", r#"<link rel="icon" href="/admin/favicon.svg" type="image/svg+xml"><title>"#, 1);
     let names: Vec<&str> = specs.iter().map(|(name, _)| *name).collect();
-    let links: String = names
-        .iter()
-        .map(|n| format!(r##"<a data-s="{n}" href="#{n}" style="color:#8cf">{n}</a>"##))
-        .collect();
+    let links: String =
+        names.iter().map(|n| format!(r##"<a data-s="{n}" href="#{n}" style="color:#8cf">{n}</a>"##)).collect();
     let page = format!(
         "{head}{}",
         PICKER.replace("{:links}", &links).replace("{:names}", &serde_json::to_string(&names).expect("names"))

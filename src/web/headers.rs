@@ -35,7 +35,8 @@ pub fn secure(headers: &mut HeaderMap) {
 /// The docs page's policy: Swagger UI's bundle and the surface picker are inline scripts,
 /// allowed by their hashes and nothing else; Swagger UI styles itself inline.
 pub fn docs_csp(page: &str) -> String {
-    let hashes: Vec<String> = inline_scripts(page).into_iter().map(|script| format!("'sha256-{}'", base64_sha256(script))).collect();
+    let hashes: Vec<String> =
+        inline_scripts(page).into_iter().map(|script| format!("'sha256-{}'", base64_sha256(script))).collect();
     format!(
         "default-src 'none'; script-src {}; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
          connect-src 'self'; font-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use poem::http::StatusCode;
 use poem::web::{Data, Json};
-use poem::{IntoResponse, Response, handler};
+use poem::{handler, IntoResponse, Response};
 
-use crate::AppState;
 use crate::db::DbError;
+use crate::AppState;
 
 #[handler]
 pub async fn health(app: Data<&Arc<AppState>>) -> Response {

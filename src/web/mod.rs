@@ -9,7 +9,7 @@ pub mod log;
 
 use std::sync::Arc;
 
-use poem::{EndpointExt, Route, get, web::Redirect};
+use poem::{get, web::Redirect, EndpointExt, Route};
 
 use crate::AppState;
 

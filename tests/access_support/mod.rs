@@ -9,9 +9,9 @@ pub mod table;
 use std::collections::BTreeMap;
 
 use hearth::identity::roles;
-use reqwest::Method;
 use reqwest::multipart::{Form, Part};
-use serde_json::{Map, Value, json};
+use reqwest::Method;
+use serde_json::{json, Map, Value};
 
 use crate::common::TestServer;
 use crate::{care_support, open_support};
@@ -41,8 +41,15 @@ pub enum Caller {
 }
 
 pub const CALLERS: [Caller; 9] = [
-    Caller::Anonymous, Caller::Forged, Caller::User, Caller::Creator, Caller::Analyst,
-    Caller::Admin, Caller::Device, Caller::NarrowApp, Caller::FullApp,
+    Caller::Anonymous,
+    Caller::Forged,
+    Caller::User,
+    Caller::Creator,
+    Caller::Analyst,
+    Caller::Admin,
+    Caller::Device,
+    Caller::NarrowApp,
+    Caller::FullApp,
 ];
 
 pub const NARROW_SCOPE: &str = "music:read";
@@ -103,11 +110,19 @@ pub async fn served_operations(server: &TestServer) -> (Vec<Operation>, BTreeMap
     let mut ops = Vec::new();
     let mut docs = BTreeMap::new();
     for surface in SURFACES {
-        let (http, doc) = crate::common::read(server.client.get(server.url(&format!("/openapi/{surface}.json"))).send().await.unwrap()).await;
+        let (http, doc) = crate::common::read(
+            server.client.get(server.url(&format!("/openapi/{surface}.json"))).send().await.unwrap(),
+        )
+        .await;
         assert_eq!(http, 200);
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, spec) in item.as_object().unwrap() {
-                ops.push(Operation { surface, method: method.to_ascii_uppercase(), path: path.clone(), spec: spec.clone() });
+                ops.push(Operation {
+                    surface,
+                    method: method.to_ascii_uppercase(),
+                    path: path.clone(),
+                    spec: spec.clone(),
+                });
             }
         }
         docs.insert(surface, doc);
@@ -124,7 +139,8 @@ pub struct World {
     pub full_app: String,
 }
 
-const FORGED_JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOjEsImV4cCI6NDEwMjQ0NDgwMH0.Zm9yZ2VkLXNpZ25hdHVyZQ";
+const FORGED_JWT: &str =
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOjEsImV4cCI6NDEwMjQ0NDgwMH0.Zm9yZ2VkLXNpZ25hdHVyZQ";
 const FORGED_CARE: &str = "0123456789abcdef0123456789abcdef";
 
 impl World {
@@ -138,10 +154,14 @@ impl World {
         })
         .await;
         let mut accounts = BTreeMap::new();
-        for (i, (caller, role)) in
-            [(Caller::User, None), (Caller::Creator, Some(roles::CREATOR)), (Caller::Analyst, Some(roles::ANALYST)), (Caller::Admin, Some(roles::ADMIN))]
-                .into_iter()
-                .enumerate()
+        for (i, (caller, role)) in [
+            (Caller::User, None),
+            (Caller::Creator, Some(roles::CREATOR)),
+            (Caller::Analyst, Some(roles::ANALYST)),
+            (Caller::Admin, Some(roles::ADMIN)),
+        ]
+        .into_iter()
+        .enumerate()
         {
             accounts.insert(caller, account(&server, &format!("matrix_{i}"), &format!("1370000000{i}"), role).await);
         }
@@ -174,11 +194,18 @@ impl World {
     }
 
     /// Calls `op` as `caller` with the documented request shape.
-    pub async fn call(&self, docs: &BTreeMap<&'static str, Value>, op: &Operation, row: &Row, caller: Caller) -> Answer {
+    pub async fn call(
+        &self,
+        docs: &BTreeMap<&'static str, Value>,
+        op: &Operation,
+        row: &Row,
+        caller: Caller,
+    ) -> Answer {
         let token = self.token(caller, op.surface).await;
         let url = self.server.url(&format!("/{}{}", op.surface, fill_path(op.surface, &op.path)));
         let method = Method::from_bytes(op.method.as_bytes()).unwrap();
-        let body_schema = op.spec["requestBody"]["content"].as_object().and_then(|c| c.values().next()).map(|m| m["schema"].clone());
+        let body_schema =
+            op.spec["requestBody"]["content"].as_object().and_then(|c| c.values().next()).map(|m| m["schema"].clone());
         // Lists answer a page rather than "pageNum is required".
         let mut query: Vec<(String, String)> = op.spec["parameters"]
             .as_array()
@@ -202,7 +229,8 @@ impl World {
         }
         let doc = &docs[op.surface];
         if op.surface == "care" && op.method == "POST" {
-            let (kind, subtype, data) = row.care.unwrap_or_else(|| panic!("care {} needs a probe body in the table", op.path));
+            let (kind, subtype, data) =
+                row.care.unwrap_or_else(|| panic!("care {} needs a probe body in the table", op.path));
             let data: Value = serde_json::from_str(data).unwrap();
             req = req.json(&json!({"id": 7, "type": kind, "subtype": subtype, "data": data}));
         } else if let Some(schema) = body_schema {
@@ -219,7 +247,8 @@ impl World {
         }
         let res = req.send().await.unwrap();
         let http = res.status().as_u16();
-        let is_json = res.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.contains("json"));
+        let is_json =
+            res.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.contains("json"));
         let body = if is_json { res.json().await.unwrap() } else { Value::Null };
         Answer { http, body }
     }
@@ -305,7 +334,11 @@ fn music_body(req: reqwest::RequestBuilder, doc: &Value, schema: &Value) -> reqw
         return req.form(&texts);
     }
     let form = texts.into_iter().fold(Form::new(), |form, (name, text)| form.text(name, text));
-    req.multipart(files.into_iter().fold(form, |form, name| form.part(name, Part::bytes(b"not really media".to_vec()).file_name("probe.bin"))))
+    req.multipart(
+        files
+            .into_iter()
+            .fold(form, |form, name| form.part(name, Part::bytes(b"not really media".to_vec()).file_name("probe.bin"))),
+    )
 }
 
 /// Reads an answer's access verdict in `surface`'s own words, or says why it is unreadable.
@@ -315,7 +348,8 @@ pub fn outcome(surface: &str, path: &str, answer: &Answer) -> Result<Outcome, St
     if message.starts_with("no such endpoint") || message.starts_with("this endpoint does not accept") {
         return Err(format!("not routed: {body}"));
     }
-    let signed_out = message.starts_with("not logged in") || message.starts_with("the token ") || message.starts_with("请先登录");
+    let signed_out =
+        message.starts_with("not logged in") || message.starts_with("the token ") || message.starts_with("请先登录");
     let by_role = message.starts_with("no permission for ") || message == "需要高级管理员权限才可导出数据";
     // The two care endpoints whose own tables answer a bad token with status 1.
     let own_table = matches!(path, "/api/user/info" | "/api/user/doki")

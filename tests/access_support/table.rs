@@ -59,9 +59,17 @@ const NOBODY: &str = r#"{"phone": "13000000009", "pass": "wrong-pass", "hash": "
 
 pub const TABLE: &[Row] = &[
     // care (seed 004 and CONTRACT §5)
-    op("care", "POST", "/api/admin/notice", Admins).care("notice", "keep", r#"{"event_id": "00000000000000000000000000000000", "keep": true}"#),
+    op("care", "POST", "/api/admin/notice", Admins).care(
+        "notice",
+        "keep",
+        r#"{"event_id": "00000000000000000000000000000000", "keep": true}"#,
+    ),
     op("care", "POST", "/api/admin/user", Admins).care("user", "list", "{}"),
-    op("care", "POST", "/api/captcha", Public).care("img", "validate", r#"{"hash": "00000000000000000000000000000000"}"#),
+    op("care", "POST", "/api/captcha", Public).care(
+        "img",
+        "validate",
+        r#"{"hash": "00000000000000000000000000000000"}"#,
+    ),
     op("care", "POST", "/api/device", Signed).owned().care("device", "list", "{}"),
     op("care", "GET", "/api/device/heartbeat", Device),
     op("care", "POST", "/api/get/notice", Signed).owned().care("notice", "get", r#"{"mode": 2}"#),

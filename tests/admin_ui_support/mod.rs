@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use headless_chrome::protocol::cdp::types::Event;
 use headless_chrome::protocol::cdp::Emulation;
 use headless_chrome::protocol::cdp::Log::LogEntryLevel;
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
 use headless_chrome::protocol::cdp::Runtime::ConsoleAPICalledEventTypeOption;
-use headless_chrome::protocol::cdp::types::Event;
 use headless_chrome::{Browser, LaunchOptions, Tab};
 use serde_json::Value;
 
@@ -24,7 +24,10 @@ const WAIT: Duration = Duration::from_secs(15);
 pub fn chromium() -> PathBuf {
     let candidates: Vec<PathBuf> = match std::env::var_os("HEARTH_CHROMIUM") {
         Some(path) => vec![PathBuf::from(path)],
-        None => ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium"].iter().map(PathBuf::from).collect(),
+        None => ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium"]
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
     };
     candidates.into_iter().find(|p| p.is_file()).unwrap_or_else(|| {
         panic!(
@@ -78,9 +81,16 @@ impl Ui {
                 Event::RuntimeExceptionThrown(e) => {
                     let d = &e.params.exception_details;
                     let description = d.exception.as_ref().and_then(|x| x.description.clone()).unwrap_or_default();
-                    Some(format!("exception: {} {description} ({}:{})", d.text, d.url.clone().unwrap_or_default(), d.line_number))
+                    Some(format!(
+                        "exception: {} {description} ({}:{})",
+                        d.text,
+                        d.url.clone().unwrap_or_default(),
+                        d.line_number
+                    ))
                 }
-                Event::RuntimeConsoleAPICalled(e) if matches!(e.params.Type, ConsoleAPICalledEventTypeOption::Error) => {
+                Event::RuntimeConsoleAPICalled(e)
+                    if matches!(e.params.Type, ConsoleAPICalledEventTypeOption::Error) =>
+                {
                     let args: Vec<String> = e
                         .params
                         .args
@@ -174,7 +184,10 @@ impl Ui {
     /// Waits for a visible element matching `selector`.
     pub fn wait(&self, selector: &str) {
         self.wait_for(
-            &format!("(() => {{ const e = document.querySelector({}); return e && e.getClientRects().length > 0; }})()", js_str(selector)),
+            &format!(
+                "(() => {{ const e = document.querySelector({}); return e && e.getClientRects().length > 0; }})()",
+                js_str(selector)
+            ),
             &format!("`{selector}` to be shown"),
         );
     }
@@ -268,11 +281,7 @@ impl Ui {
 
     /// Ticks or clears a checkbox (fires `change`).
     pub fn check(&self, selector: &str, on: bool) {
-        self.act(
-            selector,
-            &format!("if (e.checked !== {on}) e.click()"),
-            &format!("`{selector}` to tick"),
-        );
+        self.act(selector, &format!("if (e.checked !== {on}) e.click()"), &format!("`{selector}` to tick"));
     }
 
     /// Chooses files on disk for a file input, as the browser's file picker would.
@@ -293,7 +302,8 @@ impl Ui {
 
     /// Writes target/ui-screenshots/<test>-<page>.png.
     pub fn shot(&self, page: &str) {
-        let png = self.tab.capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true).expect("screenshot");
+        let png =
+            self.tab.capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true).expect("screenshot");
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("{}-{page}.png", self.name)), png).unwrap();
@@ -313,16 +323,21 @@ impl Ui {
     pub fn assert_no_errors(&self) {
         let mut errors = self.errors();
         for (status, path) in self.refusals.lock().unwrap().iter() {
-            let (start, end) = (format!("log: Failed to load resource: the server responded with a status of {status} "), format!("({}{path})", self.base));
+            let (start, end) = (
+                format!("log: Failed to load resource: the server responded with a status of {status} "),
+                format!("({}{path})", self.base),
+            );
             let Some(at) = errors.iter().position(|e| e.starts_with(&start) && e.ends_with(&end)) else {
-                panic!("the refusal {status} of {path} was expected but the browser did not report it; it reported:\n{}", errors.join("\n"));
+                panic!(
+                    "the refusal {status} of {path} was expected but the browser did not report it; it reported:\n{}",
+                    errors.join("\n")
+                );
             };
             errors.remove(at);
         }
         assert!(errors.is_empty(), "the browser reported errors:\n{}", errors.join("\n"));
     }
 }
-
 
 /// Runs blocking browser work without stalling the server's runtime.
 pub fn drive<T>(work: impl FnOnce() -> T) -> T {

@@ -4,13 +4,21 @@
 
 use base64::Engine;
 use hearth::identity::tokens::md5_hex;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
-use crate::common::{TestServer, read};
+use crate::common::{read, TestServer};
 
 /// POSTs a care envelope to `/care<path>` (with `?token=` when given) and returns the answer.
-pub async fn call(server: &TestServer, path: &str, token: Option<&str>, kind: &str, subtype: &str, data: Value) -> Value {
-    call_at(server, &format!("/care{path}"), token, json!({"id": 4321, "type": kind, "subtype": subtype, "data": data})).await
+pub async fn call(
+    server: &TestServer,
+    path: &str,
+    token: Option<&str>,
+    kind: &str,
+    subtype: &str,
+    data: Value,
+) -> Value {
+    call_at(server, &format!("/care{path}"), token, json!({"id": 4321, "type": kind, "subtype": subtype, "data": data}))
+        .await
 }
 
 /// POSTs any body to a full path; asserts HTTP 200 and echoes of the envelope.
@@ -21,12 +29,18 @@ pub async fn call_at(server: &TestServer, path: &str, token: Option<&str>, body:
     };
     let (http, answer) = read(server.client.post(url).json(&body).send().await.unwrap()).await;
     assert_eq!(http, 200, "{answer}");
-    assert!(answer.get("status").is_some_and(Value::is_i64) && answer.get("message").is_some() && answer.get("data").is_some(), "{answer}");
+    assert!(
+        answer.get("status").is_some_and(Value::is_i64)
+            && answer.get("message").is_some()
+            && answer.get("data").is_some(),
+        "{answer}"
+    );
     answer
 }
 
 pub async fn get(server: &TestServer, path_and_query: &str) -> Value {
-    let (http, answer) = read(server.client.get(server.url(&format!("/care{path_and_query}"))).send().await.unwrap()).await;
+    let (http, answer) =
+        read(server.client.get(server.url(&format!("/care{path_and_query}"))).send().await.unwrap()).await;
     assert_eq!(http, 200, "{answer}");
     assert_eq!(answer["id"], -1, "GET answers echo -1: {answer}");
     answer
@@ -48,11 +62,23 @@ pub fn fails(answer: &Value, status: i64) {
 
 /// Asks for an SMS code and reads it from the outbox, answering md5(code + rand).
 pub async fn sms_hash(server: &TestServer, phone: &str, command_type: i64) -> String {
-    let data = ok(call(server, "/api/captcha", None, "sms", "generate", json!({"phone": phone, "command_type": command_type})).await);
+    let data = ok(call(
+        server,
+        "/api/captcha",
+        None,
+        "sms",
+        "generate",
+        json!({"phone": phone, "command_type": command_type}),
+    )
+    .await);
     let rand = data["rand"].as_str().unwrap().to_owned();
     let code: String = server
         .sql()
-        .query_row("SELECT code FROM sms_outbox WHERE phone = ?1 AND rand = ?2 AND command_type = ?3", rusqlite::params![phone, rand, command_type], |r| r.get(0))
+        .query_row(
+            "SELECT code FROM sms_outbox WHERE phone = ?1 AND rand = ?2 AND command_type = ?3",
+            rusqlite::params![phone, rand, command_type],
+            |r| r.get(0),
+        )
         .unwrap();
     md5_hex(&format!("{code}{rand}"))
 }
@@ -60,7 +86,15 @@ pub async fn sms_hash(server: &TestServer, phone: &str, command_type: i64) -> St
 /// Registers through the documented SMS flow.
 pub async fn register(server: &TestServer, phone: &str, pass: &str) {
     let hash = sms_hash(server, phone, 1).await;
-    ok(call(server, "/api/user/register", None, "register", "phone", json!({"phone": phone, "hash": hash, "pass": pass})).await);
+    ok(call(
+        server,
+        "/api/user/register",
+        None,
+        "register",
+        "phone",
+        json!({"phone": phone, "hash": hash, "pass": pass}),
+    )
+    .await);
 }
 
 pub async fn login(server: &TestServer, phone: &str, pass: &str) -> String {
@@ -82,7 +116,14 @@ pub async fn admin(server: &TestServer, phone: &str) -> String {
     let hash = app.identity.passwords.hash("Admin-Pass-1").await.unwrap();
     let phone_owned = phone.to_owned();
     app.db
-        .write(move |tx| Ok::<_, hearth::db::DbError>(hearth::identity::accounts::upsert_super_admin(tx, "care_admin", &hash, Some(&phone_owned))?))
+        .write(move |tx| {
+            Ok::<_, hearth::db::DbError>(hearth::identity::accounts::upsert_super_admin(
+                tx,
+                "care_admin",
+                &hash,
+                Some(&phone_owned),
+            )?)
+        })
         .await
         .unwrap();
     login(server, phone, "Admin-Pass-1").await
@@ -90,7 +131,9 @@ pub async fn admin(server: &TestServer, phone: &str) -> String {
 
 pub fn png_bytes(width: u32, height: u32, shade: u8) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
-    image::RgbImage::from_pixel(width, height, image::Rgb([shade, 90, 160])).write_to(&mut out, image::ImageFormat::Png).unwrap();
+    image::RgbImage::from_pixel(width, height, image::Rgb([shade, 90, 160]))
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
     out.into_inner()
 }
 
@@ -110,7 +153,15 @@ pub async fn bind(server: &TestServer, token: &str, device: &str) {
 
 /// A device posts a snapshot; answers its pic_name.
 pub async fn upload(server: &TestServer, device: &str, content: &str) -> String {
-    let data = ok(call(server, "/api/notice", Some(device), "notice", "upload", json!({"base64": b64(&png_bytes(8, 6, 30)), "content": content})).await);
+    let data = ok(call(
+        server,
+        "/api/notice",
+        Some(device),
+        "notice",
+        "upload",
+        json!({"base64": b64(&png_bytes(8, 6, 30)), "content": content}),
+    )
+    .await);
     data["pic_name"].as_str().unwrap().to_owned()
 }
 
@@ -123,7 +174,10 @@ pub async fn notices(server: &TestServer, token: &str, mode: i64) -> Vec<Value> 
 
 /// Reads SSE frames of the live alert stream until one carries data (skipping keep-alives);
 /// answers (id, data).
-pub async fn next_event<B: AsRef<[u8]>>(stream: &mut (impl futures_util::Stream<Item = reqwest::Result<B>> + Unpin), buffer: &mut String) -> (String, Value) {
+pub async fn next_event<B: AsRef<[u8]>>(
+    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<B>> + Unpin),
+    buffer: &mut String,
+) -> (String, Value) {
     loop {
         if let Some(end) = buffer.find("\n\n") {
             let frame: String = buffer.drain(..end + 2).collect();

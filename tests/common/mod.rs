@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hearth::config::Config;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 pub struct TestServer {
     running: Option<hearth::Running>,
@@ -74,7 +74,9 @@ impl TestServer {
         let hash = app.identity.passwords.hash(password).await.unwrap();
         let name = username.to_owned();
         app.db
-            .write(move |tx| Ok::<_, hearth::db::DbError>(hearth::identity::accounts::upsert_super_admin(tx, &name, &hash, None)?))
+            .write(move |tx| {
+                Ok::<_, hearth::db::DbError>(hearth::identity::accounts::upsert_super_admin(tx, &name, &hash, None)?)
+            })
             .await
             .unwrap()
     }

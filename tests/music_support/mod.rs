@@ -4,11 +4,11 @@
 
 use std::io::Cursor;
 
-use reqwest::Method;
 use reqwest::multipart::{Form, Part};
-use serde_json::{Value, json};
+use reqwest::Method;
+use serde_json::{json, Value};
 
-use crate::common::{TestServer, read};
+use crate::common::{read, TestServer};
 
 pub const PASSWORD: &str = "Ajm564237";
 
@@ -38,7 +38,11 @@ pub async fn call(server: &TestServer, method: Method, path: &str, token: Option
 pub fn data(answer: (u16, Value)) -> Value {
     let (status, body) = answer;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((body["code"].clone(), body["status"].clone(), body["message"].clone()), (json!(0), json!(200), json!("操作成功")), "{body}");
+    assert_eq!(
+        (body["code"].clone(), body["status"].clone(), body["message"].clone()),
+        (json!(0), json!(200), json!("操作成功")),
+        "{body}"
+    );
     body["data"].clone()
 }
 
@@ -141,15 +145,30 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
 
 /// Uploads a song with a WAV and a PNG cover; returns the song as answered.
 pub async fn add_song(server: &TestServer, token: &str, name: &str, creators: &str) -> Value {
-    let form = multipart(&[("musicname", name), ("creator", creators), ("album", "[53]"), ("publishedTime", "1435645397"), ("introduction", "intro")])
-        .part("res", file_part(wav(4000), "song.wav", "audio/wav"))
-        .part("musicAvatar", file_part(png(4, 4), "cover.png", "image/png"));
+    let form = multipart(&[
+        ("musicname", name),
+        ("creator", creators),
+        ("album", "[53]"),
+        ("publishedTime", "1435645397"),
+        ("introduction", "intro"),
+    ])
+    .part("res", file_part(wav(4000), "song.wav", "audio/wav"))
+    .part("musicAvatar", file_part(png(4, 4), "cover.png", "image/png"));
     data(call(server, Method::POST, "/api/music", Some(token), Body::Multipart(form)).await)
 }
 
 /// Creates a playlist; returns it as answered.
 pub async fn add_playlist(server: &TestServer, token: &str, name: &str) -> Value {
-    data(call(server, Method::POST, "/api/musiclist", Some(token), Body::Multipart(multipart(&[("musiclistname", name)]))).await)
+    data(
+        call(
+            server,
+            Method::POST,
+            "/api/musiclist",
+            Some(token),
+            Body::Multipart(multipart(&[("musiclistname", name)])),
+        )
+        .await,
+    )
 }
 
 /// A file on disk, for a browser's file inputs.

@@ -2,7 +2,7 @@
 //! surface, their tokens, and reads in the document's shapes.
 #![allow(dead_code)]
 
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 use crate::care_support;
 use crate::common::{self, TestServer};
@@ -12,7 +12,13 @@ pub async fn admin_token(server: &TestServer) -> String {
     server.system_login("root", "root-password").await
 }
 
-pub async fn system(server: &TestServer, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+pub async fn system(
+    server: &TestServer,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
     let mut req = server.client.request(method, server.url(&format!("/system{path}"))).bearer_auth(token);
     if let Some(body) = body {
         req = req.json(&body);

@@ -2,9 +2,9 @@
 //! login, and requests in the document's shapes.
 #![allow(dead_code)]
 
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
-pub use crate::common::{TestServer, read};
+pub use crate::common::{read, TestServer};
 
 pub const PASSWORD: &str = "Secret123";
 
@@ -16,7 +16,9 @@ pub struct Transit {
 }
 
 pub async fn login(server: &TestServer, username: &str) -> String {
-    let (_, body) = server.post_json("/transit/api/userprofile/login", &json!({ "username": username, "password": PASSWORD })).await;
+    let (_, body) = server
+        .post_json("/transit/api/userprofile/login", &json!({ "username": username, "password": PASSWORD }))
+        .await;
     assert_eq!(body["code"], 2000, "login of {username}: {body}");
     body["data"]["token"].as_str().unwrap().to_owned()
 }
@@ -24,7 +26,10 @@ pub async fn login(server: &TestServer, username: &str) -> String {
 /// An account with the given built-in role (besides 普通用户).
 pub async fn account_with_role(server: &TestServer, username: &str, role: i64) -> i64 {
     let id = server.create_user(username, PASSWORD).await;
-    server.sql().execute("INSERT OR IGNORE INTO account_role (account_id, role_id) VALUES (?1, ?2)", [id, role]).unwrap();
+    server
+        .sql()
+        .execute("INSERT OR IGNORE INTO account_role (account_id, role_id) VALUES (?1, ?2)", [id, role])
+        .unwrap();
     id
 }
 
@@ -34,7 +39,11 @@ pub fn scope_to_areas(server: &TestServer, account: i64, areas: &[&str]) {
     db.execute("INSERT INTO data_role (name, created_at) VALUES (?1, 0)", [format!("areas-{account}")]).unwrap();
     let role = db.last_insert_rowid();
     for area in areas {
-        db.execute("INSERT INTO data_role_scope (data_role_id, kind, value) VALUES (?1, 'transit.area', ?2)", rusqlite::params![role, area]).unwrap();
+        db.execute(
+            "INSERT INTO data_role_scope (data_role_id, kind, value) VALUES (?1, 'transit.area', ?2)",
+            rusqlite::params![role, area],
+        )
+        .unwrap();
     }
     db.execute("INSERT INTO account_data_role (account_id, data_role_id) VALUES (?1, ?2)", [account, role]).unwrap();
 }
@@ -58,7 +67,8 @@ impl Transit {
     /// GET with the token in the query, as the document sends it.
     pub async fn get(&self, path_and_query: &str, token: &str) -> Value {
         let sep = if path_and_query.contains('?') { '&' } else { '?' };
-        let res = self.server.client.get(self.url(&format!("{path_and_query}{sep}token={token}"))).send().await.unwrap();
+        let res =
+            self.server.client.get(self.url(&format!("{path_and_query}{sep}token={token}"))).send().await.unwrap();
         let (status, body) = read(res).await;
         assert_eq!(status, 200, "{body}");
         body

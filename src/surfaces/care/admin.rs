@@ -5,17 +5,17 @@ use std::sync::Arc;
 
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi, Union};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{params, OptionalExtension};
 
 use super::envelope::{Answer, CareBody, Empty};
 use super::signed_in;
-use super::user::{PhoneOnly, Profile, ProfileChange, profile, profiles_with_phone};
-use crate::AppState;
+use super::user::{profile, profiles_with_phone, PhoneOnly, Profile, ProfileChange};
 use crate::files::Bucket;
 use crate::identity::authz::Operation;
 use crate::identity::{roles, sessions};
-use crate::surfaces::Failure;
 use crate::surfaces::lenient::LenientBool;
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct AdminApi(pub Arc<AppState>);
 
@@ -63,12 +63,21 @@ impl AdminApi {
         let id = self
             .0
             .db
-            .read(move |c| Ok::<_, Failure>(c.query_row("SELECT id FROM account WHERE phone = ?1", [phone], |r| r.get(0)).optional()?))
+            .read(move |c| {
+                Ok::<_, Failure>(
+                    c.query_row("SELECT id FROM account WHERE phone = ?1", [phone], |r| r.get(0)).optional()?,
+                )
+            })
             .await?;
         id.ok_or_else(no_user)
     }
 
-    async fn users(&self, op: &Operation, token: Option<&str>, body: &CareBody<AdminUserData>) -> Result<AdminUserAnswer, Failure> {
+    async fn users(
+        &self,
+        op: &Operation,
+        token: Option<&str>,
+        body: &CareBody<AdminUserData>,
+    ) -> Result<AdminUserAnswer, Failure> {
         let caller = signed_in(&self.0, op, token).await?;
         let (_, subtype) = body.kind(&[("user", "list"), ("user", "info"), ("user", "update"), ("user", "delete")])?;
         if subtype == "list" {
@@ -97,13 +106,17 @@ impl AdminApi {
                     .db
                     .write(move |tx| {
                         if !may_remove_super && roles::of_account(tx, target)?.contains(&roles::SUPER_ADMIN) {
-                            return Err(Failure::Forbidden("No permission to operate: only a super-administrator may delete one".into()));
+                            return Err(Failure::Forbidden(
+                                "No permission to operate: only a super-administrator may delete one".into(),
+                            ));
                         }
-                        let portrait: Option<String> = tx.query_row("SELECT care_portrait FROM account WHERE id = ?1", [target], |r| r.get(0))?;
+                        let portrait: Option<String> =
+                            tx.query_row("SELECT care_portrait FROM account WHERE id = ?1", [target], |r| r.get(0))?;
                         sessions::revoke_all(tx, target)?;
                         match tx.execute("DELETE FROM account WHERE id = ?1", [target]) {
                             Err(e) if is_foreign_key_violation(&e) => Err(Failure::Conflict(
-                                "Arg's value error: this account still owns data on other surfaces; disable it instead".into(),
+                                "Arg's value error: this account still owns data on other surfaces; disable it instead"
+                                    .into(),
                             )),
                             other => {
                                 other?;
@@ -129,7 +142,11 @@ impl AdminApi {
         let changed = self
             .0
             .db
-            .write(move |tx| Ok::<_, Failure>(tx.execute("UPDATE notice SET keep = ?1 WHERE event_id = ?2", params![keep.0, event_id])?))
+            .write(move |tx| {
+                Ok::<_, Failure>(
+                    tx.execute("UPDATE notice SET keep = ?1 WHERE event_id = ?2", params![keep.0, event_id])?,
+                )
+            })
             .await?;
         if changed == 0 {
             return Err(Failure::Code(100, "Error event_id: no such notice".into()));
@@ -142,7 +159,12 @@ impl AdminApi {
 impl AdminApi {
     /// Administrators: user list, info, update, delete (type user)
     #[oai(path = "/api/admin/user", method = "post")]
-    async fn users_op(&self, op: &Operation, token: Query<Option<String>>, body: CareBody<AdminUserData>) -> Answer<AdminUserAnswer> {
+    async fn users_op(
+        &self,
+        op: &Operation,
+        token: Query<Option<String>>,
+        body: CareBody<AdminUserData>,
+    ) -> Answer<AdminUserAnswer> {
         Answer::new(body.id, self.users(op, token.0.as_deref(), &body).await)
     }
 

@@ -7,10 +7,10 @@ use poem_openapi::{Object, OpenApi};
 
 use super::envelope::{Answer, CareBody};
 use super::user::client_key;
-use super::{CareState, status};
-use crate::AppState;
+use super::{status, CareState};
 use crate::identity::sms::SmsCheck;
 use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct CaptchaApi(pub Arc<AppState>);
 
@@ -73,15 +73,26 @@ pub fn check_phone(phone: &str) -> Result<(), Failure> {
 
 /// Checks an SMS hash for `phone`, counting wrong ones against the phone: -4 when expired,
 /// `mismatch` (the endpoint's own status) when wrong.
-pub async fn check_sms(app: &AppState, phone: &str, command_type: i64, hash: &str, mismatch: i64) -> Result<(), Failure> {
+pub async fn check_sms(
+    app: &AppState,
+    phone: &str,
+    command_type: i64,
+    hash: &str,
+    mismatch: i64,
+) -> Result<(), Failure> {
     let care: &CareState = &app.care;
     care.sms_failures.check(phone).map_err(Failure::RateLimited)?;
     match app.identity.check_sms_code(phone, command_type, hash).await? {
         SmsCheck::Passed => Ok(()),
-        SmsCheck::Expired => Err(Failure::Code(status::BAD_HASH, "Error Hash: the SMS code has expired; ask for a new one".into())),
+        SmsCheck::Expired => {
+            Err(Failure::Code(status::BAD_HASH, "Error Hash: the SMS code has expired; ask for a new one".into()))
+        }
         SmsCheck::Mismatch => {
             care.sms_failures.fail(phone);
-            Err(Failure::Code(mismatch, "Error hash: the SMS code does not match; check the code or ask for a new one".into()))
+            Err(Failure::Code(
+                mismatch,
+                "Error hash: the SMS code does not match; check the code or ask for a new one".into(),
+            ))
         }
     }
 }
@@ -111,10 +122,15 @@ impl CaptchaApi {
             _ => {
                 let SmsGenerate { phone, command_type } = body.data()?;
                 if !is_mainland_mobile(&phone) {
-                    return Err(Failure::Code(1016, "手机号格式错误: phone must be an 11-digit mainland mobile number".into()));
+                    return Err(Failure::Code(
+                        1016,
+                        "手机号格式错误: phone must be an 11-digit mainland mobile number".into(),
+                    ));
                 }
                 if !matches!(command_type, 1 | 2) {
-                    return Err(Failure::Invalid("Arg's value error: command_type must be 1 (register) or 2 (forgotten password)".into()));
+                    return Err(Failure::Invalid(
+                        "Arg's value error: command_type must be 1 (register) or 2 (forgotten password)".into(),
+                    ));
                 }
                 // Every code sent counts, per phone and per asking address.
                 app.care.sms_clients.check(client).map_err(Failure::RateLimited)?;

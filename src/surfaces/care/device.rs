@@ -6,17 +6,17 @@ use std::sync::Arc;
 use poem::web::RemoteAddr;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::envelope::{Answer, CareBody, Empty};
 use super::user::client_key;
 use super::{signed_in, status};
-use crate::AppState;
 use crate::clock::{local_datetime, now};
-use crate::identity::Caller;
 use crate::identity::authz::Operation;
 use crate::identity::tokens::{random_hex, token_hash};
+use crate::identity::Caller;
 use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct DeviceApi(pub Arc<AppState>);
 
@@ -109,16 +109,25 @@ fn not_found() -> Failure {
 }
 
 impl DeviceApi {
-    async fn handle(&self, op: &Operation, client: &str, token: Option<&str>, body: &CareBody<DeviceData>) -> Result<DeviceAnswer, Failure> {
+    async fn handle(
+        &self,
+        op: &Operation,
+        client: &str,
+        token: Option<&str>,
+        body: &CareBody<DeviceData>,
+    ) -> Result<DeviceAnswer, Failure> {
         let caller = signed_in(&self.0, op, token).await?;
-        let (_, subtype) = body.kind(&[("device", "add"), ("device", "bind"), ("device", "unbind"), ("device", "list")])?;
+        let (_, subtype) =
+            body.kind(&[("device", "add"), ("device", "bind"), ("device", "unbind"), ("device", "list")])?;
         let account = caller.account_id;
         match subtype {
             "add" => {
                 let Add { device } = body.data()?;
                 let name = device.trim().to_owned();
                 if name.is_empty() || name.chars().count() > 64 {
-                    return Err(Failure::Invalid("Arg's value error: device must be a name of 1 to 64 characters".into()));
+                    return Err(Failure::Invalid(
+                        "Arg's value error: device must be a name of 1 to 64 characters".into(),
+                    ));
                 }
                 let token = random_hex(16);
                 let hash = token_hash(&token);
@@ -132,7 +141,10 @@ impl DeviceApi {
                             |r| r.get(0),
                         )?;
                         if duplicate {
-                            return Err(Failure::Code(101, "Duplicate device: you already have a device with this name".into()));
+                            return Err(Failure::Code(
+                                101,
+                                "Duplicate device: you already have a device with this name".into(),
+                            ));
                         }
                         let now = now();
                         tx.execute(
@@ -140,7 +152,10 @@ impl DeviceApi {
                             params![name, hash, account, now],
                         )?;
                         let id = tx.last_insert_rowid();
-                        tx.execute("INSERT INTO device_binding (account_id, device_id, bound_at) VALUES (?1, ?2, ?3)", params![account, id, now])?;
+                        tx.execute(
+                            "INSERT INTO device_binding (account_id, device_id, bound_at) VALUES (?1, ?2, ?3)",
+                            params![account, id, now],
+                        )?;
                         Ok(())
                     })
                     .await?;
@@ -179,11 +194,16 @@ impl DeviceApi {
                             (Some(token), _) => by_token(tx, &token)?.map(|(id, _)| id),
                             (None, Some(id)) => Some(id),
                             (None, None) => {
-                                return Err(Failure::Missing("Error data key: missing field `device_id` in `data`".into()));
+                                return Err(Failure::Missing(
+                                    "Error data key: missing field `device_id` in `data`".into(),
+                                ));
                             }
                         };
                         let Some(id) = id else { return Ok(0) };
-                        Ok(tx.execute("DELETE FROM device_binding WHERE account_id = ?1 AND device_id = ?2", params![account, id])?)
+                        Ok(tx.execute(
+                            "DELETE FROM device_binding WHERE account_id = ?1 AND device_id = ?2",
+                            params![account, id],
+                        )?)
                     })
                     .await?;
                 if removed == 0 {
@@ -231,7 +251,13 @@ impl DeviceApi {
 impl DeviceApi {
     /// Devices (type device): add, bind, unbind, list
     #[oai(path = "/api/device", method = "post")]
-    async fn device(&self, op: &Operation, remote: &RemoteAddr, token: Query<Option<String>>, body: CareBody<DeviceData>) -> Answer<DeviceAnswer> {
+    async fn device(
+        &self,
+        op: &Operation,
+        remote: &RemoteAddr,
+        token: Query<Option<String>>,
+        body: CareBody<DeviceData>,
+    ) -> Answer<DeviceAnswer> {
         Answer::new(body.id, self.handle(op, &client_key(remote), token.0.as_deref(), &body).await)
     }
 

@@ -9,9 +9,9 @@ use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaResponse, MetaRespo
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions, Object};
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
-use super::{Care, status};
+use super::{status, Care};
 use crate::surfaces::{ApiError, Failure, Surface};
 
 /// The documented request shape, for the OpenAPI document only; bodies are read by
@@ -93,7 +93,10 @@ impl<T: Type + ParseFromJSON + ToJSON + Send> ApiResponse for Answer<T> {
             description: "Success, status 0",
             status: Some(200),
             status_range: None,
-            content: vec![MetaMediaType { content_type: "application/json; charset=utf-8", schema: CareAnswer::<T>::schema_ref() }],
+            content: vec![MetaMediaType {
+                content_type: "application/json; charset=utf-8",
+                schema: CareAnswer::<T>::schema_ref(),
+            }],
             headers: vec![],
         };
         let mut responses = vec![success];
@@ -140,11 +143,8 @@ impl<D> CareBody<D> {
     /// The (type, subtype) pair, when it is one of `accepted`; anything else is -2.
     pub fn kind(&self, accepted: &[(&'static str, &'static str)]) -> Result<(&'static str, &'static str), Failure> {
         let parts = self.parts.as_ref().map_err(Clone::clone)?;
-        accepted
-            .iter()
-            .find(|(kind, subtype)| parts.kind == *kind && parts.subtype == *subtype)
-            .copied()
-            .ok_or_else(|| {
+        accepted.iter().find(|(kind, subtype)| parts.kind == *kind && parts.subtype == *subtype).copied().ok_or_else(
+            || {
                 let list: Vec<String> = accepted.iter().map(|(k, s)| format!("{k}/{s}")).collect();
                 Failure::Malformed(format!(
                     "Error JSON value: type/subtype {}/{} is not served here; expected one of {}",
@@ -152,7 +152,8 @@ impl<D> CareBody<D> {
                     parts.subtype,
                     list.join(", ")
                 ))
-            })
+            },
+        )
     }
 
     /// Reads `data` into `T`: a missing key is -3, a value of the wrong type -203.
@@ -245,7 +246,11 @@ mod tests {
 
     fn status_of(body: &[u8]) -> (i64, Option<i64>) {
         let parsed = CareBody::<Empty>::parse(body);
-        let code = parsed.kind(&[("login", "pass")]).and_then(|_| parsed.data::<Login>()).err().map(|f| Care::render(&f).1["status"].as_i64().unwrap());
+        let code = parsed
+            .kind(&[("login", "pass")])
+            .and_then(|_| parsed.data::<Login>())
+            .err()
+            .map(|f| Care::render(&f).1["status"].as_i64().unwrap());
         (parsed.id, code)
     }
 

@@ -25,11 +25,11 @@ use tokio::sync::broadcast;
 use super::documents::{Declared, ErrorCode};
 use super::operations::audience_by_rules;
 use super::{Failure, Surface};
-use crate::AppState;
 use crate::config::Config;
-use crate::identity::Caller;
 use crate::identity::authz::{Audience, Operation};
 use crate::identity::ratelimit::FailureLimiter;
+use crate::identity::Caller;
+use crate::AppState;
 
 pub struct Care;
 
@@ -70,14 +70,18 @@ impl Surface for Care {
         use status::*;
         let code = match failure {
             Failure::Code(code, _) => *code,
-            Failure::Malformed(_) | Failure::UnknownRoute | Failure::MethodNotAllowed | Failure::TooLarge(_) => BAD_JSON_VALUE,
+            Failure::Malformed(_) | Failure::UnknownRoute | Failure::MethodNotAllowed | Failure::TooLarge(_) => {
+                BAD_JSON_VALUE
+            }
             Failure::Missing(_) => MISSING_DATA_KEY,
             Failure::WrongType(_) => WRONG_TYPE,
             Failure::Invalid(_) | Failure::Conflict(_) | Failure::NotFound(_) => BAD_VALUE,
             Failure::NoToken => NO_TOKEN,
             Failure::BadToken | Failure::TokenExpired => BAD_TOKEN,
             Failure::WrongCredentials => 101,
-            Failure::AccountDisabled | Failure::AccountBanned | Failure::Forbidden(_) | Failure::RateLimited(_) => NO_PERMISSION,
+            Failure::AccountDisabled | Failure::AccountBanned | Failure::Forbidden(_) | Failure::RateLimited(_) => {
+                NO_PERMISSION
+            }
             Failure::Internal(_) => DATABASE,
         };
         let http = if matches!(failure, Failure::TooLarge(_)) { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::OK };
@@ -133,7 +137,10 @@ impl CareState {
             sms_failures: FailureLimiter::new(10, quarter),
             sms_sends: FailureLimiter::new(config.sms_max_per_phone, sms_window),
             sms_clients: FailureLimiter::new(config.sms_max_per_client, sms_window),
-            device_failures: FailureLimiter::new(config.device_max_failures, Duration::from_secs(config.device_window_secs)),
+            device_failures: FailureLimiter::new(
+                config.device_max_failures,
+                Duration::from_secs(config.device_window_secs),
+            ),
         }
     }
 }

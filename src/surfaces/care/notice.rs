@@ -8,17 +8,17 @@ use poem::web::RemoteAddr;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi, Union};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{params, params_from_iter, Connection};
 
 use super::envelope::{Answer, CareBody, Empty};
 use super::user::client_key;
 use super::{device, pictures, signed_in, status};
-use crate::AppState;
 use crate::clock::{local_datetime, now};
 use crate::files::Bucket;
 use crate::identity::authz::{DataScope, Operation};
 use crate::identity::tokens::random_hex;
 use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct NoticeApi(pub Arc<AppState>);
 
@@ -94,7 +94,12 @@ pub enum Filter<'a> {
 
 /// The caller's notices: those of devices it is bound to, within its data scope. Each row
 /// is (notice id, stored file, item).
-pub fn visible(conn: &Connection, account: i64, scope: &DataScope, filter: Filter) -> rusqlite::Result<Vec<(i64, String, NoticeItem)>> {
+pub fn visible(
+    conn: &Connection,
+    account: i64,
+    scope: &DataScope,
+    filter: Filter,
+) -> rusqlite::Result<Vec<(i64, String, NoticeItem)>> {
     let newest = "n.created_at DESC, n.id DESC";
     let (condition, order, arg) = match filter {
         Filter::Mode(0) => ("AND r.notice_id IS NULL", newest, None),
@@ -136,7 +141,12 @@ fn no_such_event() -> Failure {
 }
 
 impl NoticeApi {
-    async fn upload_inner(&self, client: &str, token: Option<&str>, body: &CareBody<UploadData>) -> Result<UploadAnswer, Failure> {
+    async fn upload_inner(
+        &self,
+        client: &str,
+        token: Option<&str>,
+        body: &CareBody<UploadData>,
+    ) -> Result<UploadAnswer, Failure> {
         let (device, _) = device::authenticate(&self.0, client, token).await?;
         body.kind(&[("notice", "upload")])?;
         let UploadData { base64, content } = body.data()?;
@@ -184,7 +194,12 @@ impl NoticeApi {
         Ok(UploadAnswer { pic_name })
     }
 
-    async fn read_inner(&self, op: &Operation, token: Option<&str>, body: &CareBody<NoticeData>) -> Result<NoticeAnswer, Failure> {
+    async fn read_inner(
+        &self,
+        op: &Operation,
+        token: Option<&str>,
+        body: &CareBody<NoticeData>,
+    ) -> Result<NoticeAnswer, Failure> {
         let caller = signed_in(&self.0, op, token).await?;
         let (_, subtype) = body.kind(&[("notice", "get"), ("notice", "info"), ("notice", "sign")])?;
         let scope = self.0.identity.data_scope(&caller).await?;
@@ -201,7 +216,11 @@ impl NoticeApi {
                     .0
                     .db
                     .read(move |c| {
-                        let bound: bool = c.query_row("SELECT EXISTS (SELECT 1 FROM device_binding WHERE account_id = ?1)", [account], |r| r.get(0))?;
+                        let bound: bool = c.query_row(
+                            "SELECT EXISTS (SELECT 1 FROM device_binding WHERE account_id = ?1)",
+                            [account],
+                            |r| r.get(0),
+                        )?;
                         if !bound {
                             return Err(Failure::Code(101, "not bind device: add or bind a device first".into()));
                         }
@@ -213,11 +232,17 @@ impl NoticeApi {
             }
             "info" => {
                 let EventId { event_id } = body.data()?;
-                let found = self.0.db.read(move |c| Ok::<_, Failure>(visible(c, account, &scope, Filter::Event(&event_id))?)).await?;
+                let found = self
+                    .0
+                    .db
+                    .read(move |c| Ok::<_, Failure>(visible(c, account, &scope, Filter::Event(&event_id))?))
+                    .await?;
                 let (_, file, mut item) = found.into_iter().next().ok_or_else(no_such_event)?;
                 let files = self.0.files.clone();
                 let bytes = pictures::blocking(move || {
-                    files.read(Bucket::Notices, &file).map_err(|e| Failure::Internal(format!("reading snapshot {file}: {e}")))
+                    files
+                        .read(Bucket::Notices, &file)
+                        .map_err(|e| Failure::Internal(format!("reading snapshot {file}: {e}")))
                 })
                 .await?;
                 item.base64 = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
@@ -231,9 +256,15 @@ impl NoticeApi {
                         let found = visible(tx, account, &scope, Filter::Event(&event_id))?;
                         let (id, _, item) = found.into_iter().next().ok_or_else(no_such_event)?;
                         if item.read {
-                            return Err(Failure::Code(101, "event_id has been signed: this notice is already marked read".into()));
+                            return Err(Failure::Code(
+                                101,
+                                "event_id has been signed: this notice is already marked read".into(),
+                            ));
                         }
-                        tx.execute("INSERT INTO notice_read (account_id, notice_id, read_at) VALUES (?1, ?2, ?3)", params![account, id, now()])?;
+                        tx.execute(
+                            "INSERT INTO notice_read (account_id, notice_id, read_at) VALUES (?1, ?2, ?3)",
+                            params![account, id, now()],
+                        )?;
                         Ok(())
                     })
                     .await?;
@@ -247,13 +278,23 @@ impl NoticeApi {
 impl NoticeApi {
     /// A device posts a fall snapshot (token = the device token; type notice, subtype upload)
     #[oai(path = "/api/notice", method = "post")]
-    async fn upload(&self, remote: &RemoteAddr, token: Query<Option<String>>, body: CareBody<UploadData>) -> Answer<UploadAnswer> {
+    async fn upload(
+        &self,
+        remote: &RemoteAddr,
+        token: Query<Option<String>>,
+        body: CareBody<UploadData>,
+    ) -> Answer<UploadAnswer> {
         Answer::new(body.id, self.upload_inner(&client_key(remote), token.0.as_deref(), &body).await)
     }
 
     /// The caller's fall notices (type notice): get (list by mode), info (with the picture), sign (mark read)
     #[oai(path = "/api/get/notice", method = "post")]
-    async fn notices(&self, op: &Operation, token: Query<Option<String>>, body: CareBody<NoticeData>) -> Answer<NoticeAnswer> {
+    async fn notices(
+        &self,
+        op: &Operation,
+        token: Query<Option<String>>,
+        body: CareBody<NoticeData>,
+    ) -> Answer<NoticeAnswer> {
         Answer::new(body.id, self.read_inner(op, token.0.as_deref(), &body).await)
     }
 }

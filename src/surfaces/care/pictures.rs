@@ -4,10 +4,10 @@
 use std::io::Cursor;
 
 use base64::Engine;
-use image::{ImageFormat, imageops::FilterType};
+use image::{imageops::FilterType, ImageFormat};
 
+use crate::surfaces::pictures::{extension, Refused};
 use crate::surfaces::Failure;
-use crate::surfaces::pictures::{Refused, extension};
 
 /// Largest decoded picture accepted.
 pub const MAX_BYTES: usize = 8 * 1024 * 1024;
@@ -31,7 +31,8 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, Failure> {
     }
     let engine = base64::engine::general_purpose::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
     );
     let bytes = engine
         .decode(cleaned.as_bytes())
@@ -74,7 +75,9 @@ pub fn portrait_jpeg(bytes: &[u8]) -> Result<Vec<u8>, Failure> {
 }
 
 /// Runs picture work off the async threads.
-pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, Failure> + Send + 'static) -> Result<T, Failure> {
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
     tokio::task::spawn_blocking(work).await.map_err(|_| Failure::Internal("picture task stopped".into()))?
 }
 
@@ -84,7 +87,9 @@ mod tests {
 
     fn png(width: u32, height: u32) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
-        image::RgbImage::from_pixel(width, height, image::Rgb([200, 10, 10])).write_to(&mut out, ImageFormat::Png).unwrap();
+        image::RgbImage::from_pixel(width, height, image::Rgb([200, 10, 10]))
+            .write_to(&mut out, ImageFormat::Png)
+            .unwrap();
         out.into_inner()
     }
 
@@ -96,7 +101,11 @@ mod tests {
         assert_eq!(decode_base64(&format!("data:image/png;base64,{b64}")).unwrap(), bytes);
         assert!(decode_base64("%%%").is_err());
         for empty in ["", " \n", "data:image/png;base64,", "=", "=="] {
-            assert_eq!(decode_base64(empty), Err(Failure::Code(-201, "Necessary key-value can't be empty: base64".into())), "{empty:?}");
+            assert_eq!(
+                decode_base64(empty),
+                Err(Failure::Code(-201, "Necessary key-value can't be empty: base64".into())),
+                "{empty:?}"
+            );
         }
         assert_eq!(verify(&bytes).unwrap(), "png");
         assert!(verify(b"GIF89a not a picture").is_err());

@@ -3,19 +3,19 @@
 
 use std::sync::Arc;
 
-use poem::Request;
 use poem::http::header;
+use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Binary;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{params, OptionalExtension};
 
 use super::envelope::{Answer, CareBody};
 use super::{pictures, signed_in, status};
-use crate::AppState;
 use crate::files::Bucket;
 use crate::identity::authz::Operation;
 use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct PortraitApi(pub Arc<AppState>);
 
@@ -52,11 +52,8 @@ fn host_of(text: &str) -> Option<String> {
     let rest = text.split_once("://").map_or(text, |(_, rest)| rest);
     let authority = rest.split(['/', '?', '#']).next()?;
     let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next()?
-    } else {
-        authority.split(':').next()?
-    };
+    let host =
+        if let Some(v6) = authority.strip_prefix('[') { v6.split(']').next()? } else { authority.split(':').next()? };
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
@@ -74,7 +71,12 @@ fn referer_allowed(app: &AppState, req: &Request) -> bool {
 }
 
 impl PortraitApi {
-    async fn upload_inner(&self, op: &Operation, token: Option<&str>, body: &CareBody<PortraitData>) -> Result<PortraitAnswer, Failure> {
+    async fn upload_inner(
+        &self,
+        op: &Operation,
+        token: Option<&str>,
+        body: &CareBody<PortraitData>,
+    ) -> Result<PortraitAnswer, Failure> {
         let caller = signed_in(&self.0, op, token).await?;
         body.kind(&[("portrait", "upload")])?;
         let PortraitData { base64 } = body.data()?;
@@ -94,7 +96,9 @@ impl PortraitApi {
             .db
             .write(move |tx| {
                 let (phone, old): (Option<String>, Option<String>) =
-                    tx.query_row("SELECT phone, care_portrait FROM account WHERE id = ?1", [account], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    tx.query_row("SELECT phone, care_portrait FROM account WHERE id = ?1", [account], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?;
                 tx.execute("UPDATE account SET care_portrait = ?1 WHERE id = ?2", params![name, account])?;
                 Ok::<_, Failure>((phone, old))
             })
@@ -113,7 +117,12 @@ impl PortraitApi {
 impl PortraitApi {
     /// Upload the caller's portrait (type portrait, subtype upload); replaces the old one
     #[oai(path = "/api/portrait", method = "post")]
-    async fn upload(&self, op: &Operation, token: Query<Option<String>>, body: CareBody<PortraitData>) -> Answer<PortraitAnswer> {
+    async fn upload(
+        &self,
+        op: &Operation,
+        token: Query<Option<String>>,
+        body: CareBody<PortraitData>,
+    ) -> Answer<PortraitAnswer> {
         Answer::new(body.id, self.upload_inner(op, token.0.as_deref(), &body).await)
     }
 
@@ -132,7 +141,9 @@ impl PortraitApi {
             .db
             .read(move |c| {
                 let file = c
-                    .query_row("SELECT care_portrait FROM account WHERE phone = ?1", [phone], |r| r.get::<_, Option<String>>(0))
+                    .query_row("SELECT care_portrait FROM account WHERE phone = ?1", [phone], |r| {
+                        r.get::<_, Option<String>>(0)
+                    })
                     .optional()?;
                 Ok::<_, Failure>(file.flatten())
             })

@@ -2,10 +2,10 @@
 //! `care_retention_days` (default 180, 0 = forever) and then deleted with their rows,
 //! except notices an administrator marked to keep.
 
-use crate::AppState;
 use crate::clock::now;
 use crate::files::Bucket;
 use crate::surfaces::Failure;
+use crate::AppState;
 
 /// Deletes the notices past retention, rows first (one transaction) and then their files,
 /// so a crash in between leaves at worst an unreferenced file, never a row without one.

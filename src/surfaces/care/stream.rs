@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
 use poem::web::sse::Event;
 use poem::{IntoResponse, Response};
 use poem_openapi::param::{Header, Query};
@@ -17,11 +17,11 @@ use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::notice::{Filter, NoticeItem, visible};
-use super::{Care, care_token, signed_in};
-use crate::AppState;
+use super::notice::{visible, Filter, NoticeItem};
+use super::{care_token, signed_in, Care};
 use crate::identity::authz::{DataScope, Operation};
 use crate::surfaces::{ApiError, Failure};
+use crate::AppState;
 
 pub struct StreamApi(pub Arc<AppState>);
 
@@ -53,7 +53,8 @@ impl Watch {
     /// Queues the caller's notices after the last one sent.
     async fn fetch(&mut self) -> Result<(), Failure> {
         let (account, scope, after) = (self.account, self.scope.clone(), self.after);
-        let found = self.app.db.read(move |c| Ok::<_, Failure>(visible(c, account, &scope, Filter::After(after))?)).await?;
+        let found =
+            self.app.db.read(move |c| Ok::<_, Failure>(visible(c, account, &scope, Filter::After(after))?)).await?;
         for (id, _, notice) in found {
             self.after = self.after.max(id);
             self.pending.push_back(LiveNotice { id, notice });
@@ -107,7 +108,14 @@ impl StreamApi {
         let resume = last_event_id.0.and_then(|id| id.trim().parse::<i64>().ok());
         let after = match resume {
             Some(id) => id,
-            None => self.0.db.read(|c| Ok::<_, Failure>(c.query_row("SELECT COALESCE(MAX(id), 0) FROM notice", [], |r| r.get(0))?)).await?,
+            None => {
+                self.0
+                    .db
+                    .read(|c| {
+                        Ok::<_, Failure>(c.query_row("SELECT COALESCE(MAX(id), 0) FROM notice", [], |r| r.get(0))?)
+                    })
+                    .await?
+            }
         };
         let mut recheck = tokio::time::interval(RECHECK);
         recheck.reset();
@@ -162,9 +170,16 @@ impl ApiResponse for Alerts {
             ("id", text("The notice's id, to send back as `Last-Event-ID`")),
             ("data", text("The notice as JSON, a `LiveNotice`")),
         ];
-        let content = vec![MetaMediaType { content_type: "text/event-stream", schema: MetaSchemaRef::Inline(Box::new(schema)) }];
+        let content =
+            vec![MetaMediaType { content_type: "text/event-stream", schema: MetaSchemaRef::Inline(Box::new(schema)) }];
         MetaResponses {
-            responses: vec![MetaResponse { description: "One event per new fall notice", status: Some(200), status_range: None, content, headers: vec![] }],
+            responses: vec![MetaResponse {
+                description: "One event per new fall notice",
+                status: Some(200),
+                status_range: None,
+                content,
+                headers: vec![],
+            }],
         }
     }
 

@@ -6,18 +6,18 @@ use std::sync::Arc;
 use poem::web::RemoteAddr;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use super::captcha::{check_phone, check_sms};
 use super::envelope::{Answer, CareBody, Empty};
-use super::{CAPTCHA_AFTER, signed_in, status};
-use crate::AppState;
+use super::{signed_in, status, CAPTCHA_AFTER};
 use crate::clock::now;
 use crate::identity::authz::Operation;
 use crate::identity::tokens::random_hex;
 use crate::identity::{accounts, roles, sessions};
 use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct UserApi(pub Arc<AppState>);
 
@@ -46,7 +46,9 @@ pub struct LoginData {
 
 fn loose_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let value = <Value as serde::Deserialize>::deserialize(d)?;
-    let on = matches!(&value, Value::Bool(true)) || value.as_i64() == Some(1) || value.as_str().is_some_and(|s| s == "1" || s.eq_ignore_ascii_case("true"));
+    let on = matches!(&value, Value::Bool(true))
+        || value.as_i64() == Some(1)
+        || value.as_str().is_some_and(|s| s == "1" || s.eq_ignore_ascii_case("true"));
     Ok(Some(on as i64))
 }
 
@@ -136,19 +138,15 @@ fn nonempty(text: String) -> Option<String> {
 }
 
 pub fn profile(conn: &Connection, account_id: i64) -> rusqlite::Result<Option<Profile>> {
-    conn.query_row(
-        "SELECT phone, name, nickname, email, care_level FROM account WHERE id = ?1",
-        [account_id],
-        |r| {
-            Ok(Profile {
-                phone: r.get(0)?,
-                name: nonempty(r.get(1)?),
-                nickname: nonempty(r.get(2)?),
-                email: nonempty(r.get(3)?),
-                level: r.get(4)?,
-            })
-        },
-    )
+    conn.query_row("SELECT phone, name, nickname, email, care_level FROM account WHERE id = ?1", [account_id], |r| {
+        Ok(Profile {
+            phone: r.get(0)?,
+            name: nonempty(r.get(1)?),
+            nickname: nonempty(r.get(2)?),
+            email: nonempty(r.get(3)?),
+            level: r.get(4)?,
+        })
+    })
     .optional()
 }
 
@@ -172,10 +170,16 @@ impl ProfileChange {
                 None => None,
                 Some(Value::Null) => Some(String::new()),
                 Some(Value::String(s)) if s.chars().count() > max => {
-                    return Err(Failure::Invalid(format!("Arg's value error: {key} may have at most {max} characters")));
+                    return Err(Failure::Invalid(format!(
+                        "Arg's value error: {key} may have at most {max} characters"
+                    )));
                 }
                 Some(Value::String(s)) => Some(s.trim().to_owned()),
-                Some(_) => return Err(Failure::WrongType(format!("Arg's value type error: data.{key} must be a string or null"))),
+                Some(_) => {
+                    return Err(Failure::WrongType(format!(
+                        "Arg's value type error: data.{key} must be a string or null"
+                    )))
+                }
             };
             Ok((key, value))
         };
@@ -206,12 +210,23 @@ impl ProfileChange {
 }
 
 /// A new care token for an account; the account's oldest beyond `MAX_TOKENS` are dropped.
-async fn open_session(app: &AppState, account_id: i64, idle_secs: Option<i64>, lifetime_secs: i64) -> Result<String, Failure> {
+async fn open_session(
+    app: &AppState,
+    account_id: i64,
+    idle_secs: Option<i64>,
+    lifetime_secs: i64,
+) -> Result<String, Failure> {
     let token = random_hex(16);
     let stored = token.clone();
     app.db
         .write(move |tx| {
-            let new = sessions::NewSession { account_id, surface: "care", idle_secs, lifetime_secs, keep_at_most: Some(MAX_TOKENS) };
+            let new = sessions::NewSession {
+                account_id,
+                surface: "care",
+                idle_secs,
+                lifetime_secs,
+                keep_at_most: Some(MAX_TOKENS),
+            };
             Ok::<_, Failure>(sessions::create(tx, &new, &stored)?)
         })
         .await?;
@@ -235,7 +250,13 @@ fn no_user() -> Failure {
 
 impl UserApi {
     /// Checks a phone and password, counting failures per client address and per phone.
-    async fn check_password(&self, client: &str, phone: &str, pass: &str, hash: Option<&str>) -> Result<accounts::Account, Failure> {
+    async fn check_password(
+        &self,
+        client: &str,
+        phone: &str,
+        pass: &str,
+        hash: Option<&str>,
+    ) -> Result<accounts::Account, Failure> {
         let app = &self.0;
         app.identity.login_failures.check(client).map_err(Failure::RateLimited)?;
         if app.care.login_failures.count(phone) >= CAPTCHA_AFTER as usize {
@@ -246,7 +267,8 @@ impl UserApi {
             if !solved {
                 return Err(Failure::Code(
                     status::BAD_HASH,
-                    "Error Hash: too many failed logins for this phone; solve an image captcha and send its hash".into(),
+                    "Error Hash: too many failed logins for this phone; solve an image captcha and send its hash"
+                        .into(),
                 ));
             }
         }
@@ -343,20 +365,29 @@ impl UserApi {
             .await
     }
 
-    async fn nickname_inner(&self, op: &Operation, token: Option<&str>, body: &CareBody<NicknameData>) -> Result<NicknameAnswer, Failure> {
+    async fn nickname_inner(
+        &self,
+        op: &Operation,
+        token: Option<&str>,
+        body: &CareBody<NicknameData>,
+    ) -> Result<NicknameAnswer, Failure> {
         signed_in(&self.0, op, token).await?;
         body.kind(&[("info", "nickname")])?;
         let NicknameData { user_id, phone } = body.data()?;
-        let phone = user_id.or(phone).ok_or_else(|| Failure::Missing("Error data key: missing field `user_id` in `data`".into()))?;
+        let phone = user_id
+            .or(phone)
+            .ok_or_else(|| Failure::Missing("Error data key: missing field `user_id` in `data`".into()))?;
         let nickname = self
             .0
             .db
             .read(move |c| {
-                let found = c.query_row("SELECT nickname FROM account WHERE phone = ?1", [&phone], |r| r.get::<_, String>(0));
+                let found =
+                    c.query_row("SELECT nickname FROM account WHERE phone = ?1", [&phone], |r| r.get::<_, String>(0));
                 Ok::<_, Failure>(found.optional()?)
             })
             .await?;
-        let nickname = nickname.ok_or_else(|| Failure::Code(100, "user not existed: no account has this phone".into()))?;
+        let nickname =
+            nickname.ok_or_else(|| Failure::Code(100, "user not existed: no account has this phone".into()))?;
         Ok(NicknameAnswer { nickname: nonempty(nickname) })
     }
 
@@ -365,14 +396,21 @@ impl UserApi {
         found.ok_or(Failure::BadToken)
     }
 
-    async fn update_inner(&self, op: &Operation, token: Option<&str>, body: &CareBody<ProfileData>) -> Result<Empty, Failure> {
+    async fn update_inner(
+        &self,
+        op: &Operation,
+        token: Option<&str>,
+        body: &CareBody<ProfileData>,
+    ) -> Result<Empty, Failure> {
         let caller = signed_in(&self.0, op, token).await?;
         body.kind(&[("info", "update")])?;
         let phone: PhoneOnly = body.data()?;
         let change = ProfileChange::read(body.raw()?)?;
         let own = self.profile_of(caller.account_id).await?;
         if own.phone.as_deref() != Some(phone.phone.as_str()) {
-            return Err(Failure::Invalid("Arg's value error: phone must be this account's own phone; it cannot be changed".into()));
+            return Err(Failure::Invalid(
+                "Arg's value error: phone must be this account's own phone; it cannot be changed".into(),
+            ));
         }
         if change.level.is_some_and(|l| l != own.level) && !caller.is_admin() {
             return Err(Failure::Forbidden("No permission to operate: only administrators may change level".into()));
@@ -418,7 +456,12 @@ impl UserApi {
 
     /// A user's nickname by phone (type info, subtype nickname)
     #[oai(path = "/api/user/nickname", method = "post")]
-    async fn nickname(&self, op: &Operation, token: Query<Option<String>>, body: CareBody<NicknameData>) -> Answer<NicknameAnswer> {
+    async fn nickname(
+        &self,
+        op: &Operation,
+        token: Query<Option<String>>,
+        body: CareBody<NicknameData>,
+    ) -> Answer<NicknameAnswer> {
         Answer::new(body.id, self.nickname_inner(op, token.0.as_deref(), &body).await)
     }
 

@@ -18,8 +18,8 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::surfaces::Failure;
 use crate::surfaces::body::{is_json_content_type, parse_json};
+use crate::surfaces::Failure;
 
 /// An uploaded file.
 pub struct Upload {
@@ -107,11 +107,16 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for Fields<T> {
     }
 
     fn request_meta() -> Option<MetaRequest> {
-        let content = MEDIA_TYPES.iter().map(|ct| MetaMediaType { content_type: ct, schema: T::schema_ref() }).collect();
+        let content =
+            MEDIA_TYPES.iter().map(|ct| MetaMediaType { content_type: ct, schema: T::schema_ref() }).collect();
         Some(MetaRequest { description: None, content, required: false })
     }
 
-    async fn from_request(request: &'a Request, body: &mut RequestBody, _: ExtractParamOptions<()>) -> poem::Result<Self> {
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _: ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
         let (object, files) = read_fields(request, body).await?;
         let text = serde_json::to_vec(&Value::Object(object)).map_err(|e| Failure::Internal(e.to_string()))?;
         Ok(Fields { value: parse_json(&text)?, files })
@@ -119,7 +124,10 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for Fields<T> {
 }
 
 /// The query string's fields, overridden by the body's.
-async fn read_fields(request: &Request, body: &mut RequestBody) -> Result<(Map<String, Value>, HashMap<String, Upload>), Failure> {
+async fn read_fields(
+    request: &Request,
+    body: &mut RequestBody,
+) -> Result<(Map<String, Value>, HashMap<String, Upload>), Failure> {
     let mut object = Map::new();
     let mut files = HashMap::new();
     if let Some(query) = request.uri().query() {
@@ -127,11 +135,21 @@ async fn read_fields(request: &Request, body: &mut RequestBody) -> Result<(Map<S
     }
     let content_type = request.content_type().unwrap_or_default().to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
-        let mut multipart = <Multipart as FromRequest>::from_request(request, body).await.map_err(|e| Failure::Malformed(format!("the multipart body could not be read: {e}")))?;
-        while let Some(field) = multipart.next_field().await.map_err(|e| Failure::Malformed(format!("the multipart body could not be read: {e}")))? {
+        let mut multipart = <Multipart as FromRequest>::from_request(request, body)
+            .await
+            .map_err(|e| Failure::Malformed(format!("the multipart body could not be read: {e}")))?;
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| Failure::Malformed(format!("the multipart body could not be read: {e}")))?
+        {
             let Some(name) = field.name().map(str::to_owned) else { continue };
-            let is_file = field.file_name().is_some() || field.content_type().is_some_and(|ct| !ct.starts_with("text/"));
-            let bytes = field.bytes().await.map_err(|e| Failure::Malformed(format!("field `{name}` could not be read: {e}")))?;
+            let is_file =
+                field.file_name().is_some() || field.content_type().is_some_and(|ct| !ct.starts_with("text/"));
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| Failure::Malformed(format!("field `{name}` could not be read: {e}")))?;
             if is_file && bytes.is_empty() {
                 // A browser sends an empty part for a file input left empty: not sent.
                 object.remove(&name);
@@ -139,13 +157,16 @@ async fn read_fields(request: &Request, body: &mut RequestBody) -> Result<(Map<S
                 object.insert(name.clone(), Value::String("(file)".into()));
                 files.insert(name, Upload { bytes });
             } else {
-                let text = String::from_utf8(bytes).map_err(|_| Failure::Malformed(format!("field `{name}` is not UTF-8 text")))?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| Failure::Malformed(format!("field `{name}` is not UTF-8 text")))?;
                 insert_text(&mut object, name, text);
             }
         }
         return Ok((object, files));
     }
-    let data = <Vec<u8> as FromRequest>::from_request(request, body).await.map_err(|e| Failure::Malformed(format!("the request body could not be read: {e}")))?;
+    let data = <Vec<u8> as FromRequest>::from_request(request, body)
+        .await
+        .map_err(|e| Failure::Malformed(format!("the request body could not be read: {e}")))?;
     if data.iter().all(u8::is_ascii_whitespace) {
         return Ok((object, files));
     }
@@ -154,7 +175,10 @@ async fn read_fields(request: &Request, body: &mut RequestBody) -> Result<(Map<S
             Value::Object(fields) => object.extend(fields),
             _ => return Err(Failure::Malformed("the JSON body must be an object".into())),
         }
-    } else if content_type.starts_with("application/x-www-form-urlencoded") || content_type.is_empty() || content_type.starts_with("text/plain") {
+    } else if content_type.starts_with("application/x-www-form-urlencoded")
+        || content_type.is_empty()
+        || content_type.starts_with("text/plain")
+    {
         add_pairs(&mut object, &data)?;
     } else {
         return Err(Failure::Malformed(format!(
@@ -165,8 +189,8 @@ async fn read_fields(request: &Request, body: &mut RequestBody) -> Result<(Map<S
 }
 
 fn add_pairs(object: &mut Map<String, Value>, data: &[u8]) -> Result<(), Failure> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(data).map_err(|e| Failure::Malformed(format!("the form fields could not be read: {e}")))?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(data)
+        .map_err(|e| Failure::Malformed(format!("the form fields could not be read: {e}")))?;
     for (name, text) in pairs {
         insert_text(object, name, text);
     }
@@ -233,7 +257,8 @@ impl IdList {
     }
 }
 
-const ID_LIST_EXPECTED: &str = "ids: a JSON array such as [2,25] (also as text), a single number, or a comma list such as 2,25";
+const ID_LIST_EXPECTED: &str =
+    "ids: a JSON array such as [2,25] (also as text), a single number, or a comma list such as 2,25";
 
 impl Type for IdList {
     const IS_REQUIRED: bool = true;
@@ -274,7 +299,8 @@ impl ToJSON for IdList {
 impl<'de> serde::Deserialize<'de> for IdList {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = Value::deserialize(deserializer)?;
-        IdList::from_value(&value).ok_or_else(|| serde::de::Error::custom(format!("invalid value: expected {ID_LIST_EXPECTED}")))
+        IdList::from_value(&value)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid value: expected {ID_LIST_EXPECTED}")))
     }
 }
 

@@ -12,10 +12,10 @@ use poem_openapi::{ApiResponse, Enum, OpenApi};
 use rusqlite::OptionalExtension;
 
 use super::fields::Upload;
-use super::{Music, maybe_signed_in};
-use crate::AppState;
+use super::{maybe_signed_in, Music};
 use crate::files::{Bucket, NewFile};
 use crate::surfaces::{ApiError, Failure};
+use crate::AppState;
 
 /// The file kinds served under `/api/files/{kind}/{name}`.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,9 +98,7 @@ pub fn image_kind(bytes: &[u8]) -> Option<&'static str> {
 /// removed again unless the caller keeps it after its database change commits.
 pub async fn store_audio(app: &Arc<AppState>, field: &str, upload: Upload) -> Result<NewFile, Failure> {
     let Some(ext) = audio_kind(&upload.bytes) else {
-        return Err(Failure::Invalid(format!(
-            "{field}: not a recognised audio file; send MP3, FLAC, Ogg, WAV or M4A"
-        )));
+        return Err(Failure::Invalid(format!("{field}: not a recognised audio file; send MP3, FLAC, Ogg, WAV or M4A")));
     };
     put(app, Bucket::Songs, ext, upload.bytes).await
 }
@@ -118,7 +116,12 @@ pub async fn store_image(app: &Arc<AppState>, field: &str, kind: FileKind, uploa
 }
 
 /// `store_image` for an optional upload.
-pub async fn store_optional_image(app: &Arc<AppState>, field: &str, kind: FileKind, upload: Option<Upload>) -> Result<Option<NewFile>, Failure> {
+pub async fn store_optional_image(
+    app: &Arc<AppState>,
+    field: &str,
+    kind: FileKind,
+    upload: Option<Upload>,
+) -> Result<Option<NewFile>, Failure> {
     match upload {
         Some(upload) => Ok(Some(store_image(app, field, kind, upload).await?)),
         None => Ok(None),
@@ -167,12 +170,24 @@ impl ApiResponse for FileResponse {
                 })
                 .into()
         };
-        let response = |status, description| MetaResponse { description, status: Some(status), status_range: None, content: binary(), headers: vec![] };
+        let response = |status, description| MetaResponse {
+            description,
+            status: Some(status),
+            status_range: None,
+            content: binary(),
+            headers: vec![],
+        };
         MetaResponses {
             responses: vec![
                 response(200, "The whole file"),
                 response(206, "The requested byte range (Range: bytes=…)"),
-                MetaResponse { description: "Not modified (If-None-Match)", status: Some(304), status_range: None, content: vec![], headers: vec![] },
+                MetaResponse {
+                    description: "Not modified (If-None-Match)",
+                    status: Some(304),
+                    status_range: None,
+                    content: vec![],
+                    headers: vec![],
+                },
             ],
         }
     }
@@ -186,7 +201,12 @@ pub struct FileApi(pub Arc<AppState>);
 impl FileApi {
     /// Download or stream an uploaded file (song audio with Range support, covers, avatars)
     #[oai(path = "/api/files/:kind/:name", method = "get")]
-    async fn file(&self, req: &Request, kind: Path<FileKind>, name: Path<String>) -> Result<FileResponse, ApiError<Music>> {
+    async fn file(
+        &self,
+        req: &Request,
+        kind: Path<FileKind>,
+        name: Path<String>,
+    ) -> Result<FileResponse, ApiError<Music>> {
         let (kind, name) = (kind.0, name.0);
         let gone = || Failure::NotFound(format!("no such file: {name}"));
         if kind != FileKind::Avatars {

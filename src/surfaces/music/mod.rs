@@ -12,8 +12,8 @@ mod users;
 
 use std::sync::Arc;
 
-use poem::Request;
 use poem::http::StatusCode;
+use poem::Request;
 use poem_openapi::auth::ApiKey;
 use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
@@ -21,11 +21,11 @@ use poem_openapi::{Object, OpenApiService, SecurityScheme};
 
 use super::documents::{Declared, ErrorCode};
 use super::{ApiError, Failure, Surface};
-use crate::AppState;
 use crate::identity::authz::{Audience, Operation};
-use crate::identity::{Caller, roles};
+use crate::identity::{roles, Caller};
+use crate::AppState;
 
-pub use media::{FileKind, file_url};
+pub use media::{file_url, FileKind};
 
 pub struct Music;
 

@@ -6,21 +6,21 @@ use std::sync::Arc;
 use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::fields::{Fields, FilePart};
-use super::media::{FileKind, discard, file_url, store_optional_image};
+use super::media::{discard, file_url, store_optional_image, FileKind};
 use super::recommend;
-use super::songs::{SONG_COLUMNS, SongItem, like_pattern, song_from_row, visible_to};
-use super::{Done, MusicToken, Reply, base_url, done, ok, page, paging, signed_in};
-use crate::AppState;
+use super::songs::{like_pattern, song_from_row, visible_to, SongItem, SONG_COLUMNS};
+use super::{base_url, done, ok, page, paging, signed_in, Done, MusicToken, Reply};
 use crate::clock::now;
 use crate::files::Bucket;
-use crate::identity::Caller;
 use crate::identity::authz::Operation;
-use crate::surfaces::Failure;
+use crate::identity::Caller;
 use crate::surfaces::documents::Required;
 use crate::surfaces::lenient::{LenientBool, LenientId};
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct PlaylistApi(pub Arc<AppState>);
 
@@ -50,7 +50,8 @@ pub struct PlaylistItem {
 }
 
 /// The columns `playlist_from_row` reads, for a query aliasing `music_playlist` as `p`.
-pub const PLAYLIST_COLUMNS: &str = "p.id, p.name, p.owner_id, p.cover_file, p.introduction, p.style, p.created_at, p.updated_at, \
+pub const PLAYLIST_COLUMNS: &str =
+    "p.id, p.name, p.owner_id, p.cover_file, p.introduction, p.style, p.created_at, p.updated_at, \
      (SELECT COUNT(*) FROM music_playlist_song ps WHERE ps.playlist_id = p.id), \
      (SELECT COUNT(*) FROM music_playlist_fav pf WHERE pf.playlist_id = p.id)";
 
@@ -73,24 +74,32 @@ pub fn playlist_from_row(r: &rusqlite::Row, base: &str) -> rusqlite::Result<Play
 }
 
 fn load_playlist(conn: &Connection, mlid: i64, base: &str) -> Result<PlaylistItem, Failure> {
-    conn.query_row(&format!("SELECT {PLAYLIST_COLUMNS} FROM music_playlist p WHERE p.id = ?1"), [mlid], |r| playlist_from_row(r, base))
-        .optional()?
-        .ok_or_else(|| Failure::NotFound(format!("no playlist {mlid}")))
+    conn.query_row(&format!("SELECT {PLAYLIST_COLUMNS} FROM music_playlist p WHERE p.id = ?1"), [mlid], |r| {
+        playlist_from_row(r, base)
+    })
+    .optional()?
+    .ok_or_else(|| Failure::NotFound(format!("no playlist {mlid}")))
 }
 
 fn playlist_exists(conn: &Connection, mlid: i64) -> Result<(), Failure> {
-    let found: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM music_playlist WHERE id = ?1)", [mlid], |r| r.get(0))?;
+    let found: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM music_playlist WHERE id = ?1)", [mlid], |r| r.get(0))?;
     found.then_some(()).ok_or_else(|| Failure::NotFound(format!("no playlist {mlid}")))
 }
 
 /// The playlist's cover file, if the caller may change the playlist: 404 when it does not
 /// exist, 403 when it is someone else's.
 pub fn owned_playlist(conn: &Connection, mlid: i64, caller: &Caller) -> Result<Option<String>, Failure> {
-    let row: Option<(i64, Option<String>)> =
-        conn.query_row("SELECT owner_id, cover_file FROM music_playlist WHERE id = ?1", [mlid], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    let row: Option<(i64, Option<String>)> = conn
+        .query_row("SELECT owner_id, cover_file FROM music_playlist WHERE id = ?1", [mlid], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
     let (owner, cover) = row.ok_or_else(|| Failure::NotFound(format!("no playlist {mlid}")))?;
     if owner != caller.account_id && !caller.is_admin() {
-        return Err(Failure::Forbidden(format!("playlist {mlid} is not yours; only its owner or an administrator may change it")));
+        return Err(Failure::Forbidden(format!(
+            "playlist {mlid} is not yours; only its owner or an administrator may change it"
+        )));
     }
     Ok(cover)
 }
@@ -163,12 +172,19 @@ impl PlaylistApi {
 impl PlaylistApi {
     /// Create a playlist; `data` is the new playlist
     #[oai(path = "/api/musiclist", method = "post")]
-    async fn add(&self, op: &Operation, req: &Request, token: MusicToken, mut body: Fields<PlaylistAdd>) -> Reply<PlaylistItem> {
+    async fn add(
+        &self,
+        op: &Operation,
+        req: &Request,
+        token: MusicToken,
+        mut body: Fields<PlaylistAdd>,
+    ) -> Reply<PlaylistItem> {
         let caller = signed_in(&self.0, op, &token).await?;
         let name = check_text("musiclistname", &body.musiclistname, 1, 50)?;
         let introduction = body.introduction.as_deref().map(|t| check_text("introduction", t, 0, 2000)).transpose()?;
         let style = body.style.as_deref().map(|t| check_text("style", t, 0, 50)).transpose()?;
-        let cover = store_optional_image(&self.0, "musiclistAvatar", FileKind::Covers, body.file("musiclistAvatar")).await?;
+        let cover =
+            store_optional_image(&self.0, "musiclistAvatar", FileKind::Covers, body.file("musiclistAvatar")).await?;
         let cover_name = cover.as_ref().map(|c| c.name.clone());
         let base = base_url(&self.0, req);
         let item = self
@@ -189,11 +205,18 @@ impl PlaylistApi {
 
     /// Change a playlist's cover (multipart `musiclistAvatar`), introduction or style; `data` is the playlist
     #[oai(path = "/api/musiclist", method = "put")]
-    async fn update(&self, op: &Operation, req: &Request, token: MusicToken, mut body: Fields<PlaylistUpdate>) -> Reply<PlaylistItem> {
+    async fn update(
+        &self,
+        op: &Operation,
+        req: &Request,
+        token: MusicToken,
+        mut body: Fields<PlaylistUpdate>,
+    ) -> Reply<PlaylistItem> {
         let caller = signed_in(&self.0, op, &token).await?;
         let introduction = body.introduction.as_deref().map(|t| check_text("introduction", t, 0, 2000)).transpose()?;
         let style = body.style.as_deref().map(|t| check_text("style", t, 0, 50)).transpose()?;
-        let cover = store_optional_image(&self.0, "musiclistAvatar", FileKind::Covers, body.file("musiclistAvatar")).await?;
+        let cover =
+            store_optional_image(&self.0, "musiclistAvatar", FileKind::Covers, body.file("musiclistAvatar")).await?;
         let (mlid, cover_name) = (body.mlid.0, cover.as_ref().map(|c| c.name.clone()));
         let base = base_url(&self.0, req);
         let (item, old) = self
@@ -225,7 +248,10 @@ impl PlaylistApi {
             .db
             .write(move |tx| {
                 owned_playlist(tx, mlid, &caller)?;
-                tx.execute("UPDATE music_playlist SET name = ?1, updated_at = ?2 WHERE id = ?3", params![name, now(), mlid])?;
+                tx.execute(
+                    "UPDATE music_playlist SET name = ?1, updated_at = ?2 WHERE id = ?3",
+                    params![name, now(), mlid],
+                )?;
                 Ok::<_, Failure>(())
             })
             .await?;
@@ -257,7 +283,7 @@ impl PlaylistApi {
         mode: Query<Option<LenientBool>>,
     ) -> Reply<Vec<PlaylistItem>> {
         let caller = signed_in(&self.0, op, &token).await?;
-        let (limit, offset) = paging(page_num.0.0.map(|p| p.0), page_size.0.map(|p| p.0), Some(10))?;
+        let (limit, offset) = paging(page_num.0 .0.map(|p| p.0), page_size.0.map(|p| p.0), Some(10))?;
         let owner = match (mode.0.is_some_and(|m| m.0), uid.0) {
             (true, Some(uid)) => Some(uid.0),
             (true, None) => Some(caller.account_id),
@@ -301,8 +327,8 @@ impl PlaylistApi {
         mlid: Query<Required<LenientId>>,
     ) -> Reply<Vec<SongItem>> {
         let caller = signed_in(&self.0, op, &token).await?;
-        let (limit, offset) = paging(page_num.0.0.map(|p| p.0), page_size.0.map(|p| p.0), Some(20))?;
-        let mlid = mlid.0.0.ok_or_else(|| Failure::Missing("mlid is required".into()))?.0;
+        let (limit, offset) = paging(page_num.0 .0.map(|p| p.0), page_size.0.map(|p| p.0), Some(20))?;
+        let mlid = mlid.0 .0.ok_or_else(|| Failure::Missing("mlid is required".into()))?.0;
         let base = base_url(&self.0, req);
         let filter = format!("ps.playlist_id = ?1 AND {}", visible_to(&caller));
         let (songs, total) = self
@@ -311,11 +337,14 @@ impl PlaylistApi {
             .read(move |c| {
                 playlist_exists(c, mlid)?;
                 let from = "music_playlist_song ps JOIN music_song s ON s.id = ps.song_id";
-                let total: i64 = c.query_row(&format!("SELECT COUNT(*) FROM {from} WHERE {filter}"), [mlid], |r| r.get(0))?;
+                let total: i64 =
+                    c.query_row(&format!("SELECT COUNT(*) FROM {from} WHERE {filter}"), [mlid], |r| r.get(0))?;
                 let mut stmt = c.prepare(&format!(
                     "SELECT {SONG_COLUMNS} FROM {from} WHERE {filter} ORDER BY ps.added_at, s.id LIMIT ?2 OFFSET ?3"
                 ))?;
-                let songs = stmt.query_map(params![mlid, limit, offset], |r| song_from_row(r, &base))?.collect::<rusqlite::Result<Vec<_>>>()?;
+                let songs = stmt
+                    .query_map(params![mlid, limit, offset], |r| song_from_row(r, &base))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
                 Ok::<_, Failure>((songs, total))
             })
             .await?;

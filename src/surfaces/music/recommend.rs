@@ -16,9 +16,9 @@
 //! then by favourites, then newest; the caller's own, already favourited and empty
 //! playlists are left out.
 
-use rusqlite::{Connection, params};
+use rusqlite::{params, Connection};
 
-use super::songs::{SONG_COLUMNS, SongItem, song_from_row};
+use super::songs::{song_from_row, SongItem, SONG_COLUMNS};
 use crate::identity::Caller;
 
 pub fn songs(conn: &Connection, caller: &Caller, limit: i64, base: &str) -> rusqlite::Result<Vec<SongItem>> {
@@ -100,14 +100,23 @@ mod tests {
     }
 
     fn fav(conn: &Connection, user: i64, song: i64) {
-        conn.execute("INSERT INTO music_song_fav (account_id, song_id, created_at) VALUES (?1, ?2, 0)", [user, song]).unwrap();
+        conn.execute("INSERT INTO music_song_fav (account_id, song_id, created_at) VALUES (?1, ?2, 0)", [user, song])
+            .unwrap();
         conn.execute("UPDATE music_song SET fav_count = fav_count + 1 WHERE id = ?1", [song]).unwrap();
     }
 
     fn playlist(conn: &Connection, id: i64, owner: i64, songs: &[i64]) {
-        conn.execute("INSERT INTO music_playlist (id, owner_id, name, created_at, updated_at) VALUES (?1, ?2, 'p', ?1, ?1)", [id, owner]).unwrap();
+        conn.execute(
+            "INSERT INTO music_playlist (id, owner_id, name, created_at, updated_at) VALUES (?1, ?2, 'p', ?1, ?1)",
+            [id, owner],
+        )
+        .unwrap();
         for s in songs {
-            conn.execute("INSERT INTO music_playlist_song (playlist_id, song_id, added_at) VALUES (?1, ?2, 0)", [id, *s]).unwrap();
+            conn.execute(
+                "INSERT INTO music_playlist_song (playlist_id, song_id, added_at) VALUES (?1, ?2, 0)",
+                [id, *s],
+            )
+            .unwrap();
         }
     }
 
@@ -167,12 +176,15 @@ mod tests {
         playlist(&conn, 3, 3, &[6]);
         playlist(&conn, 4, 1, &[2]); // the caller's own
         playlist(&conn, 5, 2, &[]); // empty
-        conn.execute("INSERT INTO music_playlist_fav (account_id, playlist_id, created_at) VALUES (2, 3, 0)", []).unwrap();
+        conn.execute("INSERT INTO music_playlist_fav (account_id, playlist_id, created_at) VALUES (2, 3, 0)", [])
+            .unwrap();
         // 1 holds the caller's favourite; 3 was favourited once; 2 is left.
         assert_eq!(playlists(&conn, 1, 10).unwrap(), vec![1, 3, 2]);
         // Once the caller favourites playlist 3, users sharing it (user 2) lead to theirs.
-        conn.execute("INSERT INTO music_playlist_fav (account_id, playlist_id, created_at) VALUES (1, 3, 0)", []).unwrap();
-        conn.execute("INSERT INTO music_playlist_fav (account_id, playlist_id, created_at) VALUES (2, 2, 0)", []).unwrap();
+        conn.execute("INSERT INTO music_playlist_fav (account_id, playlist_id, created_at) VALUES (1, 3, 0)", [])
+            .unwrap();
+        conn.execute("INSERT INTO music_playlist_fav (account_id, playlist_id, created_at) VALUES (2, 2, 0)", [])
+            .unwrap();
         // 2 now scores like 1 and is favourited more.
         assert_eq!(playlists(&conn, 1, 10).unwrap(), vec![2, 1]);
         assert_eq!(playlists(&conn, 1, 1).unwrap(), vec![2]);

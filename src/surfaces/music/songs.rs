@@ -9,20 +9,20 @@ use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use super::fields::{Fields, FilePart, IdList};
-use super::media::{FileKind, discard, file_url, store_audio, store_image, store_optional_image};
+use super::media::{discard, file_url, store_audio, store_image, store_optional_image, FileKind};
 use super::playlists::owned_playlist;
-use super::{Done, MusicToken, Reply, base_url, done, ok, page, paging, signed_in};
-use crate::AppState;
+use super::{base_url, done, ok, page, paging, signed_in, Done, MusicToken, Reply};
 use crate::clock::now;
 use crate::files::Bucket;
-use crate::identity::Caller;
 use crate::identity::authz::Operation;
-use crate::surfaces::Failure;
+use crate::identity::Caller;
 use crate::surfaces::documents::Required;
 use crate::surfaces::lenient::{LenientBool, LenientId};
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct SongApi(pub Arc<AppState>);
 
@@ -81,13 +81,19 @@ pub fn song_from_row(r: &rusqlite::Row, base: &str) -> rusqlite::Result<SongItem
 
 /// `AND` condition: the song `s` is visible to this caller.
 pub fn visible_to(caller: &Caller) -> String {
-    if caller.is_admin() { "1".into() } else { format!("(s.on_shelf = 1 OR s.owner_id = {})", caller.account_id) }
+    if caller.is_admin() {
+        "1".into()
+    } else {
+        format!("(s.on_shelf = 1 OR s.owner_id = {})", caller.account_id)
+    }
 }
 
 pub fn load_song(conn: &Connection, mid: i64, base: &str) -> Result<SongItem, Failure> {
-    conn.query_row(&format!("SELECT {SONG_COLUMNS} FROM music_song s WHERE s.id = ?1"), [mid], |r| song_from_row(r, base))
-        .optional()?
-        .ok_or_else(|| Failure::NotFound(format!("no song {mid}")))
+    conn.query_row(&format!("SELECT {SONG_COLUMNS} FROM music_song s WHERE s.id = ?1"), [mid], |r| {
+        song_from_row(r, base)
+    })
+    .optional()?
+    .ok_or_else(|| Failure::NotFound(format!("no song {mid}")))
 }
 
 /// Fails with 404 unless the song exists and the caller may see it.
@@ -107,9 +113,13 @@ struct Owned {
 fn owned_song(conn: &Connection, mid: i64, caller: &Caller) -> Result<Owned, Failure> {
     visible_song(conn, mid, caller)?;
     let (owner, res_file, cover_file): (i64, String, Option<String>) =
-        conn.query_row("SELECT owner_id, res_file, cover_file FROM music_song WHERE id = ?1", [mid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        conn.query_row("SELECT owner_id, res_file, cover_file FROM music_song WHERE id = ?1", [mid], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
     if owner != caller.account_id && !caller.is_admin() {
-        return Err(Failure::Forbidden(format!("song {mid} is not yours; only its uploader or an administrator may change it")));
+        return Err(Failure::Forbidden(format!(
+            "song {mid} is not yours; only its uploader or an administrator may change it"
+        )));
     }
     Ok(Owned { res_file, cover_file })
 }
@@ -203,7 +213,14 @@ struct ListedRef {
 }
 
 impl SongApi {
-    async fn replace_file(&self, op: &Operation, req: &Request, token: &MusicToken, mut body: Fields<SongFile>, kind: FileKind) -> Reply<String> {
+    async fn replace_file(
+        &self,
+        op: &Operation,
+        req: &Request,
+        token: &MusicToken,
+        mut body: Fields<SongFile>,
+        kind: FileKind,
+    ) -> Reply<String> {
         let caller = signed_in(&self.0, op, token).await?;
         let upload = body.required_file("file")?;
         let new = match kind {
@@ -217,7 +234,9 @@ impl SongApi {
             .write(move |tx| {
                 let song = owned_song(tx, mid, &caller)?;
                 let (sql, old) = match kind {
-                    FileKind::Songs => ("UPDATE music_song SET res_file = ?1, updated_at = ?2 WHERE id = ?3", Some(song.res_file)),
+                    FileKind::Songs => {
+                        ("UPDATE music_song SET res_file = ?1, updated_at = ?2 WHERE id = ?3", Some(song.res_file))
+                    }
                     _ => ("UPDATE music_song SET cover_file = ?1, updated_at = ?2 WHERE id = ?3", song.cover_file),
                 };
                 tx.execute(sql, params![name, now(), mid])?;
@@ -251,7 +270,10 @@ impl SongApi {
                 let uid = caller.account_id;
                 let changed = if on {
                     visible_song(tx, mid, &caller)?;
-                    tx.execute("INSERT OR IGNORE INTO music_song_fav (account_id, song_id, created_at) VALUES (?1, ?2, ?3)", params![uid, mid, now()])?
+                    tx.execute(
+                        "INSERT OR IGNORE INTO music_song_fav (account_id, song_id, created_at) VALUES (?1, ?2, ?3)",
+                        params![uid, mid, now()],
+                    )?
                 } else {
                     tx.execute("DELETE FROM music_song_fav WHERE account_id = ?1 AND song_id = ?2", [uid, mid])?
                 };
@@ -270,7 +292,13 @@ impl SongApi {
 impl SongApi {
     /// Add a song (multipart: audio `res`, optional cover `musicAvatar`); `data` is the new song (创作者 and administrators)
     #[oai(path = "/api/music", method = "post")]
-    async fn add(&self, op: &Operation, req: &Request, token: MusicToken, mut body: Fields<SongAdd>) -> Reply<SongItem> {
+    async fn add(
+        &self,
+        op: &Operation,
+        req: &Request,
+        token: MusicToken,
+        mut body: Fields<SongAdd>,
+    ) -> Reply<SongItem> {
         let caller = signed_in(&self.0, op, &token).await?;
         let name = check_name(&body.musicname)?;
         if body.creator.0.is_empty() {
@@ -325,7 +353,7 @@ impl SongApi {
         mode: Query<Option<LenientBool>>,
     ) -> Reply<Vec<SongItem>> {
         let caller = signed_in(&self.0, op, &token).await?;
-        let (limit, offset) = paging(page_num.0.0.map(|p| p.0), page_size.0.0.map(|p| p.0), None)?;
+        let (limit, offset) = paging(page_num.0 .0.map(|p| p.0), page_size.0 .0.map(|p| p.0), None)?;
         let mut filter = SongFilter::default();
         if mode.0.is_some_and(|m| m.0) {
             // The caller's own uploads, hidden ones included, so they can be managed.
@@ -364,7 +392,13 @@ impl SongApi {
 
     /// Update a song's details (JSON); fields left out stay as they are
     #[oai(path = "/api/music", method = "put")]
-    async fn update(&self, op: &Operation, req: &Request, token: MusicToken, body: Fields<SongUpdate>) -> Reply<SongItem> {
+    async fn update(
+        &self,
+        op: &Operation,
+        req: &Request,
+        token: MusicToken,
+        body: Fields<SongUpdate>,
+    ) -> Reply<SongItem> {
         let caller = signed_in(&self.0, op, &token).await?;
         let SongUpdate { mid, musicname, creator, album, introduction, publishedTime, lyric } = body.value;
         let name = musicname.as_deref().map(check_name).transpose()?;
@@ -395,13 +429,25 @@ impl SongApi {
 
     /// Replace a song's audio (multipart `mid`, `file`); the old file is deleted; `data` is the new resUrl
     #[oai(path = "/api/music/res", method = "put")]
-    async fn replace_res(&self, op: &Operation, req: &Request, token: MusicToken, body: Fields<SongFile>) -> Reply<String> {
+    async fn replace_res(
+        &self,
+        op: &Operation,
+        req: &Request,
+        token: MusicToken,
+        body: Fields<SongFile>,
+    ) -> Reply<String> {
         self.replace_file(op, req, &token, body, FileKind::Songs).await
     }
 
     /// Replace a song's cover (multipart `mid`, `file`); the old file is deleted; `data` is the new musicAvatar
     #[oai(path = "/api/music/avatar", method = "put")]
-    async fn replace_cover(&self, op: &Operation, req: &Request, token: MusicToken, body: Fields<SongFile>) -> Reply<String> {
+    async fn replace_cover(
+        &self,
+        op: &Operation,
+        req: &Request,
+        token: MusicToken,
+        body: Fields<SongFile>,
+    ) -> Reply<String> {
         self.replace_file(op, req, &token, body, FileKind::Covers).await
     }
 
@@ -416,7 +462,10 @@ impl SongApi {
             .write(move |tx| {
                 let song = owned_song(tx, mid, &caller)?;
                 if temporary {
-                    tx.execute("UPDATE music_song SET on_shelf = 0, updated_at = ?1 WHERE id = ?2", params![now(), mid])?;
+                    tx.execute(
+                        "UPDATE music_song SET on_shelf = 0, updated_at = ?1 WHERE id = ?2",
+                        params![now(), mid],
+                    )?;
                     return Ok::<_, Failure>(vec![]);
                 }
                 tx.execute("DELETE FROM music_song WHERE id = ?1", [mid])?;
@@ -450,7 +499,10 @@ impl SongApi {
                 owned_playlist(tx, mlid, &caller)?;
                 visible_song(tx, mid, &caller)?;
                 let at = now();
-                tx.execute("INSERT OR IGNORE INTO music_playlist_song (playlist_id, song_id, added_at) VALUES (?1, ?2, ?3)", params![mlid, mid, at])?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO music_playlist_song (playlist_id, song_id, added_at) VALUES (?1, ?2, ?3)",
+                    params![mlid, mid, at],
+                )?;
                 tx.execute("UPDATE music_playlist SET updated_at = ?1 WHERE id = ?2", params![at, mlid])?;
                 Ok::<_, Failure>(())
             })
@@ -467,7 +519,9 @@ impl SongApi {
             .db
             .write(move |tx| {
                 owned_playlist(tx, mlid, &caller)?;
-                if tx.execute("DELETE FROM music_playlist_song WHERE playlist_id = ?1 AND song_id = ?2", [mlid, mid])? == 0 {
+                if tx.execute("DELETE FROM music_playlist_song WHERE playlist_id = ?1 AND song_id = ?2", [mlid, mid])?
+                    == 0
+                {
                     return Err(Failure::NotFound(format!("song {mid} is not in playlist {mlid}")));
                 }
                 tx.execute("UPDATE music_playlist SET updated_at = ?1 WHERE id = ?2", params![now(), mlid])?;

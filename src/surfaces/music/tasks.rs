@@ -9,17 +9,17 @@ use std::sync::Arc;
 
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::fields::Fields;
 use super::users::set_banned;
-use super::{Done, MusicToken, Reply, done, page, permission_of, signed_in};
-use crate::AppState;
+use super::{done, page, permission_of, signed_in, Done, MusicToken, Reply};
 use crate::clock::now_millis;
 use crate::identity::authz::Operation;
-use crate::identity::{Caller, roles};
-use crate::surfaces::Failure;
+use crate::identity::{roles, Caller};
 use crate::surfaces::lenient::LenientId;
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct TaskApi(pub Arc<AppState>);
 
@@ -92,7 +92,13 @@ impl TaskRef {
 }
 
 /// Records a request; one waiting request per account and kind.
-pub async fn request(app: &AppState, caller: &Caller, target: i64, kind: TaskKind, update_to: String) -> Result<i64, Failure> {
+pub async fn request(
+    app: &AppState,
+    caller: &Caller,
+    target: i64,
+    kind: TaskKind,
+    update_to: String,
+) -> Result<i64, Failure> {
     let requester = caller.account_id;
     app.db
         .write(move |tx| {
@@ -151,7 +157,14 @@ fn list(conn: &Connection, only: Option<i64>) -> Result<Vec<TaskItem>, Failure> 
             operator,
             beOperator: target,
             requester,
-            detail: TaskDetail { created_time: created, updated_time: updated, finished_time: finished, operation, status, update_to },
+            detail: TaskDetail {
+                created_time: created,
+                updated_time: updated,
+                finished_time: finished,
+                operation,
+                status,
+                update_to,
+            },
         });
     }
     Ok(items)
@@ -170,7 +183,8 @@ async fn settle(app: &AppState, caller: &Caller, task_id: i64, approve: Option<T
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()?;
-            let (target, operation, update_to, status) = task.ok_or_else(|| Failure::NotFound(format!("no task {task_id}")))?;
+            let (target, operation, update_to, status) =
+                task.ok_or_else(|| Failure::NotFound(format!("no task {task_id}")))?;
             if status != "TOC" {
                 return Err(Failure::Conflict(format!("task {task_id} is already {status}")));
             }
@@ -190,7 +204,9 @@ async fn settle(app: &AppState, caller: &Caller, task_id: i64, approve: Option<T
                     }
                     let touches_admin = held.contains(&roles::ADMIN) || update_to == "admin";
                     if touches_admin && !by_super_admin {
-                        return Err(Failure::Forbidden("only a 超级管理员 may approve a change concerning a 管理员".into()));
+                        return Err(Failure::Forbidden(
+                            "only a 超级管理员 may approve a change concerning a 管理员".into(),
+                        ));
                     }
                     match kind {
                         TaskKind::Ban => set_banned(tx, target, update_to == "true")?,

@@ -3,23 +3,23 @@
 
 use std::sync::Arc;
 
-use poem::Request;
 use poem::web::RemoteAddr;
+use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::fields::{Fields, FilePart};
-use super::media::{FileKind, discard, file_url, store_image};
+use super::media::{discard, file_url, store_image, FileKind};
 use super::tasks::{self, TaskKind};
-use super::{Done, MusicToken, Reply, base_url, done, ok, permission_of, signed_in};
-use crate::AppState;
+use super::{base_url, done, ok, permission_of, signed_in, Done, MusicToken, Reply};
 use crate::clock::{local_datetime, now};
 use crate::files::Bucket;
 use crate::identity::authz::Operation;
-use crate::identity::{Caller, accounts, roles, sessions};
-use crate::surfaces::Failure;
+use crate::identity::{accounts, roles, sessions, Caller};
 use crate::surfaces::lenient::{LenientBool, LenientId};
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct UserApi(pub Arc<AppState>);
 
@@ -152,7 +152,8 @@ pub fn check_phone(phone: &str) -> Result<(), Failure> {
 
 pub fn check_nickname(nickname: &str) -> Result<(), Failure> {
     let chars = nickname.trim().chars().count();
-    (1..=20).contains(&chars)
+    (1..=20)
+        .contains(&chars)
         .then_some(())
         .ok_or_else(|| Failure::Invalid("nickname must be 1 to 20 characters".into()))
 }
@@ -252,7 +253,11 @@ impl UserApi {
         if body.username.is_empty() || body.password.is_empty() {
             return Err(Failure::Missing("username and password are required".into()).into());
         }
-        let issued = self.0.identity.login_with_username(&client_address(remote), "music", &body.username, &body.password).await?;
+        let issued = self
+            .0
+            .identity
+            .login_with_username(&client_address(remote), "music", &body.username, &body.password)
+            .await?;
         ok(issued.token)
     }
 
@@ -318,13 +323,19 @@ impl UserApi {
             }
             (None, Some(url)) => {
                 let url = url.trim().to_owned();
-                let valid = (url.starts_with("http://") || url.starts_with("https://")) && url.len() <= 2048 && !url.chars().any(char::is_whitespace);
+                let valid = (url.starts_with("http://") || url.starts_with("https://"))
+                    && url.len() <= 2048
+                    && !url.chars().any(char::is_whitespace);
                 if !valid {
                     return Err(Failure::Invalid("avatarUrl must be an http:// or https:// URL".into()).into());
                 }
                 (url, None)
             }
-            (None, None) => return Err(Failure::Missing("avatarUrl is required (or upload an image as multipart `file`)".into()).into()),
+            (None, None) => {
+                return Err(
+                    Failure::Missing("avatarUrl is required (or upload an image as multipart `file`)".into()).into()
+                )
+            }
         };
         let uid = caller.account_id;
         let value = stored.clone();
@@ -333,7 +344,10 @@ impl UserApi {
             .db
             .write(move |tx| {
                 let old = tx.query_row("SELECT avatar FROM account WHERE id = ?1", [uid], |r| r.get(0))?;
-                tx.execute("UPDATE account SET avatar = ?1, updated_at = ?2 WHERE id = ?3", params![value, now(), uid])?;
+                tx.execute(
+                    "UPDATE account SET avatar = ?1, updated_at = ?2 WHERE id = ?3",
+                    params![value, now(), uid],
+                )?;
                 Ok::<_, Failure>(old)
             })
             .await?;
@@ -351,11 +365,8 @@ impl UserApi {
             return Err(Failure::Invalid("re_pwd does not match new_pwd".into()).into());
         }
         let uid = caller.account_id;
-        let stored = self
-            .0
-            .db
-            .read(move |c| Ok::<_, Failure>(accounts::by_id(c, uid)?.map(|a| a.password_hash)))
-            .await?;
+        let stored =
+            self.0.db.read(move |c| Ok::<_, Failure>(accounts::by_id(c, uid)?.map(|a| a.password_hash))).await?;
         if !self.0.identity.passwords.verify(&body.old_pwd, stored).await {
             return Err(Failure::Invalid("old_pwd is not your current password".into()).into());
         }
@@ -381,7 +392,9 @@ impl UserApi {
     async fn ban(&self, op: &Operation, token: MusicToken, body: Fields<BanRequest>) -> Reply<i64> {
         let caller = signed_in(&self.0, op, &token).await?;
         if caller.account_id != body.uid.0 && !caller.is_admin() {
-            return Err(Failure::Forbidden("non-administrators may only request a ban of their own account".into()).into());
+            return Err(
+                Failure::Forbidden("non-administrators may only request a ban of their own account".into()).into()
+            );
         }
         ok(tasks::request(&self.0, &caller, body.uid.0, TaskKind::Ban, body.isBanned.0.to_string()).await?)
     }
@@ -399,10 +412,16 @@ impl UserApi {
 pub fn set_banned(conn: &Connection, uid: i64, banned: bool) -> Result<(), Failure> {
     let at = now();
     if banned {
-        conn.execute("UPDATE account SET banned = 1, banned_start = ?1, banned_end = NULL, updated_at = ?1 WHERE id = ?2", params![at, uid])?;
+        conn.execute(
+            "UPDATE account SET banned = 1, banned_start = ?1, banned_end = NULL, updated_at = ?1 WHERE id = ?2",
+            params![at, uid],
+        )?;
         sessions::revoke_all(conn, uid)?;
     } else {
-        conn.execute("UPDATE account SET banned = 0, banned_end = ?1, updated_at = ?1 WHERE id = ?2", params![at, uid])?;
+        conn.execute(
+            "UPDATE account SET banned = 0, banned_end = ?1, updated_at = ?1 WHERE id = ?2",
+            params![at, uid],
+        )?;
     }
     Ok(())
 }
@@ -428,7 +447,9 @@ mod tests {
         }
         assert!(check_phone("11122223333").is_ok() && check_phone("").is_ok());
         assert!(check_phone("123456789012345678901").is_err() && check_phone("+8613800").is_err());
-        assert!(check_nickname("wb").is_ok() && check_nickname("  ").is_err() && check_nickname(&"字".repeat(21)).is_err());
+        assert!(
+            check_nickname("wb").is_ok() && check_nickname("  ").is_err() && check_nickname(&"字".repeat(21)).is_err()
+        );
         assert!(profile_text(serde_json::json!("{}")).is_ok());
         assert!(profile_text(serde_json::json!("not json")).is_err());
         assert_eq!(profile_text(serde_json::json!({"a": 1})).unwrap(), r#"{"a":1}"#);

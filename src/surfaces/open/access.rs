@@ -5,14 +5,14 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
+use poem_openapi::SecurityScheme;
 
 use super::apps::{self, App};
 use super::code;
-use crate::AppState;
 use crate::identity::IdentityError;
 use crate::surfaces::Failure;
+use crate::AppState;
 
 /// `Authorization: Bearer <token>` from `POST /open/api/token`.
 #[derive(SecurityScheme)]
@@ -61,21 +61,24 @@ pub async fn app_with_scope(state: &AppState, token: &AppToken, scope: &str) -> 
 pub async fn calling_app(state: &AppState, token: &AppToken) -> Result<App, Failure> {
     let token = token.0.token.trim().to_owned();
     state.identity.verify_jwt(&token).map_err(|e| match e {
-        IdentityError::TokenExpired => Failure::Code(code::TOKEN_EXPIRED, "the token has expired; get a new one from POST /open/api/token".into()),
+        IdentityError::TokenExpired => {
+            Failure::Code(code::TOKEN_EXPIRED, "the token has expired; get a new one from POST /open/api/token".into())
+        }
         _ => Failure::Code(code::BAD_TOKEN, "the token is not valid: malformed, tampered with or revoked".into()),
     })?;
-    let app = state
-        .db
-        .read(move |c| Ok::<_, Failure>(apps::by_token(c, &token)?))
-        .await?
-        .ok_or_else(|| Failure::Code(code::BAD_TOKEN, "the token is not valid: malformed, tampered with or revoked".into()))?;
+    let app = state.db.read(move |c| Ok::<_, Failure>(apps::by_token(c, &token)?)).await?.ok_or_else(|| {
+        Failure::Code(code::BAD_TOKEN, "the token is not valid: malformed, tampered with or revoked".into())
+    })?;
     if !app.enabled {
         return Err(Failure::Code(code::BAD_TOKEN, "this app is disabled".into()));
     }
     state.open_limits.take(app.id).map_err(|wait| {
         Failure::Code(
             code::BUSY,
-            format!("rate limit: this app may make {} requests a minute; retry in {wait} s", state.config.open_rate_per_minute),
+            format!(
+                "rate limit: this app may make {} requests a minute; retry in {wait} s",
+                state.config.open_rate_per_minute
+            ),
         )
     })?;
     Ok(app)

@@ -2,7 +2,7 @@
 //! the system surface (`system/open_apps.rs`); apps exchange their credentials for a token
 //! here and present it on every read.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::clock::now;
 use crate::identity::tokens::{random_hex, token_hash};
@@ -66,7 +66,9 @@ pub fn check_scopes(scopes: &[String]) -> Result<String, Failure> {
 pub fn check_webhook_url(url: Option<&str>) -> Result<Option<String>, Failure> {
     let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else { return Ok(None) };
     match reqwest::Url::parse(url) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => Ok(Some(url.to_owned())),
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
+            Ok(Some(url.to_owned()))
+        }
         _ => Err(Failure::Invalid(format!("webhookUrl {url:?} is not an http(s) URL"))),
     }
 }
@@ -79,7 +81,13 @@ pub fn check_name(name: &str) -> Result<String, Failure> {
     Ok(name.to_owned())
 }
 
-pub fn create(conn: &Connection, name: &str, scopes: &str, webhook_url: Option<&str>, by: i64) -> rusqlite::Result<Credentials> {
+pub fn create(
+    conn: &Connection,
+    name: &str,
+    scopes: &str,
+    webhook_url: Option<&str>,
+    by: i64,
+) -> rusqlite::Result<Credentials> {
     let credentials = Credentials {
         id: 0,
         app_id: format!("app{}", random_hex(8)),

@@ -8,13 +8,13 @@ use poem_openapi::payload::Binary;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use rusqlite::{Connection, OptionalExtension};
 
-use super::access::{AppToken, app_with_scope};
-use super::{Open, Reply, ok, page, paging};
-use crate::AppState;
+use super::access::{app_with_scope, AppToken};
+use super::{ok, page, paging, Open, Reply};
 use crate::clock::{local_datetime, now, parse_local_datetime};
 use crate::files::Bucket;
 use crate::surfaces::care::device::ONLINE_SECS;
 use crate::surfaces::{ApiError, Failure};
+use crate::AppState;
 
 pub struct CareReadApi(pub Arc<AppState>);
 
@@ -72,7 +72,10 @@ fn notices_since(conn: &Connection, since: i64, limit: i64, offset: i64) -> rusq
         "SELECT {NOTICE_COLUMNS} FROM notice n JOIN device d ON d.id = n.device_id
          WHERE n.created_at >= ?1 ORDER BY n.created_at, n.id LIMIT ?2 OFFSET ?3"
     ))?;
-    let rows = stmt.query_map([since, limit, offset], notice_row)?.map(|r| r.map(|(n, _)| n)).collect::<rusqlite::Result<_>>()?;
+    let rows = stmt
+        .query_map([since, limit, offset], notice_row)?
+        .map(|r| r.map(|(n, _)| n))
+        .collect::<rusqlite::Result<_>>()?;
     Ok((rows, total))
 }
 

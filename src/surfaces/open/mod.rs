@@ -19,9 +19,9 @@ use poem_openapi::{Object, OpenApiService};
 
 use super::documents::{Declared, ErrorCode};
 use super::{Failure, Surface};
+use crate::clock::now_millis;
 use crate::identity::authz::Audience;
 use crate::AppState;
-use crate::clock::now_millis;
 
 pub struct Open;
 
@@ -57,7 +57,11 @@ impl Surface for Open {
         use code::*;
         let code = match failure {
             Failure::Code(code, _) => *code,
-            Failure::Malformed(_) | Failure::Missing(_) | Failure::WrongType(_) | Failure::Invalid(_) | Failure::TooLarge(_)
+            Failure::Malformed(_)
+            | Failure::Missing(_)
+            | Failure::WrongType(_)
+            | Failure::Invalid(_)
+            | Failure::TooLarge(_)
             | Failure::Conflict(_) => BAD_PARAMETERS,
             Failure::NoToken | Failure::BadToken => BAD_TOKEN,
             Failure::TokenExpired => TOKEN_EXPIRED,
@@ -100,7 +104,13 @@ pub fn ok<T: Type + ParseFromJSON + ToJSON>(data: T) -> Reply<T> {
 }
 
 pub fn page<T: Type + ParseFromJSON + ToJSON>(data: T, total: i64) -> Reply<T> {
-    Ok(Json(Envelope { code: 1, message: "成功".into(), data, timestamp: now_millis().to_string(), total: Some(total) }))
+    Ok(Json(Envelope {
+        code: 1,
+        message: "成功".into(),
+        data,
+        timestamp: now_millis().to_string(),
+        total: Some(total),
+    }))
 }
 
 /// `pageNum`/`pageSize` with this surface's default page of 50.
@@ -111,7 +121,12 @@ pub fn paging(page_num: Option<i64>, page_size: Option<i64>) -> Result<(i64, i64
 type Apis = (token::TokenApi, care::CareReadApi, music::MusicReadApi, transit::TransitReadApi);
 
 pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
-    let apis = (token::TokenApi(app.clone()), care::CareReadApi(app.clone()), music::MusicReadApi(app.clone()), transit::TransitReadApi(app));
+    let apis = (
+        token::TokenApi(app.clone()),
+        care::CareReadApi(app.clone()),
+        music::MusicReadApi(app.clone()),
+        transit::TransitReadApi(app),
+    );
     OpenApiService::new(Declared(apis), "hearth open platform", env!("CARGO_PKG_VERSION"))
         .description("Read API for partner companies (seed 003): client-credential JWTs, every answer {code, message, data, timestamp}, code 1 success.")
         .server("/open")

@@ -8,11 +8,11 @@ use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
 use rusqlite::Connection;
 
-use super::access::{AppToken, app_with_scope};
-use super::{Reply, page, paging};
-use crate::AppState;
+use super::access::{app_with_scope, AppToken};
+use super::{page, paging, Reply};
+use crate::surfaces::music::{base_url, file_url, FileKind};
 use crate::surfaces::Failure;
-use crate::surfaces::music::{FileKind, base_url, file_url};
+use crate::AppState;
 
 pub struct MusicReadApi(pub Arc<AppState>);
 
@@ -41,7 +41,13 @@ fn ids(json: &str) -> Vec<i64> {
     serde_json::from_str(json).unwrap_or_default()
 }
 
-fn songs(conn: &Connection, base: &str, name: Option<&str>, limit: i64, offset: i64) -> rusqlite::Result<(Vec<Song>, i64)> {
+fn songs(
+    conn: &Connection,
+    base: &str,
+    name: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<Song>, i64)> {
     let pattern = name.map(|n| format!("%{}%", n.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
     let filter = "on_shelf = 1 AND (?1 IS NULL OR name LIKE ?1 ESCAPE '\\')";
     let total = conn.query_row(&format!("SELECT count(*) FROM music_song WHERE {filter}"), [&pattern], |r| r.get(0))?;
@@ -81,7 +87,8 @@ impl MusicReadApi {
         let (limit, offset) = paging(page_num.0, page_size.0)?;
         let base = base_url(&self.0, req);
         let name = musicname.0.filter(|n| !n.trim().is_empty());
-        let (rows, total) = self.0.db.read(move |c| Ok::<_, Failure>(songs(c, &base, name.as_deref(), limit, offset)?)).await?;
+        let (rows, total) =
+            self.0.db.read(move |c| Ok::<_, Failure>(songs(c, &base, name.as_deref(), limit, offset)?)).await?;
         page(rows, total)
     }
 }

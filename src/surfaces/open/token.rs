@@ -5,13 +5,13 @@ use std::sync::Arc;
 use poem::web::RemoteAddr;
 use poem_openapi::{Object, OpenApi};
 
-use super::access::{AppToken, calling_app};
-use super::{Reply, apps, code, ok};
-use crate::AppState;
+use super::access::{calling_app, AppToken};
+use super::{apps, code, ok, Reply};
 use crate::clock::{local_datetime, now};
-use crate::surfaces::Failure;
 use crate::surfaces::body::JsonBody;
 use crate::surfaces::system::client_key;
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct TokenApi(pub Arc<AppState>);
 
@@ -61,7 +61,11 @@ impl TokenApi {
         let limiter = &self.0.identity.login_failures;
         limiter.check(&client).map_err(Failure::RateLimited)?;
         let Credentials { app_id, app_secret } = body.0;
-        let app = self.0.db.read(move |c| Ok::<_, Failure>(apps::by_credentials(c, app_id.trim(), app_secret.trim())?)).await?;
+        let app = self
+            .0
+            .db
+            .read(move |c| Ok::<_, Failure>(apps::by_credentials(c, app_id.trim(), app_secret.trim())?))
+            .await?;
         let Some(app) = app else {
             limiter.fail(&client);
             return Err(Failure::Code(code::NO_SUCH_USER, "unknown appId or wrong appSecret".into()).into());

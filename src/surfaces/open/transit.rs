@@ -8,13 +8,15 @@ use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
 use rusqlite::Connection;
 
-use super::access::{AppToken, app_with_scope};
-use super::{Reply, ok, page, paging};
-use crate::AppState;
+use super::access::{app_with_scope, AppToken};
+use super::{ok, page, paging, Reply};
 use crate::identity::authz::DataScope;
-use crate::surfaces::Failure;
+use crate::surfaces::transit::echarts::{
+    self, day_param, month_param, DayCount, HourCount, NameValue, PairCount, AGE_GROUPS,
+};
 use crate::surfaces::transit::Scope;
-use crate::surfaces::transit::echarts::{self, AGE_GROUPS, DayCount, HourCount, NameValue, PairCount, day_param, month_param};
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct TransitReadApi(pub Arc<AppState>);
 
@@ -44,9 +46,17 @@ fn whole_box() -> Scope {
 
 fn stations(c: &Connection, limit: i64, offset: i64) -> rusqlite::Result<(Vec<Station>, i64)> {
     let total = c.query_row("SELECT count(*) FROM transit_station", [], |r| r.get(0))?;
-    let mut stmt = c.prepare_cached("SELECT id, name, route, area FROM transit_station ORDER BY id LIMIT ?1 OFFSET ?2")?;
+    let mut stmt =
+        c.prepare_cached("SELECT id, name, route, area FROM transit_station ORDER BY id LIMIT ?1 OFFSET ?2")?;
     let rows = stmt
-        .query_map([limit, offset], |r| Ok(Station { station_id: r.get(0)?, station_name: r.get(1)?, station_route: r.get(2)?, admin_area: r.get(3)? }))?
+        .query_map([limit, offset], |r| {
+            Ok(Station {
+                station_id: r.get(0)?,
+                station_name: r.get(1)?,
+                station_route: r.get(2)?,
+                admin_area: r.get(3)?,
+            })
+        })?
         .collect::<rusqlite::Result<_>>()?;
     Ok((rows, total))
 }
@@ -54,7 +64,6 @@ fn stations(c: &Connection, limit: i64, offset: i64) -> rusqlite::Result<(Vec<St
 fn text(value: Query<Option<String>>) -> Option<String> {
     value.0.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
-
 
 impl TransitReadApi {
     /// Checks the app's token and scope, then reads and checks the parameters and computes
@@ -127,7 +136,11 @@ impl TransitReadApi {
         year: Query<Option<i64>>,
     ) -> Reply<Vec<NameValue>> {
         let groups = self.read(&token, move |c| echarts::age_groups(c, year.0)).await?;
-        ok(AGE_GROUPS.iter().zip(groups).map(|((name, _, _), value)| NameValue { name: (*name).into(), value }).collect())
+        ok(AGE_GROUPS
+            .iter()
+            .zip(groups)
+            .map(|((name, _, _), value)| NameValue { name: (*name).into(), value })
+            .collect())
     }
 
     /// Trips entering and leaving one station per hour of one day
@@ -142,7 +155,8 @@ impl TransitReadApi {
     ) -> Reply<Hourly> {
         let (in_list, out_list) = self
             .read(&token, move |c| {
-                let station = text(station).ok_or_else(|| Failure::Missing("station: send the station's name".into()))?;
+                let station =
+                    text(station).ok_or_else(|| Failure::Missing("station: send the station's name".into()))?;
                 echarts::hourly(c, &whole_box(), &station, day_param(date.0)?)
             })
             .await?;

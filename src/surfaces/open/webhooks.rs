@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
-use rusqlite::{Connection, params};
+use rusqlite::{params, Connection};
 use sha2::Sha256;
 
-use crate::AppState;
 use crate::clock::now;
 use crate::identity::tokens::random_hex;
+use crate::AppState;
 
 /// Queues `data` for every enabled app with a webhook URL and `scope`. Answers how many.
 pub fn enqueue(conn: &Connection, kind: &str, scope: &str, data: &serde_json::Value) -> rusqlite::Result<usize> {
@@ -161,7 +161,10 @@ pub async fn deliver_forever(app: Arc<AppState>) {
             if !attempt.succeeded() {
                 tracing::info!(event = %event.event_id, error = ?attempt.error, "webhook delivery failed; will retry");
             }
-            let saved = app.db.write(move |tx| Ok::<_, crate::db::DbError>(record(tx, &event, &attempt, max_attempts, backoff)?)).await;
+            let saved = app
+                .db
+                .write(move |tx| Ok::<_, crate::db::DbError>(record(tx, &event, &attempt, max_attempts, backoff)?))
+                .await;
             if let Err(e) = saved {
                 tracing::warn!(error = %e, "recording a webhook attempt failed");
             }

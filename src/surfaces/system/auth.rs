@@ -7,13 +7,13 @@ use std::time::Duration;
 use poem::web::RemoteAddr;
 use poem_openapi::{Object, OpenApi};
 
-use super::{Reply, SystemToken, ok, permitted};
-use crate::AppState;
-use crate::identity::ratelimit::FailureLimiter;
+use super::{ok, permitted, Reply, SystemToken};
 use crate::identity::authz::Operation;
-use crate::identity::{IdentityError, IssuedToken, accounts, setup};
-use crate::surfaces::Failure;
+use crate::identity::ratelimit::FailureLimiter;
+use crate::identity::{accounts, setup, IdentityError, IssuedToken};
 use crate::surfaces::body::JsonBody;
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct AuthApi {
     app: Arc<AppState>,
@@ -31,7 +31,8 @@ const CAPTCHA_AFTER: usize = 3;
 const CAPTCHA_WINDOW: Duration = Duration::from_secs(15 * 60);
 const CAPTCHA_NEEDED: &str = "a captcha is needed: this login name failed 3 times in 15 minutes; \
      get one from GET /system/api/auth/captcha and send hash = md5(lowercase(code) + rand)";
-const CAPTCHA_WRONG: &str = "the captcha answer is wrong or has expired; a captcha is needed: get a new one and try again";
+const CAPTCHA_WRONG: &str =
+    "the captcha answer is wrong or has expired; a captcha is needed: get a new one and try again";
 const CAPTCHA_NEXT: &str = "wrong login name or password; a captcha is needed for the next attempt";
 
 #[derive(Object, serde::Deserialize)]
@@ -155,7 +156,9 @@ impl AuthApi {
         let until: i64 = self
             .app
             .db
-            .read(move |c| Ok::<_, Failure>(c.query_row("SELECT expires_at FROM session WHERE id = ?1", [session], |r| r.get(0))?))
+            .read(move |c| {
+                Ok::<_, Failure>(c.query_row("SELECT expires_at FROM session WHERE id = ?1", [session], |r| r.get(0))?)
+            })
             .await?;
         let token = crate::surfaces::care::open_console_session(&self.app, caller.account_id, until).await?;
         ok(CareSessionData { token })
@@ -181,7 +184,8 @@ impl AuthApi {
             .write(move |tx| {
                 if !setup::redeem(tx, &token)? {
                     return Err(Failure::Forbidden(
-                        "this setup link is not valid: it was used, it expired, or an administrator already exists".into(),
+                        "this setup link is not valid: it was used, it expired, or an administrator already exists"
+                            .into(),
                     ));
                 }
                 Ok(accounts::upsert_super_admin(tx, loginname.trim(), &hash, phone.as_deref())?)

@@ -8,12 +8,12 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Attachment;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::{Reply, SystemToken, System, ok, page, permitted};
-use crate::AppState;
+use super::{ok, page, permitted, Reply, System, SystemToken};
 use crate::backup;
 use crate::clock::local_datetime;
 use crate::identity::authz::Operation;
 use crate::surfaces::{ApiError, Failure};
+use crate::AppState;
 
 pub struct BackupsApi(pub Arc<AppState>);
 
@@ -55,7 +55,8 @@ impl BackupsApi {
     #[oai(path = "/api/backup/create", method = "post")]
     async fn create(&self, op: &Operation, token: SystemToken) -> Reply<ArchiveInfo> {
         permitted(&self.0, op, &token).await?;
-        let archive = backup::run(&self.0, "admin").await.map_err(|e| Failure::Code(-1, format!("backup failed: {e:#}")))?;
+        let archive =
+            backup::run(&self.0, "admin").await.map_err(|e| Failure::Code(-1, format!("backup failed: {e:#}")))?;
         let name = archive.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         ok(ArchiveInfo { name, bytes: archive.bytes as i64, files: Some(archive.files as i64) })
     }
@@ -65,9 +66,12 @@ impl BackupsApi {
     async fn list(&self, op: &Operation, token: SystemToken) -> Reply<Vec<ArchiveInfo>> {
         permitted(&self.0, op, &token).await?;
         let data = self.0.config.data.clone();
-        let found = tokio::task::spawn_blocking(move || backup::list(&data)).await.map_err(|e| Failure::Internal(e.to_string()))?
+        let found = tokio::task::spawn_blocking(move || backup::list(&data))
+            .await
+            .map_err(|e| Failure::Internal(e.to_string()))?
             .map_err(|e| Failure::Internal(e.to_string()))?;
-        let found: Vec<ArchiveInfo> = found.into_iter().map(|(name, bytes)| ArchiveInfo { name, bytes: bytes as i64, files: None }).collect();
+        let found: Vec<ArchiveInfo> =
+            found.into_iter().map(|(name, bytes)| ArchiveInfo { name, bytes: bytes as i64, files: None }).collect();
         let total = found.len() as i64;
         page(found, total)
     }
@@ -102,14 +106,23 @@ impl BackupsApi {
 
     /// Download an archive from the backups folder
     #[oai(path = "/api/backup/download/:name", method = "get")]
-    async fn download(&self, op: &Operation, token: SystemToken, name: Path<String>) -> Result<Download, ApiError<System>> {
+    async fn download(
+        &self,
+        op: &Operation,
+        token: SystemToken,
+        name: Path<String>,
+    ) -> Result<Download, ApiError<System>> {
         permitted(&self.0, op, &token).await?;
         if !backup::is_archive_name(&name) {
             return Err(Failure::NotFound(format!("no backup named {:?}", name.0)).into());
         }
         let path = backup::backups_folder(&self.0.config.data).join(&name.0);
-        let file = tokio::fs::File::open(&path).await.map_err(|_| Failure::NotFound(format!("no backup named {:?}", name.0)))?;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|_| Failure::NotFound(format!("no backup named {:?}", name.0)))?;
         let body = Body::from_async_read(file);
-        Ok(Download::Archive(Attachment::new(body).filename(name.0).attachment_type(poem_openapi::payload::AttachmentType::Attachment)))
+        Ok(Download::Archive(
+            Attachment::new(body).filename(name.0).attachment_type(poem_openapi::payload::AttachmentType::Attachment),
+        ))
     }
 }

@@ -3,22 +3,24 @@
 
 use std::sync::Arc;
 
-use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
+use poem_openapi::OpenApi;
 use rusqlite::{Connection, Transaction};
 
-use super::roles::{DATA_ROLES, RoleForm, RoleInfo};
-use super::{Reply, SystemToken, ok, page, permitted};
-use crate::AppState;
-use crate::identity::authz::{Operation, parse_scope};
-use crate::surfaces::Failure;
+use super::roles::{RoleForm, RoleInfo, DATA_ROLES};
+use super::{ok, page, permitted, Reply, SystemToken};
+use crate::identity::authz::{parse_scope, Operation};
 use crate::surfaces::body::JsonBody;
 use crate::surfaces::lenient::LenientId;
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct DataRolesApi(pub Arc<AppState>);
 
 fn scopes_of(conn: &Connection, id: i64) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached("SELECT kind || ':' || value FROM data_role_scope WHERE data_role_id = ?1 ORDER BY kind, value")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind || ':' || value FROM data_role_scope WHERE data_role_id = ?1 ORDER BY kind, value",
+    )?;
     let scopes = stmt.query_map([id], |r| r.get(0))?.collect();
     scopes
 }
@@ -38,7 +40,8 @@ fn set_scopes(tx: &Transaction, id: i64, scopes: &[String]) -> Result<(), Failur
         })?);
     }
     tx.execute("DELETE FROM data_role_scope WHERE data_role_id = ?1", [id])?;
-    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO data_role_scope (data_role_id, kind, value) VALUES (?1, ?2, ?3)")?;
+    let mut insert =
+        tx.prepare_cached("INSERT OR IGNORE INTO data_role_scope (data_role_id, kind, value) VALUES (?1, ?2, ?3)")?;
     for (kind, value) in parsed {
         insert.execute(rusqlite::params![id, kind, value])?;
     }
@@ -67,15 +70,21 @@ impl DataRolesApi {
     #[oai(path = "/api/auth/dataRole/delete/:id", method = "delete")]
     async fn delete(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<serde_json::Value> {
         permitted(&self.0, op, &token).await?;
-        self.0.db.write(move |tx| DATA_ROLES.delete(tx, id.0.0)).await?;
+        self.0.db.write(move |tx| DATA_ROLES.delete(tx, id.0 .0)).await?;
         ok(serde_json::Value::Null)
     }
 
     /// Change a data role; `scopes`, when sent, replaces its scopes
     #[oai(path = "/api/auth/dataRole/edit/:id", method = "put")]
-    async fn edit(&self, op: &Operation, token: SystemToken, id: Path<LenientId>, body: JsonBody<RoleForm>) -> Reply<serde_json::Value> {
+    async fn edit(
+        &self,
+        op: &Operation,
+        token: SystemToken,
+        id: Path<LenientId>,
+        body: JsonBody<RoleForm>,
+    ) -> Reply<serde_json::Value> {
         permitted(&self.0, op, &token).await?;
-        let id = id.0.0;
+        let id = id.0 .0;
         self.0
             .db
             .write(move |tx| {
@@ -97,7 +106,8 @@ impl DataRolesApi {
             .0
             .db
             .read(|c| {
-                let roles = DATA_ROLES.list(c)?.into_iter().map(|r| with_scopes(c, r)).collect::<rusqlite::Result<Vec<_>>>()?;
+                let roles =
+                    DATA_ROLES.list(c)?.into_iter().map(|r| with_scopes(c, r)).collect::<rusqlite::Result<Vec<_>>>()?;
                 Ok::<_, Failure>(roles)
             })
             .await?;
@@ -109,7 +119,7 @@ impl DataRolesApi {
     #[oai(path = "/api/auth/dataRole/getRoleById/:id", method = "get")]
     async fn get(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<RoleInfo> {
         permitted(&self.0, op, &token).await?;
-        let role = self.0.db.read(move |c| Ok::<_, Failure>(with_scopes(c, DATA_ROLES.get(c, id.0.0)?)?)).await?;
+        let role = self.0.db.read(move |c| Ok::<_, Failure>(with_scopes(c, DATA_ROLES.get(c, id.0 .0)?)?)).await?;
         ok(role)
     }
 }

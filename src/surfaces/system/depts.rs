@@ -8,15 +8,15 @@ use std::sync::Arc;
 
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{Object, OpenApi};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::{Reply, SystemToken, ok, page, permitted};
-use crate::AppState;
+use super::{ok, page, permitted, Reply, SystemToken};
 use crate::clock::now;
 use crate::identity::authz::Operation;
-use crate::surfaces::Failure;
 use crate::surfaces::body::JsonBody;
 use crate::surfaces::lenient::{LenientBool, LenientId};
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct DeptsApi(pub Arc<AppState>);
 
@@ -132,7 +132,10 @@ fn load(conn: &Connection, include_deleted: bool) -> rusqlite::Result<Vec<Dept>>
 }
 
 fn by_id(conn: &Connection, id: i64) -> Result<Dept, Failure> {
-    load(conn, true)?.into_iter().find(|d| d.id == id).ok_or_else(|| Failure::NotFound(format!("department {id} does not exist")))
+    load(conn, true)?
+        .into_iter()
+        .find(|d| d.id == id)
+        .ok_or_else(|| Failure::NotFound(format!("department {id} does not exist")))
 }
 
 /// A live department by code; `""` is the root (None).
@@ -142,7 +145,9 @@ fn live_by_code(conn: &Connection, code: &str) -> Result<Option<(i64, String)>, 
         return Ok(None);
     }
     let found = conn
-        .query_row("SELECT id, dept_code FROM dept WHERE dept_code = ?1 AND delete_flag = 0", [code], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT id, dept_code FROM dept WHERE dept_code = ?1 AND delete_flag = 0", [code], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     found.map(Some).ok_or_else(|| Failure::NotFound(format!("no department has deptId {code}")))
 }
@@ -155,7 +160,8 @@ fn next_code(conn: &Connection, parent: &str) -> Result<String, Failure> {
         params![width as i64, parent.len() as i64, parent],
         |r| r.get(0),
     )?;
-    let next = last.map_or(Ok(1), |code| code[parent.len()..].parse::<u32>().map(|n| n + 1))
+    let next = last
+        .map_or(Ok(1), |code| code[parent.len()..].parse::<u32>().map(|n| n + 1))
         .map_err(|_| Failure::Internal(format!("department code under {parent:?} is not numeric")))?;
     if next > 999 {
         return Err(Failure::Invalid(format!("department {parent} already has 999 sub-departments")));
@@ -242,9 +248,13 @@ fn soft_delete(tx: &Transaction, id: i64) -> Result<(), Failure> {
     if dept.delete_flag == 1 {
         return Err(Failure::Invalid(format!("department {id} is already deleted")));
     }
-    let children: i64 = tx.query_row("SELECT count(*) FROM dept WHERE parent_id = ?1 AND delete_flag = 0", [id], |r| r.get(0))?;
+    let children: i64 =
+        tx.query_row("SELECT count(*) FROM dept WHERE parent_id = ?1 AND delete_flag = 0", [id], |r| r.get(0))?;
     if children > 0 {
-        return Err(Failure::Invalid(format!("department {} has {children} sub-department(s); delete or move them first", dept.name)));
+        return Err(Failure::Invalid(format!(
+            "department {} has {children} sub-department(s); delete or move them first",
+            dept.name
+        )));
     }
     let members: i64 = tx.query_row("SELECT count(*) FROM account WHERE dept_id = ?1", [id], |r| r.get(0))?;
     if members > 0 {
@@ -299,7 +309,7 @@ impl DeptsApi {
     #[oai(path = "/api/auth/dept/getDeptById/:id", method = "get")]
     async fn get_by_id(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<Dept> {
         permitted(&self.0, op, &token).await?;
-        ok(self.0.db.read(move |c| by_id(c, id.0.0)).await?)
+        ok(self.0.db.read(move |c| by_id(c, id.0 .0)).await?)
     }
 
     /// Add a department under parentDeptId; answers its id
@@ -313,15 +323,21 @@ impl DeptsApi {
     #[oai(path = "/api/auth/dept/deleteDept/:id", method = "delete")]
     async fn delete(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<serde_json::Value> {
         permitted(&self.0, op, &token).await?;
-        self.0.db.write(move |tx| soft_delete(tx, id.0.0)).await?;
+        self.0.db.write(move |tx| soft_delete(tx, id.0 .0)).await?;
         ok(serde_json::Value::Null)
     }
 
     /// Change a department; parentDeptId moves it with its subtree
     #[oai(path = "/api/auth/dept/edit/:id", method = "put")]
-    async fn edit(&self, op: &Operation, token: SystemToken, id: Path<LenientId>, body: JsonBody<DeptChange>) -> Reply<serde_json::Value> {
+    async fn edit(
+        &self,
+        op: &Operation,
+        token: SystemToken,
+        id: Path<LenientId>,
+        body: JsonBody<DeptChange>,
+    ) -> Reply<serde_json::Value> {
         permitted(&self.0, op, &token).await?;
-        self.0.db.write(move |tx| change(tx, id.0.0, &body)).await?;
+        self.0.db.write(move |tx| change(tx, id.0 .0, &body)).await?;
         ok(serde_json::Value::Null)
     }
 }
@@ -354,8 +370,14 @@ mod tests {
 
     #[test]
     fn tree_nests_by_parent_and_orders_siblings_by_order_num() {
-        let nodes = tree(vec![dept(1, "001", None, 0), dept(2, "001001", Some(1), 5), dept(3, "001002", Some(1), 1), dept(4, "002", None, 0)]);
-        let shape: Vec<(i64, Vec<i64>)> = nodes.iter().map(|n| (n.id, n.children.iter().map(|c| c.id).collect())).collect();
+        let nodes = tree(vec![
+            dept(1, "001", None, 0),
+            dept(2, "001001", Some(1), 5),
+            dept(3, "001002", Some(1), 1),
+            dept(4, "002", None, 0),
+        ]);
+        let shape: Vec<(i64, Vec<i64>)> =
+            nodes.iter().map(|n| (n.id, n.children.iter().map(|c| c.id).collect())).collect();
         assert_eq!(shape, vec![(1, vec![3, 2]), (4, vec![])]);
     }
 }

@@ -5,11 +5,11 @@ mod auth;
 mod backups;
 mod data_roles;
 mod depts;
+mod open_apps;
 mod permissions;
 mod roles;
 mod sms;
 mod users;
-mod open_apps;
 
 pub use auth::{client_key, is_mainland_mobile};
 
@@ -18,15 +18,15 @@ use std::sync::Arc;
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
-use poem_openapi::{Object, OpenApiService, SecurityScheme, auth::Bearer};
+use poem_openapi::{auth::Bearer, Object, OpenApiService, SecurityScheme};
 
 use super::documents::{Declared, ErrorCode};
 use super::operations::audience_by_rules;
 use super::{ApiError, Failure, Surface};
 use crate::identity::authz::Audience;
-use crate::AppState;
-use crate::identity::Caller;
 use crate::identity::authz::Operation;
+use crate::identity::Caller;
+use crate::AppState;
 
 pub struct System;
 

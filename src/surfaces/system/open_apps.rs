@@ -6,13 +6,13 @@ use std::sync::Arc;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{Object, OpenApi};
 
-use super::{Reply, SystemToken, ok, page, permitted};
-use crate::AppState;
+use super::{ok, page, permitted, Reply, SystemToken};
 use crate::identity::authz::Operation;
-use crate::surfaces::Failure;
 use crate::surfaces::body::JsonBody;
 use crate::surfaces::lenient::{LenientBool, LenientId};
 use crate::surfaces::open::{apps, webhooks};
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct OpenAppsApi(pub Arc<AppState>);
 
@@ -111,7 +111,11 @@ impl OpenAppsApi {
         let name = apps::check_name(&body.name)?;
         let scopes = apps::check_scopes(&body.scopes)?;
         let url = apps::check_webhook_url(body.webhook_url.as_deref())?;
-        let created = self.0.db.write(move |tx| Ok::<_, Failure>(apps::create(tx, &name, &scopes, url.as_deref(), caller.account_id)?)).await?;
+        let created = self
+            .0
+            .db
+            .write(move |tx| Ok::<_, Failure>(apps::create(tx, &name, &scopes, url.as_deref(), caller.account_id)?))
+            .await?;
         ok(created.into())
     }
 
@@ -143,7 +147,13 @@ impl OpenAppsApi {
 
     /// Change an app's name, scopes, webhook or enabled state
     #[oai(path = "/api/open/app/edit/:id", method = "put")]
-    async fn edit(&self, op: &Operation, token: SystemToken, id: Path<LenientId>, body: JsonBody<AppChange>) -> Reply<serde_json::Value> {
+    async fn edit(
+        &self,
+        op: &Operation,
+        token: SystemToken,
+        id: Path<LenientId>,
+        body: JsonBody<AppChange>,
+    ) -> Reply<serde_json::Value> {
         permitted(&self.0, op, &token).await?;
         let name = body.name.as_deref().map(apps::check_name).transpose()?;
         let scopes = body.scopes.as_deref().map(apps::check_scopes).transpose()?;
@@ -152,7 +162,7 @@ impl OpenAppsApi {
         self.0
             .db
             .write(move |tx| {
-                let mut app = apps::by_id(tx, id.0.0)?;
+                let mut app = apps::by_id(tx, id.0 .0)?;
                 app.name = name.unwrap_or(app.name);
                 if let Some(scopes) = scopes {
                     app.scopes = scopes.split_whitespace().map(str::to_owned).collect();
@@ -170,7 +180,7 @@ impl OpenAppsApi {
     #[oai(path = "/api/open/app/rotate/:id", method = "post")]
     async fn rotate(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<IssuedCredentials> {
         permitted(&self.0, op, &token).await?;
-        let rotated = self.0.db.write(move |tx| apps::rotate(tx, id.0.0)).await?;
+        let rotated = self.0.db.write(move |tx| apps::rotate(tx, id.0 .0)).await?;
         ok(rotated.into())
     }
 
@@ -178,7 +188,7 @@ impl OpenAppsApi {
     #[oai(path = "/api/open/app/delete/:id", method = "delete")]
     async fn delete(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<serde_json::Value> {
         permitted(&self.0, op, &token).await?;
-        self.0.db.write(move |tx| apps::delete(tx, id.0.0)).await?;
+        self.0.db.write(move |tx| apps::delete(tx, id.0 .0)).await?;
         ok(serde_json::Value::Null)
     }
 
@@ -194,7 +204,7 @@ impl OpenAppsApi {
     ) -> Reply<Vec<DeliveryInfo>> {
         permitted(&self.0, op, &token).await?;
         let (size, offset) = super::paging(page_num.0, page_size.0, 50)?;
-        let id = id.0.0;
+        let id = id.0 .0;
         let (rows, total) = self
             .0
             .db

@@ -7,15 +7,15 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::{Object, OpenApi};
 use rusqlite::Connection;
 
-use super::roles::{ROLES, ids};
-use super::{Reply, SystemToken, ok, page, permitted};
-use crate::AppState;
-use crate::identity::authz::Operation;
+use super::roles::{ids, ROLES};
+use super::{ok, page, permitted, Reply, SystemToken};
 use crate::identity::accounts;
+use crate::identity::authz::Operation;
 use crate::identity::roles::SUPER_ADMIN;
-use crate::surfaces::Failure;
 use crate::surfaces::body::JsonBody;
 use crate::surfaces::lenient::LenientId;
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct PermissionsApi(pub Arc<AppState>);
 
@@ -97,9 +97,17 @@ fn mine(conn: &Connection, account_id: i64, roles: &[i64], super_admin: bool) ->
          ORDER BY p.order_num, p.id",
     )?;
     let held = stmt.query_map(rusqlite::params![list, every], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
-    let mut stmt = conn.prepare_cached("SELECT name FROM role WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT name FROM role WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id")?;
     let names = stmt.query_map([&list], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
-    Ok(MyPermissions { id: account.id, loginname: account.username, name: account.name, roles: names, super_admin, permissions: held })
+    Ok(MyPermissions {
+        id: account.id,
+        loginname: account.username,
+        name: account.name,
+        roles: names,
+        super_admin,
+        permissions: held,
+    })
 }
 
 /// Permissions in catalogue order; with `role`, only those the role holds.
@@ -140,7 +148,7 @@ impl PermissionsApi {
     #[oai(path = "/api/auth/permission/getPermissList/:id", method = "get")]
     async fn of_role(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<RolePermissions> {
         permitted(&self.0, op, &token).await?;
-        let id = id.0.0;
+        let id = id.0 .0;
         let answer = self
             .0
             .db
@@ -161,11 +169,19 @@ impl PermissionsApi {
 
     /// Replace the permissions a role holds
     #[oai(path = "/api/auth/permission/rolePer/edit/:id", method = "post")]
-    async fn edit(&self, op: &Operation, token: SystemToken, id: Path<LenientId>, body: JsonBody<GrantForm>) -> Reply<serde_json::Value> {
+    async fn edit(
+        &self,
+        op: &Operation,
+        token: SystemToken,
+        id: Path<LenientId>,
+        body: JsonBody<GrantForm>,
+    ) -> Reply<serde_json::Value> {
         permitted(&self.0, op, &token).await?;
-        let role = id.0.0;
+        let role = id.0 .0;
         if role == SUPER_ADMIN {
-            return Err(Failure::Invalid("超级管理员 holds every permission; its permissions cannot be edited".into()).into());
+            return Err(
+                Failure::Invalid("超级管理员 holds every permission; its permissions cannot be edited".into()).into()
+            );
         }
         let wanted = ids(&body.permission_list);
         self.0
@@ -173,12 +189,14 @@ impl PermissionsApi {
             .write(move |tx| {
                 ROLES.get(tx, role)?;
                 let mut known = tx.prepare_cached("SELECT 1 FROM permission WHERE id = ?1")?;
-                let unknown: Vec<String> = wanted.iter().filter(|p| !known.exists([**p]).unwrap_or(false)).map(i64::to_string).collect();
+                let unknown: Vec<String> =
+                    wanted.iter().filter(|p| !known.exists([**p]).unwrap_or(false)).map(i64::to_string).collect();
                 if !unknown.is_empty() {
                     return Err(Failure::NotFound(format!("no permission with id {}", unknown.join(", "))));
                 }
                 tx.execute("DELETE FROM role_permission WHERE role_id = ?1", [role])?;
-                let mut grant = tx.prepare_cached("INSERT INTO role_permission (role_id, permission_id) VALUES (?1, ?2)")?;
+                let mut grant =
+                    tx.prepare_cached("INSERT INTO role_permission (role_id, permission_id) VALUES (?1, ?2)")?;
                 for permission in &wanted {
                     grant.execute([role, *permission])?;
                 }

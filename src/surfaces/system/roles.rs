@@ -5,16 +5,16 @@ use std::sync::Arc;
 
 use poem_openapi::param::Path;
 use poem_openapi::{Object, OpenApi};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::{Reply, SystemToken, ok, permitted};
-use crate::AppState;
+use super::{ok, permitted, Reply, SystemToken};
 use crate::clock::now;
 use crate::identity::authz::Operation;
 use crate::identity::roles::SUPER_ADMIN;
-use crate::surfaces::Failure;
 use crate::surfaces::body::JsonBody;
 use crate::surfaces::lenient::{LenientBool, LenientId};
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct RolesApi(pub Arc<AppState>);
 
@@ -28,7 +28,8 @@ pub struct RoleTable {
     pub member_column: &'static str,
 }
 
-pub const ROLES: RoleTable = RoleTable { table: "role", noun: "role", members: "account_role", member_column: "role_id" };
+pub const ROLES: RoleTable =
+    RoleTable { table: "role", noun: "role", members: "account_role", member_column: "role_id" };
 pub const DATA_ROLES: RoleTable =
     RoleTable { table: "data_role", noun: "data role", members: "account_data_role", member_column: "data_role_id" };
 
@@ -102,7 +103,11 @@ impl RoleTable {
             return Err(Failure::Invalid(format!("{} name must have 1 to 50 characters", self.noun)));
         }
         let taken: Option<i64> = conn
-            .query_row(&format!("SELECT id FROM {} WHERE name = ?1 AND id != ?2", self.table), params![name, except], |r| r.get(0))
+            .query_row(
+                &format!("SELECT id FROM {} WHERE name = ?1 AND id != ?2", self.table),
+                params![name, except],
+                |r| r.get(0),
+            )
             .optional()?;
         if taken.is_some() {
             return Err(Failure::Conflict(format!("a {} named {name} already exists", self.noun)));
@@ -163,7 +168,8 @@ impl RoleTable {
     /// Checks that every id names an existing row.
     pub fn check_ids(&self, conn: &Connection, ids: &[i64]) -> Result<(), Failure> {
         let mut stmt = conn.prepare_cached(&format!("SELECT 1 FROM {} WHERE id = ?1", self.table))?;
-        let missing: Vec<String> = ids.iter().filter(|id| !stmt.exists([**id]).unwrap_or(false)).map(i64::to_string).collect();
+        let missing: Vec<String> =
+            ids.iter().filter(|id| !stmt.exists([**id]).unwrap_or(false)).map(i64::to_string).collect();
         if missing.is_empty() {
             Ok(())
         } else {
@@ -193,21 +199,33 @@ impl RolesApi {
     #[oai(path = "/api/auth/role/delete/:id", method = "delete")]
     async fn delete(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<serde_json::Value> {
         permitted(&self.0, op, &token).await?;
-        self.0.db.write(move |tx| ROLES.delete(tx, id.0.0)).await?;
+        self.0.db.write(move |tx| ROLES.delete(tx, id.0 .0)).await?;
         self.0.identity.grants.invalidate();
         ok(serde_json::Value::Null)
     }
 
     /// Change a role (the documented path)
     #[oai(path = "/api/auth/user/:id", method = "put")]
-    async fn edit(&self, op: &Operation, token: SystemToken, id: Path<LenientId>, body: JsonBody<RoleForm>) -> Reply<serde_json::Value> {
-        self.update(op, token, id.0.0, body.0).await
+    async fn edit(
+        &self,
+        op: &Operation,
+        token: SystemToken,
+        id: Path<LenientId>,
+        body: JsonBody<RoleForm>,
+    ) -> Reply<serde_json::Value> {
+        self.update(op, token, id.0 .0, body.0).await
     }
 
     /// Change a role (same as `PUT /api/auth/user/{id}`)
     #[oai(path = "/api/auth/role/edit/:id", method = "put")]
-    async fn edit_alias(&self, op: &Operation, token: SystemToken, id: Path<LenientId>, body: JsonBody<RoleForm>) -> Reply<serde_json::Value> {
-        self.update(op, token, id.0.0, body.0).await
+    async fn edit_alias(
+        &self,
+        op: &Operation,
+        token: SystemToken,
+        id: Path<LenientId>,
+        body: JsonBody<RoleForm>,
+    ) -> Reply<serde_json::Value> {
+        self.update(op, token, id.0 .0, body.0).await
     }
 
     /// Every role, by id (times in epoch milliseconds)
@@ -223,7 +241,7 @@ impl RolesApi {
     #[oai(path = "/api/auth/role/:id", method = "get")]
     async fn role(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<RoleInfo> {
         permitted(&self.0, op, &token).await?;
-        ok(self.0.db.read(move |c| ROLES.get(c, id.0.0)).await?)
+        ok(self.0.db.read(move |c| ROLES.get(c, id.0 .0)).await?)
     }
 }
 

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
 
-use super::{Reply, SystemToken, page, permitted};
-use crate::identity::authz::Operation;
-use crate::AppState;
+use super::{page, permitted, Reply, SystemToken};
 use crate::clock::local_datetime;
+use crate::identity::authz::Operation;
 use crate::identity::sms;
 use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct SmsApi(pub Arc<AppState>);
 
@@ -50,11 +50,8 @@ impl SmsApi {
         permitted(&self.0, op, &token).await?;
         let (size, offset) = super::paging(page_num.0, page_size.0, 50)?;
         let phone = phone.0.filter(|p| !p.is_empty());
-        let (rows, total) = self
-            .0
-            .db
-            .read(move |c| Ok::<_, Failure>(sms::outbox(c, phone.as_deref(), size, offset)?))
-            .await?;
+        let (rows, total) =
+            self.0.db.read(move |c| Ok::<_, Failure>(sms::outbox(c, phone.as_deref(), size, offset)?)).await?;
         let rows = rows
             .into_iter()
             .map(|m| OutboxMessage {

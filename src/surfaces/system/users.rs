@@ -6,19 +6,19 @@ use std::sync::Arc;
 
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{Object, OpenApi};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::auth::is_mainland_mobile;
-use super::roles::{DATA_ROLES, ROLES, ids};
-use super::{Reply, SystemToken, ok, page, permitted};
-use crate::AppState;
+use super::roles::{ids, DATA_ROLES, ROLES};
+use super::{ok, page, permitted, Reply, SystemToken};
 use crate::clock::now;
 use crate::identity::authz::Operation;
 use crate::identity::roles::{ANALYST, SUPER_ADMIN, USER};
-use crate::identity::{Caller, accounts, sessions};
-use crate::surfaces::Failure;
+use crate::identity::{accounts, sessions, Caller};
 use crate::surfaces::body::JsonBody;
 use crate::surfaces::lenient::{LenientBool, LenientId};
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct UsersApi(pub Arc<AppState>);
 
@@ -99,7 +99,9 @@ struct UserInfo {
 
 fn briefs(conn: &Connection, sql: &str, account: i64) -> rusqlite::Result<Vec<RoleBrief>> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map([account], |r| Ok(RoleBrief { id: r.get(0)?, name: r.get(1)?, remark: r.get(2)?, enable: r.get(3)? }))?;
+    let rows = stmt.query_map([account], |r| {
+        Ok(RoleBrief { id: r.get(0)?, name: r.get(1)?, remark: r.get(2)?, enable: r.get(3)? })
+    })?;
     rows.collect()
 }
 
@@ -171,7 +173,9 @@ fn check_may_manage(conn: &Connection, caller: &Caller, account: i64) -> Result<
 
 fn check_unique(conn: &Connection, column: &str, value: &str, except: i64, what: &str) -> Result<(), Failure> {
     let taken: Option<i64> = conn
-        .query_row(&format!("SELECT id FROM account WHERE {column} = ?1 AND id != ?2"), params![value, except], |r| r.get(0))
+        .query_row(&format!("SELECT id FROM account WHERE {column} = ?1 AND id != ?2"), params![value, except], |r| {
+            r.get(0)
+        })
         .optional()?;
     match taken {
         Some(_) => Err(Failure::Conflict(format!("{what} {value} is already used by another account"))),
@@ -190,7 +194,13 @@ struct Checked {
     enabled: Option<bool>,
 }
 
-fn check_form(conn: &Connection, caller: &Caller, form: &UserForm, account: i64, creating: bool) -> Result<Checked, Failure> {
+fn check_form(
+    conn: &Connection,
+    caller: &Caller,
+    form: &UserForm,
+    account: i64,
+    creating: bool,
+) -> Result<Checked, Failure> {
     let loginname = form.loginname.trim().to_owned();
     if loginname.is_empty() || loginname.chars().count() > 50 || loginname.contains(char::is_whitespace) {
         return Err(Failure::Invalid("loginname must have 1 to 50 characters and no spaces".into()));
@@ -329,7 +339,7 @@ impl UsersApi {
     #[oai(path = "/api/auth/user/delete/:id", method = "delete")]
     async fn delete(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<serde_json::Value> {
         let caller = permitted(&self.0, op, &token).await?;
-        let id = id.0.0;
+        let id = id.0 .0;
         self.0
             .db
             .write(move |tx| {
@@ -348,9 +358,15 @@ impl UsersApi {
 
     /// Change a user; roleIdList and dataRoleIdList replace the memberships, effective on the next request
     #[oai(path = "/api/auth/user/edit/:id", method = "put")]
-    async fn edit(&self, op: &Operation, token: SystemToken, id: Path<LenientId>, body: JsonBody<UserForm>) -> Reply<serde_json::Value> {
+    async fn edit(
+        &self,
+        op: &Operation,
+        token: SystemToken,
+        id: Path<LenientId>,
+        body: JsonBody<UserForm>,
+    ) -> Reply<serde_json::Value> {
         let caller = permitted(&self.0, op, &token).await?;
-        let id = id.0.0;
+        let id = id.0 .0;
         let hash = self.hash_if_given(body.password.as_deref()).await?;
         let form = body.0;
         self.0
@@ -362,7 +378,16 @@ impl UsersApi {
                 tx.execute(
                     "UPDATE account SET username = ?1, phone = coalesce(?2, phone), name = ?3, sex = coalesce(?4, sex),
                             remark = coalesce(?5, remark), dept_id = ?6, updated_at = ?7 WHERE id = ?8",
-                    params![checked.loginname, checked.phone, checked.name, form.sex, form.remark, form.deptid.map(|d| d.0), now(), id],
+                    params![
+                        checked.loginname,
+                        checked.phone,
+                        checked.name,
+                        form.sex,
+                        form.remark,
+                        form.deptid.map(|d| d.0),
+                        now(),
+                        id
+                    ],
                 )?;
                 set_memberships(tx, id, &checked)?;
                 if let Some(enabled) = checked.enabled {
@@ -399,16 +424,23 @@ impl UsersApi {
 
     /// Set a user's password; ends all of its sessions
     #[oai(path = "/api/auth/user/update/:id", method = "put")]
-    async fn set_password(&self, op: &Operation, token: SystemToken, id: Path<LenientId>, body: JsonBody<PasswordForm>) -> Reply<serde_json::Value> {
+    async fn set_password(
+        &self,
+        op: &Operation,
+        token: SystemToken,
+        id: Path<LenientId>,
+        body: JsonBody<PasswordForm>,
+    ) -> Reply<serde_json::Value> {
         let caller = permitted(&self.0, op, &token).await?;
-        let id = id.0.0;
+        let id = id.0 .0;
         check_password(&body.password)?;
         let hash = self.0.identity.passwords.hash(&body.password).await?;
         let loginname = body.0.loginname;
         self.0
             .db
             .write(move |tx| {
-                let account = accounts::by_id(tx, id)?.ok_or_else(|| Failure::NotFound(format!("user {id} does not exist")))?;
+                let account =
+                    accounts::by_id(tx, id)?.ok_or_else(|| Failure::NotFound(format!("user {id} does not exist")))?;
                 if account.username.as_deref() != Some(loginname.trim()) {
                     return Err(Failure::Invalid(format!("loginname {loginname} is not the login name of user {id}")));
                 }

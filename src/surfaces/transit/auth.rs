@@ -3,18 +3,18 @@
 
 use std::sync::Arc;
 
-use poem::Request;
 use poem::web::RemoteAddr;
+use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
 use rusqlite::OptionalExtension;
 
-use super::{Ack, Data, Reply, Sent, ack, data, signed_in, token_of};
-use crate::AppState;
-use crate::identity::authz::Operation;
-use crate::surfaces::Failure;
-use crate::surfaces::body::JsonBody;
 use super::LooseBody;
+use super::{ack, data, signed_in, token_of, Ack, Data, Reply, Sent};
+use crate::identity::authz::Operation;
+use crate::surfaces::body::JsonBody;
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct AuthApi(pub Arc<AppState>);
 
@@ -50,7 +50,8 @@ impl AuthApi {
     /// Log in with a username and password
     #[oai(path = "/api/userprofile/login", method = "post")]
     async fn login(&self, remote: &RemoteAddr, body: JsonBody<LoginRequest>) -> Reply<Data<TokenData>> {
-        let issued = self.0.identity.login_with_username(&client_key(remote), "transit", &body.username, &body.password).await?;
+        let issued =
+            self.0.identity.login_with_username(&client_key(remote), "transit", &body.username, &body.password).await?;
         data(TokenData { token: issued.token })
     }
 

@@ -13,14 +13,15 @@ use rusqlite::Connection;
 use super::moment::{format_date, month_range, parse_day_of, parse_month, year_of_day};
 use super::rollup::latest_day;
 use super::stations::station_by_name;
-use super::{Data, LooseBody, OK, Reply, Scope, Sent, data, signed_in, station_filter};
-use crate::AppState;
+use super::{data, signed_in, station_filter, Data, LooseBody, Reply, Scope, Sent, OK};
 use crate::identity::authz::Operation;
 use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct EchartsApi(pub Arc<AppState>);
 
-pub const AGE_GROUPS: [(&str, i64, i64); 5] = [("0-6", 0, 6), ("7-17", 7, 17), ("18-40", 18, 40), ("41-65", 41, 65), ("66+", 66, i64::MAX)];
+pub const AGE_GROUPS: [(&str, i64, i64); 5] =
+    [("0-6", 0, 6), ("7-17", 7, 17), ("18-40", 18, 40), ("41-65", 41, 65), ("66+", 66, i64::MAX)];
 
 #[derive(Object)]
 pub struct NameValue {
@@ -70,14 +71,18 @@ pub struct Realtime {
 pub fn day_param(text: Option<String>) -> Result<Option<i64>, Failure> {
     match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
-        Some(t) => parse_day_of(t).map(Some).ok_or_else(|| Failure::Invalid(format!("date: `{t}` is not a date like 2020-01-01"))),
+        Some(t) => parse_day_of(t)
+            .map(Some)
+            .ok_or_else(|| Failure::Invalid(format!("date: `{t}` is not a date like 2020-01-01"))),
     }
 }
 
 pub fn month_param(text: Option<String>) -> Result<Option<(i64, i64)>, Failure> {
     match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
-        Some(t) => parse_month(t).map(Some).ok_or_else(|| Failure::Invalid(format!("date: `{t}` is not a month like 2020-04"))),
+        Some(t) => {
+            parse_month(t).map(Some).ok_or_else(|| Failure::Invalid(format!("date: `{t}` is not a month like 2020-04")))
+        }
     }
 }
 
@@ -100,7 +105,6 @@ fn counts(rows: Vec<(i64, i64)>) -> Vec<DayCount> {
     rows.into_iter().map(|(day, count)| DayCount { date: format_date(day), count }).collect()
 }
 
-
 /// Passengers per age group; age = `year` (default: the latest trip's year) − birth year.
 pub fn age_groups(c: &Connection, year: Option<i64>) -> Result<[i64; 5], Failure> {
     if year.is_some_and(|y| !(1..=9999).contains(&y)) {
@@ -110,7 +114,8 @@ pub fn age_groups(c: &Connection, year: Option<i64>) -> Result<[i64; 5], Failure
         Some(y) => y,
         None => latest_day(c)?.map_or_else(|| year_of_day(crate::clock::now() / 86_400), year_of_day),
     };
-    let mut stmt = c.prepare_cached("SELECT birth, count(*) FROM transit_passenger WHERE birth IS NOT NULL GROUP BY birth")?;
+    let mut stmt =
+        c.prepare_cached("SELECT birth, count(*) FROM transit_passenger WHERE birth IS NOT NULL GROUP BY birth")?;
     let mut groups = [0i64; 5];
     for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
         let (birth, n) = row?;
@@ -157,14 +162,22 @@ pub fn monthly(c: &Connection, scope: &Scope, month: Option<(i64, i64)>) -> Resu
 }
 
 /// Origin–destination pairs of `day` (default the latest), most trips first.
-pub fn od_pairs(c: &Connection, scope: &Scope, station: Option<&str>, day: Option<i64>, limit: i64) -> Result<Vec<PairCount>, Failure> {
+pub fn od_pairs(
+    c: &Connection,
+    scope: &Scope,
+    station: Option<&str>,
+    day: Option<i64>,
+    limit: i64,
+) -> Result<Vec<PairCount>, Failure> {
     let Some(day) = day.map_or_else(|| latest_day(c), |d| Ok(Some(d)))? else { return Ok(Vec::new()) };
     let mut sql = "SELECT so.name, sd.name, o.n FROM transit_od_day o JOIN transit_station so ON so.id = o.origin
                    JOIN transit_station sd ON sd.id = o.dest WHERE o.day = ?1"
         .to_owned();
     let mut station_id = -1;
     if let Some(name) = station {
-        station_id = station_by_name(c, name)?.ok_or_else(|| Failure::Invalid(format!("station: there is no station {name}")))?.0;
+        station_id = station_by_name(c, name)?
+            .ok_or_else(|| Failure::Invalid(format!("station: there is no station {name}")))?
+            .0;
         sql.push_str(" AND (o.origin = ?2 OR o.dest = ?2)");
     } else {
         sql.push_str(" AND ?2 = -1");
@@ -173,17 +186,27 @@ pub fn od_pairs(c: &Connection, scope: &Scope, station: Option<&str>, day: Optio
     sql.push_str(" ORDER BY o.n DESC, o.origin, o.dest LIMIT ?3");
     let mut stmt = c.prepare(&sql)?;
     let rows = stmt
-        .query_map([day, station_id, limit], |r| Ok(PairCount { in_station: r.get(0)?, out_station: r.get(1)?, count: r.get(2)? }))?
+        .query_map([day, station_id, limit], |r| {
+            Ok(PairCount { in_station: r.get(0)?, out_station: r.get(1)?, count: r.get(2)? })
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
 /// Trips entering and leaving `station` per hour of `day` (default the latest).
-pub fn hourly(c: &Connection, scope: &Scope, station: &str, day: Option<i64>) -> Result<(Vec<HourCount>, Vec<HourCount>), Failure> {
-    let (id, area) = station_by_name(c, station)?.ok_or_else(|| Failure::Invalid(format!("station: there is no station {station}")))?;
+pub fn hourly(
+    c: &Connection,
+    scope: &Scope,
+    station: &str,
+    day: Option<i64>,
+) -> Result<(Vec<HourCount>, Vec<HourCount>), Failure> {
+    let (id, area) = station_by_name(c, station)?
+        .ok_or_else(|| Failure::Invalid(format!("station: there is no station {station}")))?;
     scope.check_area(&area)?;
     let Some(day) = day.map_or_else(|| latest_day(c), |d| Ok(Some(d)))? else { return Ok((Vec::new(), Vec::new())) };
-    let mut stmt = c.prepare_cached("SELECT hour, n_in, n_out FROM transit_station_hour WHERE station = ?1 AND day = ?2 ORDER BY hour")?;
+    let mut stmt = c.prepare_cached(
+        "SELECT hour, n_in, n_out FROM transit_station_hour WHERE station = ?1 AND day = ?2 ORDER BY hour",
+    )?;
     let (mut ins, mut outs) = (Vec::new(), Vec::new());
     for row in stmt.query_map([id, day], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))? {
         let (hour, n_in, n_out) = row?;
@@ -198,7 +221,14 @@ pub fn hourly(c: &Connection, scope: &Scope, station: &str, day: Option<i64>) ->
 }
 
 impl EchartsApi {
-    async fn scope(&self, op: &Operation, req: &Request, token: &Option<String>, action: &Option<String>, actions: &[&str]) -> Result<Scope, crate::surfaces::ApiError<super::Transit>> {
+    async fn scope(
+        &self,
+        op: &Operation,
+        req: &Request,
+        token: &Option<String>,
+        action: &Option<String>,
+        actions: &[&str],
+    ) -> Result<Scope, crate::surfaces::ApiError<super::Transit>> {
         Ok(signed_in(&self.0, op, req, Sent { token: token.as_deref(), action: action.as_deref() }, actions).await?.1)
     }
 }
@@ -219,15 +249,15 @@ impl EchartsApi {
     ) -> Result<Json<AgeStruct>, crate::surfaces::ApiError<super::Transit>> {
         self.scope(op, req, &token.0, &action.0, &["age_struct"]).await?;
         let year = year.0;
-        let groups = self
-            .0
-            .db
-            .read(move |c| age_groups(c, year))
-            .await?;
+        let groups = self.0.db.read(move |c| age_groups(c, year)).await?;
         if groups.iter().sum::<i64>() == 0 {
             return Err(Failure::NotFound("年龄组成结构查询结果为空: no passenger has a birth year".into()).into());
         }
-        let data = AGE_GROUPS.iter().zip(groups).map(|((name, _, _), value)| NameValue { name: (*name).into(), value }).collect();
+        let data = AGE_GROUPS
+            .iter()
+            .zip(groups)
+            .map(|((name, _, _), value)| NameValue { name: (*name).into(), value })
+            .collect();
         Ok(Json(AgeStruct { code: OK, data, name: AGE_GROUPS.iter().map(|(n, _, _)| (*n).to_owned()).collect() }))
     }
 
@@ -245,11 +275,7 @@ impl EchartsApi {
     ) -> Reply<Data<Vec<DayCount>>> {
         let scope = self.scope(op, req, &token.0, &action.0, &["list_daily"]).await?;
         let day = day_param(date.0)?;
-        let rows = self
-            .0
-            .db
-            .read(move |c| daily(c, &scope, day))
-            .await?;
+        let rows = self.0.db.read(move |c| daily(c, &scope, day)).await?;
         data(rows)
     }
 
@@ -267,11 +293,7 @@ impl EchartsApi {
     ) -> Reply<Data<Vec<DayCount>>> {
         let scope = self.scope(op, req, &token.0, &action.0, &["list_month"]).await?;
         let month = month_param(date.0)?;
-        let rows = self
-            .0
-            .db
-            .read(move |c| monthly(c, &scope, month))
-            .await?;
+        let rows = self.0.db.read(move |c| monthly(c, &scope, month)).await?;
         data(rows)
     }
 
@@ -302,11 +324,7 @@ impl EchartsApi {
         if !(1..=10_000).contains(&limit) {
             return Err(Failure::Invalid("limit must be between 1 and 10000".into()).into());
         }
-        let pairs = self
-            .0
-            .db
-            .read(move |c| od_pairs(c, &scope, station.as_deref(), day, limit))
-            .await?;
+        let pairs = self.0.db.read(move |c| od_pairs(c, &scope, station.as_deref(), day, limit)).await?;
         data(pairs)
     }
 
@@ -332,11 +350,7 @@ impl EchartsApi {
         let station = station.0.or_else(|| body.text("station")).filter(|s| !s.trim().is_empty());
         let station = station.ok_or_else(|| Failure::Missing("请求消息不全: send `station` (and `date`)".into()))?;
         let day = day_param(date.0.or_else(|| body.text("date")))?;
-        let (in_list, out_list) = self
-            .0
-            .db
-            .read(move |c| hourly(c, &scope, &station, day))
-            .await?;
+        let (in_list, out_list) = self.0.db.read(move |c| hourly(c, &scope, &station, day)).await?;
         Ok(Json(Realtime { code: OK, in_list, out_list }))
     }
 }

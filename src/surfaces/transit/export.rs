@@ -17,10 +17,10 @@ use rusqlite::Connection;
 use tokio::sync::mpsc;
 
 use super::moment::DAY;
-use super::{Scope, Sent, signed_in, station_filter};
-use crate::AppState;
+use super::{signed_in, station_filter, Scope, Sent};
 use crate::identity::authz::Operation;
 use crate::surfaces::{ApiError, Failure};
+use crate::AppState;
 
 pub struct ExportApi(pub Arc<AppState>);
 
@@ -144,8 +144,10 @@ fn write_table(c: &Connection, model: Model, scope: &Scope, sink: &mut Sink) -> 
     match model {
         Model::Trip => {
             sink.buf.extend_from_slice("编号,用户ID,进站名称,进站时间,出站名称,出站时间,渠道编号,价格\n".as_bytes());
-            let names: HashMap<i64, String> =
-                c.prepare("SELECT id, name FROM transit_station")?.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+            let names: HashMap<i64, String> = c
+                .prepare("SELECT id, name FROM transit_station")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
             let sql = format!(
                 "SELECT t.id, r.uid, t.in_station, t.in_time, t.out_station, t.out_time, t.channel, t.price
                  FROM transit_trip t JOIN transit_rider r ON r.id = t.rider_id WHERE 1 = 1{} ORDER BY t.id",
@@ -173,7 +175,10 @@ fn write_table(c: &Connection, model: Model, scope: &Scope, sink: &mut Sink) -> 
         }
         Model::Station => {
             sink.buf.extend_from_slice("编号,站点名称,线路,行政区域\n".as_bytes());
-            let sql = format!("SELECT id, name, route, area FROM transit_station WHERE 1 = 1{} ORDER BY id", scope.0.area_filter("area"));
+            let sql = format!(
+                "SELECT id, name, route, area FROM transit_station WHERE 1 = 1{} ORDER BY id",
+                scope.0.area_filter("area")
+            );
             let mut stmt = c.prepare(&sql)?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
@@ -230,7 +235,9 @@ impl ExportApi {
     ) -> Result<ExportReply, ApiError<super::Transit>> {
         let scope = match signed_in(&self.0, op, req, Sent { token: token.0.as_deref(), action: None }, &[]).await {
             Ok((_, scope)) => scope,
-            Err(e) if matches!(e.failure, Failure::Forbidden(_)) => return Ok(refusal("需要高级管理员权限才可导出数据")),
+            Err(e) if matches!(e.failure, Failure::Forbidden(_)) => {
+                return Ok(refusal("需要高级管理员权限才可导出数据"))
+            }
             Err(e) if matches!(e.failure, Failure::NoToken | Failure::BadToken | Failure::TokenExpired) => {
                 return Ok(refusal("请先登录: 需要高级管理员权限才可导出数据"));
             }

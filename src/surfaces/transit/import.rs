@@ -10,8 +10,8 @@ use std::io::{BufRead, BufReader, Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, bail};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use anyhow::{bail, Context};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::moment::{format_date, parse_date};
 
@@ -74,16 +74,7 @@ impl Reader {
     }
 
     fn new(name: String, lines: Box<dyn BufRead + Send>, size: u64, progress: bool) -> Reader {
-        Reader {
-            name,
-            lines,
-            number: 0,
-            read: 0,
-            size,
-            started: Instant::now(),
-            shown: Instant::now(),
-            progress,
-        }
+        Reader { name, lines, number: 0, read: 0, size, started: Instant::now(), shown: Instant::now(), progress }
     }
 
     /// Reads the next non-empty line, without its line ending, into `buf`; false at the end.
@@ -122,7 +113,14 @@ impl Reader {
         let pct = if self.size > 0 { self.read as f64 * 100.0 / self.size as f64 } else { 100.0 };
         let rate = rows as f64 / self.started.elapsed().as_secs_f64().max(1e-6);
         let filled = (pct / 5.0) as usize;
-        eprint!("\r{:<14} [{:<20}] {:5.1}% {:>11} rows {:>9.0}/s", self.name, "#".repeat(filled.min(20)), pct, rows, rate);
+        eprint!(
+            "\r{:<14} [{:<20}] {:5.1}% {:>11} rows {:>9.0}/s",
+            self.name,
+            "#".repeat(filled.min(20)),
+            pct,
+            rows,
+            rate
+        );
         if done {
             eprintln!();
         }
@@ -251,7 +249,9 @@ fn import_users(tx: &Connection, mut r: Reader) -> anyhow::Result<u64> {
             ("gender", &["性别", "gender"], false),
         ],
     )?;
-    let mut rider = tx.prepare("INSERT INTO transit_rider (uid) VALUES (?1) ON CONFLICT (uid) DO UPDATE SET uid = uid RETURNING id")?;
+    let mut rider = tx.prepare(
+        "INSERT INTO transit_rider (uid) VALUES (?1) ON CONFLICT (uid) DO UPDATE SET uid = uid RETURNING id",
+    )?;
     let mut upsert = tx.prepare(
         "INSERT INTO transit_passenger (rider_id, dist, birth, gender) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (rider_id) DO UPDATE SET dist = excluded.dist, birth = excluded.birth, gender = excluded.gender",
@@ -263,7 +263,11 @@ fn import_users(tx: &Connection, mut r: Reader) -> anyhow::Result<u64> {
         let fields = split(&line, &mut owned);
         let uid = text(&r, &fields, cols[0], "用户ID")?;
         let id: i64 = rider.query_row([uid], |row| row.get(0)).map_err(|e| r.error(e))?;
-        let (dist, birth, g) = (int(&r, &fields, cols[1], "区域代码")?, int(&r, &fields, cols[2], "出生年份")?, gender(&r, &fields, cols[3])?);
+        let (dist, birth, g) = (
+            int(&r, &fields, cols[1], "区域代码")?,
+            int(&r, &fields, cols[2], "出生年份")?,
+            gender(&r, &fields, cols[3])?,
+        );
         upsert.execute(params![id, dist, birth, g]).map_err(|e| r.error(e))?;
         n += 1;
         if n.is_multiple_of(65_536) {
@@ -275,7 +279,10 @@ fn import_users(tx: &Connection, mut r: Reader) -> anyhow::Result<u64> {
 }
 
 fn import_workdays(tx: &Connection, mut r: Reader) -> anyhow::Result<u64> {
-    let cols = columns(&mut r, &[("date", &["日期", "date"], true), ("class", &["日期分类", "分类", "类别", "date_class", "cls"], true)])?;
+    let cols = columns(
+        &mut r,
+        &[("date", &["日期", "date"], true), ("class", &["日期分类", "分类", "类别", "date_class", "cls"], true)],
+    )?;
     let mut upsert = tx.prepare(
         "INSERT INTO transit_workday (date, date_class) VALUES (?1, ?2) ON CONFLICT (date) DO UPDATE SET date_class = excluded.date_class",
     )?;
@@ -307,7 +314,12 @@ pub enum Kind {
 /// progress output; on an error, rolling back is the caller's. The `transit_csv_line` fuzz
 /// target's entry point.
 pub fn import_text(tx: &Connection, kind: Kind, text: &[u8]) -> anyhow::Result<u64> {
-    let r = Reader::new(format!("{kind:?}.csv").to_lowercase(), Box::new(Cursor::new(text.to_vec())), text.len() as u64, false);
+    let r = Reader::new(
+        format!("{kind:?}.csv").to_lowercase(),
+        Box::new(Cursor::new(text.to_vec())),
+        text.len() as u64,
+        false,
+    );
     match kind {
         Kind::Stations => import_stations(tx, r),
         Kind::Users => import_users(tx, r),

@@ -16,8 +16,8 @@ mod workdays;
 
 use std::sync::Arc;
 
-use poem::Request;
 use poem::http::StatusCode;
+use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{Object, OpenApiService};
@@ -26,9 +26,9 @@ use rusqlite::Connection;
 use super::documents::{Declared, ErrorCode};
 use super::operations::audience_by_rules;
 use super::{ApiError, Failure, Surface};
-use crate::AppState;
 use crate::identity::authz::{Audience, DataScope, Operation};
 use crate::identity::Caller;
+use crate::AppState;
 
 pub struct Transit;
 
@@ -138,13 +138,10 @@ fn query_auth(req: &Request) -> QueryAuth {
 
 pub fn token_of(req: &Request, body_token: Option<&str>) -> Option<String> {
     let nonempty = |t: &str| (!t.trim().is_empty()).then(|| t.trim().to_owned());
-    body_token
-        .and_then(nonempty)
-        .or_else(|| query_auth(req).token.as_deref().and_then(nonempty))
-        .or_else(|| {
-            let header = req.headers().get(poem::http::header::AUTHORIZATION)?.to_str().ok()?;
-            nonempty(header.strip_prefix("Bearer ").unwrap_or(header))
-        })
+    body_token.and_then(nonempty).or_else(|| query_auth(req).token.as_deref().and_then(nonempty)).or_else(|| {
+        let header = req.headers().get(poem::http::header::AUTHORIZATION)?.to_str().ok()?;
+        nonempty(header.strip_prefix("Bearer ").unwrap_or(header))
+    })
 }
 
 /// `action` is optional; when sent (query or body) it must name this endpoint's business.
@@ -152,7 +149,10 @@ pub fn check_action(req: &Request, body_action: Option<&str>, accepted: &[&str])
     let query = query_auth(req).action;
     for sent in [body_action, query.as_deref()].into_iter().flatten() {
         if !sent.is_empty() && !accepted.contains(&sent) {
-            return Err(Failure::Invalid(format!("action `{sent}` does not belong to this endpoint; send `{}`", accepted[0])));
+            return Err(Failure::Invalid(format!(
+                "action `{sent}` does not belong to this endpoint; send `{}`",
+                accepted[0]
+            )));
         }
     }
     Ok(())
@@ -160,7 +160,13 @@ pub fn check_action(req: &Request, body_action: Option<&str>, accepted: &[&str])
 
 /// The one check of every protected transit operation: the action matches, the token is
 /// valid, and the caller's roles grant the operation. Answers the caller and its data scope.
-pub async fn signed_in(app: &AppState, op: &Operation, req: &Request, sent: Sent<'_>, actions: &[&str]) -> Result<(Caller, Scope), ApiError<Transit>> {
+pub async fn signed_in(
+    app: &AppState,
+    op: &Operation,
+    req: &Request,
+    sent: Sent<'_>,
+    actions: &[&str],
+) -> Result<(Caller, Scope), ApiError<Transit>> {
     if !actions.is_empty() {
         check_action(req, sent.action, actions)?;
     }

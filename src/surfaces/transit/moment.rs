@@ -72,9 +72,17 @@ pub fn parse_time(text: &str) -> Option<i64> {
     let (date, time) = text.split_once([' ', 'T'])?;
     let day = parse_date(date)?;
     let time = time.trim();
-    let time = time.split_once('.').map_or(time, |(whole, frac)| {
-        if frac.bytes().all(|b| b.is_ascii_digit()) { whole } else { "invalid" }
-    });
+    let time =
+        time.split_once('.').map_or(
+            time,
+            |(whole, frac)| {
+                if frac.bytes().all(|b| b.is_ascii_digit()) {
+                    whole
+                } else {
+                    "invalid"
+                }
+            },
+        );
     let mut parts = time.split(':');
     let h = number(parts.next()?, 2)?;
     let mi = number(parts.next()?, 2)?;

@@ -7,15 +7,15 @@ use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{params, Connection, OptionalExtension};
 
-use super::listing::{Filters, order_by, paging};
-use super::{Ack, Page, Reply, Sent, ack, incomplete, not_found, listed, signed_in};
-use crate::AppState;
+use super::listing::{order_by, paging, Filters};
+use super::{ack, incomplete, listed, not_found, signed_in, Ack, Page, Reply, Sent};
 use crate::identity::authz::Operation;
-use crate::surfaces::Failure;
 use crate::surfaces::body::JsonBody;
 use crate::surfaces::lenient::LenientId;
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct PassengerApi(pub Arc<AppState>);
 
@@ -67,7 +67,10 @@ impl PassengerInput {
 
 /// The rider number of a passenger id; with `create`, a new one for an id not seen before.
 pub fn rider_id(conn: &Connection, uid: &str, create: bool) -> rusqlite::Result<Option<i64>> {
-    let found = conn.prepare_cached("SELECT id FROM transit_rider WHERE uid = ?1")?.query_row([uid], |r| r.get(0)).optional()?;
+    let found = conn
+        .prepare_cached("SELECT id FROM transit_rider WHERE uid = ?1")?
+        .query_row([uid], |r| r.get(0))
+        .optional()?;
     if found.is_some() || !create {
         return Ok(found);
     }
@@ -113,16 +116,29 @@ impl PassengerApi {
             .db
             .read(move |c| {
                 let from = format!("FROM transit_passenger p JOIN transit_rider r ON r.id = p.rider_id {}", f.sql());
-                let sql = format!("SELECT r.uid, p.dist, p.birth, p.gender {from} {order} LIMIT {} OFFSET {}", paging.limit, paging.offset);
+                let sql = format!(
+                    "SELECT r.uid, p.dist, p.birth, p.gender {from} {order} LIMIT {} OFFSET {}",
+                    paging.limit, paging.offset
+                );
                 let rows = c
                     .prepare(&sql)?
                     .query_map(rusqlite::params_from_iter(&f.params), |r| {
                         let uid: String = r.get(0)?;
                         let birth: Option<i64> = r.get(2)?;
-                        Ok(PassengerRow { passenger_id: uid.clone(), uesr_id: uid, dist: r.get(1)?, birth, brith: birth, gender: r.get(3)? })
+                        Ok(PassengerRow {
+                            passenger_id: uid.clone(),
+                            uesr_id: uid,
+                            dist: r.get(1)?,
+                            birth,
+                            brith: birth,
+                            gender: r.get(3)?,
+                        })
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
-                let total = c.query_row(&format!("SELECT count(*) {from}"), rusqlite::params_from_iter(&f.params), |r| r.get(0))?;
+                let total =
+                    c.query_row(&format!("SELECT count(*) {from}"), rusqlite::params_from_iter(&f.params), |r| {
+                        r.get(0)
+                    })?;
                 Ok::<_, Failure>((rows, total))
             })
             .await?;
@@ -138,7 +154,11 @@ impl PassengerApi {
             .db
             .write(move |tx| {
                 let rider = rider_id(tx, &uid, true)?.expect("created");
-                let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM transit_passenger WHERE rider_id = ?1)", [rider], |r| r.get(0))?;
+                let exists: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM transit_passenger WHERE rider_id = ?1)",
+                    [rider],
+                    |r| r.get(0),
+                )?;
                 if exists {
                     return Err(Failure::Conflict(format!("该记录已经存在: passenger {uid} exists")));
                 }
@@ -152,7 +172,6 @@ impl PassengerApi {
         ack()
     }
 }
-
 
 #[OpenApi]
 impl PassengerApi {
@@ -176,7 +195,15 @@ impl PassengerApi {
         limit: Query<Option<i64>>,
         sort: Query<Option<String>>,
     ) -> Reply<Page<PassengerRow>> {
-        let q = ListQuery { passenger_id: passenger_id.0, dist: dist.0, birth: birth.0.or(brith.0), gender: gender.0, page: page.0, limit: limit.0, sort: sort.0 };
+        let q = ListQuery {
+            passenger_id: passenger_id.0,
+            dist: dist.0,
+            birth: birth.0.or(brith.0),
+            gender: gender.0,
+            page: page.0,
+            limit: limit.0,
+            sort: sort.0,
+        };
         self.list(op, req, Sent { token: token.0.as_deref(), action: action.0.as_deref() }, q).await
     }
 
@@ -199,7 +226,15 @@ impl PassengerApi {
         limit: Query<Option<i64>>,
         sort: Query<Option<String>>,
     ) -> Reply<Page<PassengerRow>> {
-        let q = ListQuery { passenger_id: passenger_id.0, dist: dist.0, birth: birth.0.or(brith.0), gender: gender.0, page: page.0, limit: limit.0, sort: sort.0 };
+        let q = ListQuery {
+            passenger_id: passenger_id.0,
+            dist: dist.0,
+            birth: birth.0.or(brith.0),
+            gender: gender.0,
+            page: page.0,
+            limit: limit.0,
+            sort: sort.0,
+        };
         self.list(op, req, Sent { token: token.0.as_deref(), action: action.0.as_deref() }, q).await
     }
 
@@ -218,7 +253,14 @@ impl PassengerApi {
     /// Change a passenger (action=modify_passenger, modify_passager, or modify_trip as the document's example sends); fields left out keep their values
     #[oai(path = "/api/manage/passenger/update", method = "put")]
     async fn update(&self, op: &Operation, req: &Request, body: JsonBody<PassengerInput>) -> Reply<Ack> {
-        signed_in(&self.0, op, req, Sent::body(&body.token, &body.action), &["modify_passenger", "modify_passager", "modify_trip"]).await?;
+        signed_in(
+            &self.0,
+            op,
+            req,
+            Sent::body(&body.token, &body.action),
+            &["modify_passenger", "modify_passager", "modify_trip"],
+        )
+        .await?;
         let input = body.0;
         let uid = input.id()?;
         let (dist, birth, gender) = (input.dist.map(|d| d.0), input.birth(), input.gender.map(|g| g.0));
@@ -251,7 +293,10 @@ impl PassengerApi {
                 if tx.execute("DELETE FROM transit_passenger WHERE rider_id = ?1", [rider])? == 0 {
                     return Err(not_found(&uid));
                 }
-                let travelled: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM transit_trip WHERE rider_id = ?1)", [rider], |r| r.get(0))?;
+                let travelled: bool =
+                    tx.query_row("SELECT EXISTS (SELECT 1 FROM transit_trip WHERE rider_id = ?1)", [rider], |r| {
+                        r.get(0)
+                    })?;
                 if !travelled {
                     tx.execute("DELETE FROM transit_rider WHERE id = ?1", [rider])?;
                 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use rusqlite::{Connection, params};
+use rusqlite::{params, Connection};
 
 use super::moment::DAY;
 
@@ -132,8 +132,10 @@ impl Deltas {
             }
             for ((d, o, t), n) in &self.pairs {
                 if *n < 0 {
-                    conn.prepare_cached("DELETE FROM transit_od_day WHERE day = ?1 AND origin = ?2 AND dest = ?3 AND n = 0")?
-                        .execute(params![d, o, t])?;
+                    conn.prepare_cached(
+                        "DELETE FROM transit_od_day WHERE day = ?1 AND origin = ?2 AND dest = ?3 AND n = 0",
+                    )?
+                    .execute(params![d, o, t])?;
                 }
             }
         }

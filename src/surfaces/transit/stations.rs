@@ -7,15 +7,15 @@ use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{params, Connection, OptionalExtension};
 
-use super::listing::{Filters, order_by, paging};
-use super::{Ack, Page, Reply, Sent, ack, incomplete, not_found, listed, rollup, signed_in};
-use crate::AppState;
+use super::listing::{order_by, paging, Filters};
+use super::{ack, incomplete, listed, not_found, rollup, signed_in, Ack, Page, Reply, Sent};
 use crate::identity::authz::Operation;
-use crate::surfaces::Failure;
 use crate::surfaces::body::JsonBody;
 use crate::surfaces::lenient::LenientId;
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct StationApi(pub Arc<AppState>);
 
@@ -51,7 +51,9 @@ pub fn station_by_name(conn: &Connection, name: &str) -> rusqlite::Result<Option
         .optional()?;
     match (found, name.parse::<i64>()) {
         (Some(s), _) => Ok(Some(s)),
-        (None, Ok(id)) => conn.query_row("SELECT id, area FROM transit_station WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?))).optional(),
+        (None, Ok(id)) => conn
+            .query_row("SELECT id, area FROM transit_station WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional(),
         (None, Err(_)) => Ok(None),
     }
 }
@@ -60,11 +62,16 @@ const SORTS: &[(&str, &str)] =
     &[("station_id", "id"), ("station_name", "name"), ("station_route", "route"), ("admin_area", "area")];
 
 fn area_of(conn: &Connection, id: i64) -> rusqlite::Result<Option<(String, String)>> {
-    conn.query_row("SELECT name, area FROM transit_station WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?))).optional()
+    conn.query_row("SELECT name, area FROM transit_station WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
 }
 
 fn name_taken(conn: &Connection, name: &str, except: i64) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT EXISTS (SELECT 1 FROM transit_station WHERE name = ?1 AND id <> ?2)", params![name, except], |r| r.get(0))
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM transit_station WHERE name = ?1 AND id <> ?2)",
+        params![name, except],
+        |r| r.get(0),
+    )
 }
 
 fn required_text(value: &Option<String>, field: &str) -> Result<Option<String>, Failure> {
@@ -94,7 +101,14 @@ impl StationApi {
         limit: Query<Option<i64>>,
         sort: Query<Option<String>>,
     ) -> Reply<Page<StationRow>> {
-        let (_, scope) = signed_in(&self.0, op, req, Sent { token: token.0.as_deref(), action: action.0.as_deref() }, &["list_station"]).await?;
+        let (_, scope) = signed_in(
+            &self.0,
+            op,
+            req,
+            Sent { token: token.0.as_deref(), action: action.0.as_deref() },
+            &["list_station"],
+        )
+        .await?;
         let paging = paging(page.0, limit.0)?;
         let order = order_by(sort.0.as_deref(), SORTS, "id ASC", "id")?;
         let mut f = Filters::default();
@@ -111,16 +125,30 @@ impl StationApi {
             .0
             .db
             .read(move |c| {
-                let sql = format!("SELECT id, name, route, area FROM transit_station {} {order} LIMIT ?{} OFFSET ?{}", f.sql(), f.params.len() + 1, f.params.len() + 2);
+                let sql = format!(
+                    "SELECT id, name, route, area FROM transit_station {} {order} LIMIT ?{} OFFSET ?{}",
+                    f.sql(),
+                    f.params.len() + 1,
+                    f.params.len() + 2
+                );
                 let mut values = f.params.clone();
                 values.extend([Value::Integer(paging.limit), Value::Integer(paging.offset)]);
                 let rows = c
                     .prepare(&sql)?
                     .query_map(rusqlite::params_from_iter(&values), |r| {
-                        Ok(StationRow { station_id: r.get(0)?, station_name: r.get(1)?, station_route: r.get(2)?, admin_area: r.get(3)? })
+                        Ok(StationRow {
+                            station_id: r.get(0)?,
+                            station_name: r.get(1)?,
+                            station_route: r.get(2)?,
+                            admin_area: r.get(3)?,
+                        })
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
-                let total = c.query_row(&format!("SELECT count(*) FROM transit_station {}", f.sql()), rusqlite::params_from_iter(&f.params), |r| r.get(0))?;
+                let total = c.query_row(
+                    &format!("SELECT count(*) FROM transit_station {}", f.sql()),
+                    rusqlite::params_from_iter(&f.params),
+                    |r| r.get(0),
+                )?;
                 Ok::<_, Failure>((rows, total))
             })
             .await?;
@@ -141,12 +169,19 @@ impl StationApi {
             .write(move |tx| {
                 let id = match id {
                     Some(id) => id,
-                    None => tx.query_row("SELECT coalesce(max(id), 1000) + 1 FROM transit_station", [], |r| r.get(0))?,
+                    None => {
+                        tx.query_row("SELECT coalesce(max(id), 1000) + 1 FROM transit_station", [], |r| r.get(0))?
+                    }
                 };
                 if area_of(tx, id)?.is_some() || name_taken(tx, &name, id)? {
-                    return Err(Failure::Conflict(format!("该记录已经存在: a station with id {id} or name {name} exists")));
+                    return Err(Failure::Conflict(format!(
+                        "该记录已经存在: a station with id {id} or name {name} exists"
+                    )));
                 }
-                tx.execute("INSERT INTO transit_station (id, name, route, area) VALUES (?1, ?2, ?3, ?4)", params![id, name, route, area])?;
+                tx.execute(
+                    "INSERT INTO transit_station (id, name, route, area) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, name, route, area],
+                )?;
                 Ok(())
             })
             .await?;
@@ -156,7 +191,8 @@ impl StationApi {
     /// Change a station (action=modify_station); fields left out keep their values
     #[oai(path = "/api/manage/station/update", method = "put")]
     async fn update(&self, op: &Operation, req: &Request, body: JsonBody<StationInput>) -> Reply<Ack> {
-        let (_, scope) = signed_in(&self.0, op, req, Sent::body(&body.token, &body.action), &["modify_station"]).await?;
+        let (_, scope) =
+            signed_in(&self.0, op, req, Sent::body(&body.token, &body.action), &["modify_station"]).await?;
         let id = body.station_id.ok_or_else(|| incomplete(&["station_id"]))?.0;
         let name = required_text(&body.station_name, "station_name")?;
         let (route, area) = (body.station_route.clone(), body.admin_area.clone());

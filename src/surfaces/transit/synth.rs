@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::moment::{DAY, civil_from_days, days_from_civil, format_date};
+use super::moment::{civil_from_days, days_from_civil, format_date, DAY};
 
 pub const LINES: [i64; 8] = [1, 2, 3, 4, 5, 10, 11, 12];
 pub const DISTRICTS: [i64; 9] = [1, 2, 3, 4, 5, 6, 7, 8, 10];
@@ -108,7 +108,11 @@ fn day_weight(day: i64) -> f64 {
 }
 
 fn hops(a: &Station, b: &Station) -> i64 {
-    if a.line == b.line { (a.position - b.position).abs() } else { a.position.min(20 - a.position) / 2 + b.position.min(20 - b.position) / 2 + 4 }
+    if a.line == b.line {
+        (a.position - b.position).abs()
+    } else {
+        a.position.min(20 - a.position) / 2 + b.position.min(20 - b.position) / 2 + 4
+    }
 }
 
 /// Seconds after midnight of an entry: rush-hour peaks at 8:00 and 18:00 over a base.
@@ -163,8 +167,17 @@ pub fn write(dir: &Path, opts: &Options, progress: bool) -> anyhow::Result<Writt
     for _ in 0..opts.passengers {
         let id = uid(&mut rng);
         let x = rng.unit();
-        let age = if x < 0.005 { rng.below(7) as i64 } else if x < 0.01 { 7 + rng.below(11) as i64 }
-            else if x < 0.80 { 18 + rng.below(23) as i64 } else if x < 0.995 { 41 + rng.below(25) as i64 } else { 66 + rng.below(20) as i64 };
+        let age = if x < 0.005 {
+            rng.below(7) as i64
+        } else if x < 0.01 {
+            7 + rng.below(11) as i64
+        } else if x < 0.80 {
+            18 + rng.below(23) as i64
+        } else if x < 0.995 {
+            41 + rng.below(25) as i64
+        } else {
+            66 + rng.below(20) as i64
+        };
         writeln!(out, "{id},{},{},{}", 5101 + rng.below(20), ref_year - age, rng.below(2))?;
         uids.push(id);
     }
@@ -213,7 +226,13 @@ pub fn write(dir: &Path, opts: &Options, progress: bool) -> anyhow::Result<Writt
             let duration = 240 + h * 150 + rng.below(420) as i64;
             let out_second = (second + duration).min(DAY - 1);
             let fare = (200 + 100 * ((h - 1) / 4)).min(900);
-            let channel = match rng.below(100) { 0..=39 => 1, 40..=64 => 2, 65..=84 => 3, 85..=94 => 4, _ => 5 };
+            let channel = match rng.below(100) {
+                0..=39 => 1,
+                40..=64 => 2,
+                65..=84 => 3,
+                85..=94 => 4,
+                _ => 5,
+            };
             // Frequent riders are many times likelier than occasional ones.
             let rider = &uids[((rng.unit().powi(2)) * uids.len() as f64) as usize % uids.len()];
             writeln!(
@@ -232,7 +251,12 @@ pub fn write(dir: &Path, opts: &Options, progress: bool) -> anyhow::Result<Writt
         }
         if progress {
             let rate = written as f64 / started.elapsed().as_secs_f64().max(1e-6);
-            eprint!("\rtrips.csv      {:5.1}% {:>11} rows {:>9.0}/s", written as f64 * 100.0 / opts.trips.max(1) as f64, written, rate);
+            eprint!(
+                "\rtrips.csv      {:5.1}% {:>11} rows {:>9.0}/s",
+                written as f64 * 100.0 / opts.trips.max(1) as f64,
+                written,
+                rate
+            );
         }
     }
     out.flush()?;
@@ -259,6 +283,9 @@ mod tests {
         assert_eq!(trips.lines().count(), 2_001);
         let other = Options { seed: 8, ..opts };
         write(b.path(), &other, false).unwrap();
-        assert_ne!(std::fs::read(a.path().join("trips.csv")).unwrap(), std::fs::read(b.path().join("trips.csv")).unwrap());
+        assert_ne!(
+            std::fs::read(a.path().join("trips.csv")).unwrap(),
+            std::fs::read(b.path().join("trips.csv")).unwrap()
+        );
     }
 }

@@ -7,18 +7,18 @@ use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{params, Connection, OptionalExtension};
 
-use super::listing::{Filters, order_by, paging};
-use super::moment::{DAY, format_time, parse_time};
+use super::listing::{order_by, paging, Filters};
+use super::moment::{format_time, parse_time, DAY};
 use super::rollup::{self, TripCore};
-use super::{Ack, Page, Reply, Scope, Sent, ack, incomplete, not_found, listed, signed_in, station_filter};
+use super::{ack, incomplete, listed, not_found, signed_in, station_filter, Ack, Page, Reply, Scope, Sent};
 use super::{passengers::rider_id, stations::station_by_name};
-use crate::AppState;
 use crate::identity::authz::Operation;
-use crate::surfaces::Failure;
 use crate::surfaces::body::JsonBody;
 use crate::surfaces::lenient::LenientId;
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct TripApi(pub Arc<AppState>);
 
@@ -147,7 +147,14 @@ fn where_clause(w: &Wanted, scoped: &Option<Vec<i64>>) -> Filters {
 /// A page of trips at one station in time order, as the merge of two index walks (trips
 /// entering there, trips leaving there), so a busy station's page costs no more than a
 /// quiet one's: an OR over both columns would collect and sort all of them first.
-fn station_page(w: &Wanted, station: i64, scoped: &Option<Vec<i64>>, desc: bool, limit: i64, offset: i64) -> (String, Vec<Value>) {
+fn station_page(
+    w: &Wanted,
+    station: i64,
+    scoped: &Option<Vec<i64>>,
+    desc: bool,
+    limit: i64,
+    offset: i64,
+) -> (String, Vec<Value>) {
     let mut rest = where_clause(&Wanted { station: None, ..*w }, scoped);
     rest.params.push(Value::Integer(station));
     let k = rest.params.len();
@@ -177,12 +184,19 @@ fn total(conn: &Connection, w: &Wanted, scoped: &Option<Vec<i64>>, filters: &Fil
         (true, None, Some(d), None) => return sum(conn, "SELECT sum(n) FROM transit_day_total WHERE day = ?1", [d]),
         (true, None, day, Some(_)) => {
             let day_filter = day.map_or(String::new(), |d| format!(" AND day = {d}"));
-            let sql = format!("SELECT sum(n_in) FROM transit_station_hour WHERE 1 = 1{day_filter}{}", station_filter("station", scoped));
+            let sql = format!(
+                "SELECT sum(n_in) FROM transit_station_hour WHERE 1 = 1{day_filter}{}",
+                station_filter("station", scoped)
+            );
             return sum(conn, &sql, []);
         }
         (true, Some(None), _, _) => return Ok(0),
         (true, Some(Some(s)), Some(d), None) => {
-            return sum(conn, "SELECT sum(n) FROM transit_od_day WHERE day = ?1 AND (origin = ?2 OR dest = ?2)", [d, s]);
+            return sum(
+                conn,
+                "SELECT sum(n) FROM transit_od_day WHERE day = ?1 AND (origin = ?2 OR dest = ?2)",
+                [d, s],
+            );
         }
         (true, Some(Some(s)), None, None) => {
             let gates = sum(conn, "SELECT sum(n_in) + sum(n_out) FROM transit_station_hour WHERE station = ?1", [s])?;
@@ -206,7 +220,12 @@ fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<Stored>> {
         |r| {
             Ok(Stored {
                 rider: r.get(0)?,
-                core: TripCore { in_station: r.get(1)?, in_time: r.get(2)?, out_station: r.get(3)?, out_time: r.get(4)? },
+                core: TripCore {
+                    in_station: r.get(1)?,
+                    in_time: r.get(2)?,
+                    out_station: r.get(3)?,
+                    out_time: r.get(4)?,
+                },
                 channel: r.get(5)?,
                 price: r.get(6)?,
             })
@@ -254,7 +273,9 @@ fn merge(conn: &Connection, input: &TripInput, base: Option<&Stored>, scope: &Sc
     }
     let time = |text: &Option<String>, field: &str, old: Option<i64>| -> Result<i64, Failure> {
         match text {
-            Some(t) => parse_time(t).ok_or_else(|| Failure::Invalid(format!("{field}: `{t}` is not a time like 2020-07-15 14:21:58.000000"))),
+            Some(t) => parse_time(t).ok_or_else(|| {
+                Failure::Invalid(format!("{field}: `{t}` is not a time like 2020-07-15 14:21:58.000000"))
+            }),
             None => Ok(old.expect("base present when a field is absent")),
         }
     };
@@ -339,12 +360,22 @@ impl TripApi {
         /// A field name, `-` first for descending, e.g. -in_station_time
         sort: Query<Option<String>>,
     ) -> Reply<Page<TripRow>> {
-        let (_, scope) = signed_in(&self.0, op, req, Sent { token: token.0.as_deref(), action: action.0.as_deref() }, &["list_trip"]).await?;
+        let (_, scope) = signed_in(
+            &self.0,
+            op,
+            req,
+            Sent { token: token.0.as_deref(), action: action.0.as_deref() },
+            &["list_trip"],
+        )
+        .await?;
         let paging = paging(page.0, limit.0)?;
         // Chronological by default: the time and rider indexes then deliver pages in order.
         let order = order_by(sort.0.as_deref(), SORTS, "t.in_time ASC, t.id ASC", "t.id")?;
         let day = match date.0.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-            Some(d) => Some(super::moment::parse_day_of(d).ok_or_else(|| Failure::Invalid(format!("date: `{d}` is not a date like 2020-07-15")))?),
+            Some(d) => Some(
+                super::moment::parse_day_of(d)
+                    .ok_or_else(|| Failure::Invalid(format!("date: `{d}` is not a date like 2020-07-15")))?,
+            ),
             None => None,
         };
         let chronological = match sort.0.as_deref().map(str::trim) {
@@ -370,11 +401,17 @@ impl TripApi {
                 let scoped = scope.stations(c)?;
                 let filters = where_clause(&wanted, &scoped);
                 let (sql, values) = match (wanted.station, chronological) {
-                    (Some(Some(station)), Some(desc)) => station_page(&wanted, station, &scoped, desc, paging.limit, paging.offset),
-                    _ => (format!("{SELECT} {} {order} LIMIT {} OFFSET {}", filters.sql(), paging.limit, paging.offset), filters.params.clone()),
+                    (Some(Some(station)), Some(desc)) => {
+                        station_page(&wanted, station, &scoped, desc, paging.limit, paging.offset)
+                    }
+                    _ => (
+                        format!("{SELECT} {} {order} LIMIT {} OFFSET {}", filters.sql(), paging.limit, paging.offset),
+                        filters.params.clone(),
+                    ),
                 };
                 let mut stmt = c.prepare(&sql)?;
-                let rows = stmt.query_map(rusqlite::params_from_iter(&values), row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+                let rows =
+                    stmt.query_map(rusqlite::params_from_iter(&values), row)?.collect::<rusqlite::Result<Vec<_>>>()?;
                 let total = total(c, &wanted, &scoped, &filters)?;
                 Ok::<_, Failure>((rows, total))
             })
@@ -392,7 +429,9 @@ impl TripApi {
             .write(move |tx| {
                 let trip = merge(tx, &input, None, &scope)?;
                 if duplicate(tx, &trip, -1)? {
-                    return Err(Failure::Conflict("该记录已经存在: this passenger already has a trip entering that station at that time".into()));
+                    return Err(Failure::Conflict(
+                        "该记录已经存在: this passenger already has a trip entering that station at that time".into(),
+                    ));
                 }
                 write(tx, None, &trip)?;
                 rollup::change(tx, None, Some(&trip.core))?;
@@ -415,7 +454,9 @@ impl TripApi {
                 check_scope(tx, before.core.in_station, &scope)?;
                 let after = merge(tx, &input, Some(&before), &scope)?;
                 if duplicate(tx, &after, id)? {
-                    return Err(Failure::Conflict("该记录已经存在: this passenger already has a trip entering that station at that time".into()));
+                    return Err(Failure::Conflict(
+                        "该记录已经存在: this passenger already has a trip entering that station at that time".into(),
+                    ));
                 }
                 write(tx, Some(id), &after)?;
                 rollup::change(tx, Some(&before.core), Some(&after.core))?;

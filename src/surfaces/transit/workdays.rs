@@ -6,16 +6,16 @@ use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
 use rusqlite::types::Value;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{params, OptionalExtension};
 
-use super::listing::{Filters, order_by, paging};
+use super::listing::{order_by, paging, Filters};
 use super::moment::{format_date, parse_date};
-use super::{Ack, Page, Reply, Sent, ack, incomplete, not_found, listed, signed_in};
-use crate::AppState;
+use super::{ack, incomplete, listed, not_found, signed_in, Ack, Page, Reply, Sent};
 use crate::identity::authz::Operation;
-use crate::surfaces::Failure;
 use crate::surfaces::body::JsonBody;
 use crate::surfaces::lenient::LenientId;
+use crate::surfaces::Failure;
+use crate::AppState;
 
 pub struct WorkdayApi(pub Arc<AppState>);
 
@@ -39,7 +39,9 @@ struct WorkdayInput {
 
 /// The date normalised to `yyyy-MM-dd`.
 pub fn normal_date(text: &str) -> Result<String, Failure> {
-    parse_date(text).map(format_date).ok_or_else(|| Failure::Invalid(format!("date: `{text}` is not a date like 2020-01-01")))
+    parse_date(text)
+        .map(format_date)
+        .ok_or_else(|| Failure::Invalid(format!("date: `{text}` is not a date like 2020-01-01")))
 }
 
 fn class_of(conn: &rusqlite::Connection, date: &str) -> rusqlite::Result<Option<i64>> {
@@ -65,9 +67,15 @@ impl WorkdayApi {
         limit: Query<Option<i64>>,
         sort: Query<Option<String>>,
     ) -> Reply<Page<WorkdayRow>> {
-        signed_in(&self.0, op, req, Sent { token: token.0.as_deref(), action: action.0.as_deref() }, &["list_workday"]).await?;
+        signed_in(&self.0, op, req, Sent { token: token.0.as_deref(), action: action.0.as_deref() }, &["list_workday"])
+            .await?;
         let paging = paging(page.0, limit.0)?;
-        let order = order_by(sort.0.as_deref(), &[("date", "date"), ("date_class", "date_class"), ("cls", "date_class")], "date ASC", "date")?;
+        let order = order_by(
+            sort.0.as_deref(),
+            &[("date", "date"), ("date_class", "date_class"), ("cls", "date_class")],
+            "date ASC",
+            "date",
+        )?;
         let mut f = Filters::default();
         if let Some(d) = date.0.filter(|d| !d.is_empty()) {
             f.push("date = ?", [Value::Text(normal_date(&d)?)]);
@@ -79,12 +87,23 @@ impl WorkdayApi {
             .0
             .db
             .read(move |c| {
-                let sql = format!("SELECT date, date_class FROM transit_workday {} {order} LIMIT {} OFFSET {}", f.sql(), paging.limit, paging.offset);
+                let sql = format!(
+                    "SELECT date, date_class FROM transit_workday {} {order} LIMIT {} OFFSET {}",
+                    f.sql(),
+                    paging.limit,
+                    paging.offset
+                );
                 let rows = c
                     .prepare(&sql)?
-                    .query_map(rusqlite::params_from_iter(&f.params), |r| Ok(WorkdayRow { date: r.get(0)?, date_class: r.get(1)? }))?
+                    .query_map(rusqlite::params_from_iter(&f.params), |r| {
+                        Ok(WorkdayRow { date: r.get(0)?, date_class: r.get(1)? })
+                    })?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
-                let total = c.query_row(&format!("SELECT count(*) FROM transit_workday {}", f.sql()), rusqlite::params_from_iter(&f.params), |r| r.get(0))?;
+                let total = c.query_row(
+                    &format!("SELECT count(*) FROM transit_workday {}", f.sql()),
+                    rusqlite::params_from_iter(&f.params),
+                    |r| r.get(0),
+                )?;
                 Ok::<_, Failure>((rows, total))
             })
             .await?;
@@ -123,7 +142,8 @@ impl WorkdayApi {
         self.0
             .db
             .write(move |tx| {
-                if tx.execute("UPDATE transit_workday SET date_class = ?1 WHERE date = ?2", params![class, date])? == 0 {
+                if tx.execute("UPDATE transit_workday SET date_class = ?1 WHERE date = ?2", params![class, date])? == 0
+                {
                     return Err(not_found(&date));
                 }
                 Ok(())

@@ -42,7 +42,9 @@ pub fn drop_trip_indexes(tx: &Connection) -> rusqlite::Result<()> {
 pub fn build_trip_indexes(tx: &Connection) -> rusqlite::Result<()> {
     let cache: i64 = tx.query_row("PRAGMA cache_size", [], |row| row.get(0))?;
     tx.execute_batch(&format!("PRAGMA cache_size = -{SORT_RUN_KIB}"))?;
-    let built = TRIP_INDEXES.iter().try_for_each(|(name, on)| tx.execute_batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON {on}")));
+    let built = TRIP_INDEXES
+        .iter()
+        .try_for_each(|(name, on)| tx.execute_batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON {on}")));
     tx.execute_batch(&format!("PRAGMA cache_size = {cache}"))?;
     built
 }

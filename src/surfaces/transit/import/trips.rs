@@ -4,11 +4,11 @@
 //! at the end (inside the same transaction), which is much faster than updating them row
 //! by row.
 
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{params, params_from_iter, Connection};
 
+use super::{bulk, columns, int, split, split_plain, Reader};
 use crate::surfaces::transit::moment::parse_time;
 use crate::surfaces::transit::rollup::{Deltas, FastMap, TripCore};
-use super::{Reader, bulk, columns, int, split, split_plain};
 
 pub(super) fn import_trips(tx: &Connection, mut r: Reader) -> anyhow::Result<u64> {
     let cols = columns(
@@ -25,10 +25,14 @@ pub(super) fn import_trips(tx: &Connection, mut r: Reader) -> anyhow::Result<u64
     )?;
     let cols: Vec<usize> = cols.into_iter().map(|c| c.expect("all required")).collect();
     let widest = *cols.iter().max().expect("seven columns");
-    let stations: FastMap<String, i64> =
-        tx.prepare("SELECT name, id FROM transit_station")?.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-    let riders: bulk::RiderIds =
-        tx.prepare("SELECT uid, id FROM transit_rider")?.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    let stations: FastMap<String, i64> = tx
+        .prepare("SELECT name, id FROM transit_station")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let riders: bulk::RiderIds = tx
+        .prepare("SELECT uid, id FROM transit_rider")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
     let next_rider: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM transit_rider", [], |row| row.get(0))?;
     let existing: i64 = tx.query_row("SELECT coalesce(sum(n), 0) FROM transit_day_total", [], |row| row.get(0))?;
     let estimated = r.size / 70;
@@ -108,7 +112,9 @@ fn insert_trips_sql(rows: usize) -> String {
 
 /// The INSERT parameters of `trips`, row after row.
 fn trip_values(trips: &[(i64, TripCore, i64, i64)]) -> impl Iterator<Item = i64> + '_ {
-    trips.iter().flat_map(|(rider, c, channel, price)| [*rider, c.in_station, c.in_time, c.out_station, c.out_time, *channel, *price])
+    trips.iter().flat_map(|(rider, c, channel, price)| {
+        [*rider, c.in_station, c.in_time, c.out_station, c.out_time, *channel, *price]
+    })
 }
 
 /// What the parser thread needs: the column positions and the station and rider ids.
@@ -126,7 +132,9 @@ impl Parsing<'_> {
     fn run(mut self, r: &mut Reader, send: std::sync::mpsc::SyncSender<Batch>) -> anyhow::Result<u64> {
         let cols = self.cols;
         let station = |r: &Reader, name: &str, what: &str| -> anyhow::Result<i64> {
-            self.stations.get(name).copied().ok_or_else(|| r.error(format!("{what} `{name}` is not a known station (import the stations file first)")))
+            self.stations.get(name).copied().ok_or_else(|| {
+                r.error(format!("{what} `{name}` is not a known station (import the stations file first)"))
+            })
         };
         let time = |r: &Reader, text: &str, what: &str| -> anyhow::Result<i64> {
             parse_time(text).ok_or_else(|| r.error(format!("{what} `{text}` is not a time like 2020-07-15 14:21:58")))
@@ -176,7 +184,8 @@ impl Parsing<'_> {
             batch.trips.push((rider, core, channel, price));
             n += 1;
             if batch.trips.len() == BATCH {
-                let full = std::mem::replace(&mut batch, Batch { new_riders: Vec::new(), trips: Vec::with_capacity(BATCH) });
+                let full =
+                    std::mem::replace(&mut batch, Batch { new_riders: Vec::new(), trips: Vec::with_capacity(BATCH) });
                 if send.send(full).is_err() {
                     break;
                 }
