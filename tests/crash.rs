@@ -4,8 +4,11 @@
 //! upload may be left without its row, the rollups must still count every trip, and the
 //! database must pass its integrity check.
 
+#[path = "it/care_support/mod.rs"]
 mod care_support;
+#[path = "it/common/mod.rs"]
 mod common;
+#[path = "it/music_support/mod.rs"]
 mod music_support;
 
 use std::collections::HashSet;

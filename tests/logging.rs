@@ -1,6 +1,7 @@
 //! Tokens and passwords never reach the log. This file is its own test binary, so it can
 //! own the global tracing subscriber and read everything the server logs.
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::io::Write;

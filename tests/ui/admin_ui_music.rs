@@ -5,9 +5,8 @@
 //! filled, played, emptied, renamed, favourited and deleted. The approval tasks, an
 //! ordinary user's view, both languages and a phone are in admin_ui_music_tasks.rs.
 
-mod admin_ui_support;
-mod common;
-mod music_support;
+use crate::admin_ui_support;
+use crate::music_support;
 
 use admin_ui_support::{account_id, drive, row, scalar, signed_in_admin, wait_on, Ui};
 use music_support::{audio, fixture, png, wav};

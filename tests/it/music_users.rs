@@ -1,8 +1,8 @@
 //! Music accounts: signup and login rules, the caller's details, avatar, password, logout,
 //! and the permission and ban requests with their approval by administrators.
 
-mod common;
-mod music_support;
+use crate::common;
+use crate::music_support;
 
 use common::TestServer;
 use music_support::*;

@@ -1,7 +1,7 @@
 //! Backups and restores: an online archive of the database and uploads, restored into a
 //! fresh folder that a new server then serves unchanged.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -5,9 +5,8 @@
 //! token, byte for byte; an analyst's refused export; the dashboard's transit counts; both
 //! languages and a 375 px phone.
 
-mod admin_ui_support;
-mod common;
-mod transit_support;
+use crate::admin_ui_support;
+use crate::transit_support;
 
 use std::time::{Duration, Instant};
 

@@ -2,10 +2,9 @@
 //! every kind of caller; each answer must be what the table in
 //! `access_support/table.rs` says, in the surface's own words (CONTRACT §3).
 
-mod access_support;
-mod care_support;
-mod common;
-mod open_support;
+use crate::access_support;
+use crate::care_support;
+use crate::open_support;
 
 use access_support::table::{self, TABLE};
 use access_support::{expected, outcome, served_operations, Caller, Outcome, World, CALLERS};

@@ -4,10 +4,10 @@
 //! refused in the surface's envelope and leaves no file and no row. (Transit CSV import and
 //! backup restore are command-line only: no HTTP upload path exists for them.)
 
-mod care_support;
-mod common;
-mod music_support;
-mod open_support;
+use crate::care_support;
+use crate::common;
+use crate::music_support;
+use crate::open_support;
 
 use std::collections::BTreeSet;
 use std::path::Path;

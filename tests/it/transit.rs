@@ -1,8 +1,7 @@
 //! The transit surface's management endpoints in the document's shapes: login, trips,
 //! stations, workdays, passengers, filters, paging, sort, actions and permissions.
 
-mod common;
-mod transit_support;
+use crate::transit_support;
 
 use reqwest::Method;
 use serde_json::json;

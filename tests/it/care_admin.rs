@@ -1,7 +1,7 @@
 //! care (seed 004): administrators' user management and portraits.
 
-mod care_support;
-mod common;
+use crate::care_support;
+use crate::common;
 
 use care_support::*;
 use common::TestServer;

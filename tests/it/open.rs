@@ -1,9 +1,9 @@
 //! The open platform (seed 003): app management on the system surface, client-credential
 //! tokens, the document's error codes, per-app rate limits and signed webhooks.
 
-mod care_support;
-mod common;
-mod open_support;
+use crate::care_support;
+use crate::common;
+use crate::open_support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

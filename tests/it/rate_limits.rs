@@ -3,9 +3,8 @@
 //! envelope with `Retry-After`; what succeeds is never counted; another address is not
 //! affected (a second loopback address stands in for another machine on the LAN).
 
-mod care_support;
-mod common;
-mod open_support;
+use crate::care_support;
+use crate::common;
 
 use std::net::{IpAddr, Ipv4Addr};
 

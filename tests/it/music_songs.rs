@@ -1,8 +1,8 @@
 //! Songs: multipart uploads checked by content, the filtered list, edits, file replacement,
 //! streaming with Range, unshelving and shelving, favourites and ownership.
 
-mod common;
-mod music_support;
+use crate::common;
+use crate::music_support;
 
 use common::TestServer;
 use music_support::*;

@@ -2,8 +2,7 @@
 //! a direct GROUP BY after a random mix of changes, data-role scopes, the CSV export and
 //! the bulk import.
 
-mod common;
-mod transit_support;
+use crate::transit_support;
 
 use std::collections::BTreeMap;
 

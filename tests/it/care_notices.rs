@@ -1,7 +1,7 @@
 //! care (seed 004): devices, fall notices, read state, live alerts over SSE, retention.
 
-mod care_support;
-mod common;
+use crate::care_support;
+use crate::common;
 
 use std::time::Duration;
 

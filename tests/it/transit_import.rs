@@ -2,8 +2,7 @@
 //! folder's lock) and beside a server (the WAL): the same rows, rollups and indexes either
 //! way, nothing kept of a bad file, and afterwards a WAL database that a server opens.
 
-mod common;
-mod transit_support;
+use crate::transit_support;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! Start, stop and start again: graceful shutdown, persistence across restarts, the setup
 //! link, the command line, configuration and the committed OpenAPI documents.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::Duration;

@@ -2,8 +2,8 @@
 //! the real app. Every test fails on any console error, uncaught exception or failed load,
 //! and writes a screenshot of each page it visits to target/ui-screenshots/.
 
-mod admin_ui_support;
-mod common;
+use crate::admin_ui_support;
+use crate::common;
 
 use admin_ui_support::{drive, scalar, sign_in, signed_in_admin, Ui};
 use common::TestServer;

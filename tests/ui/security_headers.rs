@@ -2,11 +2,11 @@
 //! policies that still let the admin UI and Swagger UI work in a real browser, and CORS:
 //! off unless configured, then only for the configured origins.
 
-mod admin_ui_support;
-mod care_support;
-mod common;
-mod music_support;
-mod open_support;
+use crate::admin_ui_support;
+use crate::care_support;
+use crate::common;
+use crate::music_support;
+use crate::open_support;
 
 use std::collections::BTreeSet;
 

@@ -1,7 +1,7 @@
 //! The system surface (seed 001): users, roles, permissions, data roles, departments, and
 //! the authorization model every surface uses. Bodies are the document's own examples.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use reqwest::Method;

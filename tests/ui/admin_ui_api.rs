@@ -1,7 +1,7 @@
 //! The system endpoints the admin UI needs beyond seed 001, over HTTP: the login captcha
 //! after failed logins, and the caller's own permissions for the navigation.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use serde_json::{json, Value};

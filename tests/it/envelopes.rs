@@ -1,7 +1,7 @@
 //! Every error class under every mount answers in that surface's envelope (CONTRACT §2),
 //! never with a bare body; plus health, docs and the compatibility root.
 
-mod common;
+use crate::common;
 
 use common::{read, TestServer};
 use serde_json::{json, Value};

@@ -1,8 +1,8 @@
 //! care (seed 004): envelopes, captchas, phone accounts, sessions and profiles, spoken in
 //! the document's JSON.
 
-mod care_support;
-mod common;
+use crate::care_support;
+use crate::common;
 
 use care_support::*;
 use common::{read, TestServer};

@@ -2,8 +2,8 @@
 //! and failures, are checked against the schema their own document declares for them, so
 //! a client generated from `/openapi/<surface>.json` reads every answer it can get.
 
-mod care_support;
-mod common;
+use crate::care_support;
+use crate::common;
 
 use common::{read, TestServer};
 use reqwest::RequestBuilder;

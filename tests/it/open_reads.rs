@@ -1,11 +1,11 @@
 //! The open platform's read endpoints (seed 003, CONTRACT §8): care notices and devices,
 //! transit figures and stations, the music catalogue, each behind its scope.
 
-mod care_support;
-mod common;
-mod music_support;
-mod open_support;
-mod transit_support;
+use crate::care_support;
+use crate::common;
+use crate::music_support;
+use crate::open_support;
+use crate::transit_support;
 
 use common::TestServer;
 use open_support::{admin_token, assert_open_error, bearer, camera, open_get};

@@ -4,9 +4,8 @@
 //! for another account and approved; then every music page and its dialogs in both
 //! languages and on a 375 px phone.
 
-mod admin_ui_support;
-mod common;
-mod music_support;
+use crate::admin_ui_support;
+use crate::music_support;
 
 use admin_ui_support::{account_id, drive, row, scalar, signed_in_admin, switch_to, wait_on};
 use music_support::audio;

@@ -2,9 +2,9 @@
 //! shown once, edited, its webhook deliveries listed after a fall alert, its secret
 //! rotated, deleted; a backup made from the page, downloaded, and a failed run shown.
 
-mod admin_ui_support;
-mod care_support;
-mod common;
+use crate::admin_ui_support;
+use crate::care_support;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

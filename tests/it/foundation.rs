@@ -2,7 +2,7 @@
 //! services, the envelope of every error class on every surface, body limits, health, docs,
 //! setup link, compatibility root.
 
-mod common;
+use crate::common;
 
 use common::{read, TestServer};
 use serde_json::{json, Value};

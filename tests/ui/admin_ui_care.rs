@@ -2,9 +2,8 @@
 //! bound and unbound; a fall alert posted by a simulated camera appearing live, with its
 //! snapshot, marked read, filtered by state and device; the dashboard's care counts.
 
-mod admin_ui_support;
-mod care_support;
-mod common;
+use crate::admin_ui_support;
+use crate::care_support;
 
 use admin_ui_support::{drive, scalar, signed_in_admin, wait_on};
 use serde_json::json;

@@ -3,11 +3,10 @@
 //! playlists, tasks or account. Reading other people's playlists is allowed: the music
 //! document's list is global.
 
-mod access_support;
-mod care_support;
-mod common;
-mod music_support;
-mod open_support;
+use crate::access_support;
+use crate::care_support;
+use crate::common;
+use crate::music_support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

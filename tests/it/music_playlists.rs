@@ -1,8 +1,8 @@
 //! Playlists (create, cover, rename, lists, detail, entries, favourites, delete) and the
 //! recommendation endpoints over HTTP.
 
-mod common;
-mod music_support;
+use crate::common;
+use crate::music_support;
 
 use common::TestServer;
 use music_support::*;

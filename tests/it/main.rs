@@ -1,0 +1,31 @@
+//! The integration tests that start the real app in-process and speak HTTP to it, as one
+//! test binary (one build and link instead of one per file).
+
+mod access_support;
+mod care_support;
+mod common;
+mod music_support;
+mod open_support;
+mod transit_support;
+
+mod access_matrix;
+mod backup;
+mod care_accounts;
+mod care_admin;
+mod care_notices;
+mod documents;
+mod envelopes;
+mod foundation;
+mod lifecycle;
+mod music_playlists;
+mod music_songs;
+mod music_users;
+mod open;
+mod open_reads;
+mod ownership;
+mod rate_limits;
+mod system;
+mod transit;
+mod transit_analytics;
+mod transit_import;
+mod uploads;
