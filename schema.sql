@@ -450,3 +450,16 @@ CREATE TABLE transit_od_day (
     PRIMARY KEY (day, origin, dest)
 ) WITHOUT ROWID;
 CREATE INDEX transit_od_day_by_dest ON transit_od_day(day, dest);
+
+-- migration 8: identity invariants
+-- Login names are unique whatever their case: `Admin0` is the account `admin0`. A box that
+-- already holds names differing only in case keeps the oldest as it is and renames the
+-- others to `<name>_<id>`.
+UPDATE account SET username = username || '_' || id
+ WHERE username IS NOT NULL
+   AND id NOT IN (SELECT min(id) FROM account WHERE username IS NOT NULL GROUP BY username COLLATE NOCASE);
+CREATE UNIQUE INDEX account_username_nocase ON account(username COLLATE NOCASE);
+-- A session opened on behalf of another (the console's care session for its system
+-- session) ends with it: logout, expiry and revocation alike.
+ALTER TABLE session ADD COLUMN issued_by INTEGER REFERENCES session(id) ON DELETE CASCADE;
+CREATE INDEX session_by_issuer ON session(issued_by) WHERE issued_by IS NOT NULL;

@@ -36,6 +36,12 @@ pub enum IdentityError {
     Banned,
     #[error("{0}")]
     Forbidden(String),
+    /// A change the account invariants refuse (the last super-administrator, one's own account).
+    #[error("{0}")]
+    Invalid(String),
+    /// A login name or phone another account already uses.
+    #[error("{0}")]
+    Conflict(String),
     #[error("too many failed logins from this address; retry in {0} s")]
     RateLimited(u64),
     #[error("{0}")]
@@ -59,6 +65,12 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The box's operator at the command line (or a test setting up data): outranks every
+    /// account. No request ever becomes this caller.
+    pub fn operator() -> Caller {
+        Caller { account_id: 0, session_id: 0, roles: vec![roles::SUPER_ADMIN] }
+    }
+
     /// 超级管理员 or 管理员: sees and manages other accounts' data where a surface has such
     /// operations (which operations it may call at all is `Identity::authorize`'s).
     pub fn is_admin(&self) -> bool {
@@ -166,6 +178,7 @@ impl Identity {
                     idle_secs: None,
                     lifetime_secs: lifetime,
                     keep_at_most: None,
+                    issued_by: None,
                 };
                 sessions::create(tx, &new, &stored)?;
                 Ok::<_, IdentityError>(())

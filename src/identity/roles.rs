@@ -30,3 +30,31 @@ pub fn super_admin_exists(conn: &Connection) -> rusqlite::Result<bool> {
         |r| r.get(0),
     )
 }
+
+/// Nobody but a super-administrator weakens a role they hold: takes a permission from it
+/// (`keeping` is the permission set it would have; `None` disables the role). Otherwise an
+/// administrator could empty 管理员 and lock every administrator out, itself included.
+pub fn ensure_may_weaken(
+    conn: &Connection,
+    caller: &super::Caller,
+    role_id: i64,
+    keeping: Option<&[i64]>,
+) -> Result<(), super::IdentityError> {
+    if caller.is_super_admin() || !caller.has_role(role_id) {
+        return Ok(());
+    }
+    let weakened = match keeping {
+        None => true,
+        Some(kept) => {
+            let mut stmt = conn.prepare_cached("SELECT permission_id FROM role_permission WHERE role_id = ?1")?;
+            let held = stmt.query_map([role_id], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            held.iter().any(|p| !kept.contains(p))
+        }
+    };
+    if weakened {
+        return Err(super::IdentityError::Forbidden(
+            "you hold this role: only a super-administrator may take permissions from it or disable it".into(),
+        ));
+    }
+    Ok(())
+}

@@ -15,6 +15,8 @@ pub struct NewSession<'a> {
     pub lifetime_secs: i64,
     /// Oldest sessions of this account on this surface beyond this number are dropped.
     pub keep_at_most: Option<i64>,
+    /// The session this one was opened for; it ends when that one ends.
+    pub issued_by: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -28,9 +30,9 @@ pub struct Session {
 pub fn create(conn: &Connection, new: &NewSession, token: &str) -> rusqlite::Result<i64> {
     let now = now();
     conn.execute(
-        "INSERT INTO session (account_id, surface, token_hash, created_at, last_used_at, idle_secs, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
-        params![new.account_id, new.surface, token_hash(token), now, new.idle_secs, now + new.lifetime_secs],
+        "INSERT INTO session (account_id, surface, token_hash, created_at, last_used_at, idle_secs, expires_at, issued_by)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)",
+        params![new.account_id, new.surface, token_hash(token), now, new.idle_secs, now + new.lifetime_secs, new.issued_by],
     )?;
     let id = conn.last_insert_rowid();
     if let Some(keep) = new.keep_at_most {

@@ -5,8 +5,9 @@
 use rand::Rng;
 use rusqlite::{params, Connection};
 
+use super::accounts::Rank;
 use super::tokens::{md5_hex, random_alphanumeric};
-use super::IdentityError;
+use super::{Caller, IdentityError};
 use crate::clock::now;
 
 pub const VALID_SECS: i64 = 180;
@@ -90,8 +91,16 @@ pub struct OutboxMessage {
     pub created_at: i64,
 }
 
+/// What a hidden code reads as.
+pub const HIDDEN: &str = "only a super-administrator may read this code";
+
+/// The outbox as `viewer` may read it: a code sent to the phone of an administrator or
+/// super-administrator is shown to super-administrators only (code and text hidden for
+/// everyone else), so that no administrator can reset another's password, or one above
+/// their own, by reading its code here.
 pub fn outbox(
     conn: &Connection,
+    viewer: &Caller,
     phone: Option<&str>,
     limit: i64,
     offset: i64,
@@ -114,7 +123,19 @@ pub fn outbox(
                 created_at: r.get(6)?,
             })
         })?
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut rows = rows;
+    for message in rows.iter_mut().filter(|_| !viewer.is_super_admin()) {
+        let holder = super::accounts::by_phone(conn, &message.phone)?;
+        let privileged = match holder {
+            Some(account) => Rank::of_account(conn, account.id)? >= Rank::Admin,
+            None => false,
+        };
+        if privileged {
+            message.code = HIDDEN.into();
+            message.text = format!("hidden: the phone belongs to an administrator; {HIDDEN}");
+        }
+    }
     Ok((rows, total))
 }
 

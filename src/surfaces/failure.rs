@@ -134,6 +134,8 @@ impl From<IdentityError> for Failure {
             IdentityError::Banned => Failure::AccountBanned,
             IdentityError::RateLimited(secs) => Failure::RateLimited(secs),
             IdentityError::Forbidden(m) => Failure::Forbidden(m),
+            IdentityError::Invalid(m) => Failure::Invalid(m),
+            IdentityError::Conflict(m) => Failure::Conflict(m),
             IdentityError::Db(e) => Failure::from(e),
             IdentityError::Internal(m) => {
                 tracing::error!(error = %m, "identity failure");

@@ -9,6 +9,7 @@ mod open_support;
 mod transit_support;
 
 mod access_matrix;
+mod account_rules;
 mod backup;
 mod care_accounts;
 mod care_admin;

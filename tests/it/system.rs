@@ -68,7 +68,7 @@ async fn users_are_created_listed_edited_and_deleted_with_the_documented_bodies(
     assert!(id.as_i64().unwrap() > 0);
 
     let again = sys.fails(Method::POST, "/api/auth/user/save", Some(body)).await;
-    assert_eq!(again, "loginname qiumeng is already used by another account");
+    assert_eq!(again, "the login name qiumeng is taken; choose another");
 
     let users = sys.ok(Method::GET, "/api/auth/user/userList", None).await;
     let user = users.as_array().unwrap().iter().find(|u| u["loginname"] == "qiumeng").unwrap().clone();
@@ -176,7 +176,8 @@ async fn the_last_super_administrator_stays() {
     let sys = admin(&server).await;
     let root: i64 = server.sql().query_row("SELECT id FROM account WHERE username = 'root'", [], |r| r.get(0)).unwrap();
     let delete = sys.fails(Method::DELETE, &format!("/api/auth/user/delete/{root}"), None).await;
-    assert_eq!(delete, "this is the last super-administrator: it cannot be deleted");
+    // Only a super-administrator may delete one, so the last one can only try it on itself.
+    assert_eq!(delete, "you cannot delete your own account");
     let mut demote = qiumeng("root", json!(["2"]));
     demote["loginname"] = json!("root");
     assert_eq!(
@@ -204,7 +205,7 @@ async fn the_last_super_administrator_stays() {
     );
     assert_eq!(
         manager.fails(Method::DELETE, &format!("/api/auth/user/delete/{root}"), None).await,
-        "only a super-administrator may change a super-administrator"
+        "that account outranks yours: only a super-administrator may change it"
     );
 
     // With a second super-administrator, the first may be demoted.

@@ -12,7 +12,7 @@ use super::signed_in;
 use super::user::{profile, profiles_with_phone, PhoneOnly, Profile, ProfileChange};
 use crate::files::Bucket;
 use crate::identity::authz::Operation;
-use crate::identity::{roles, sessions};
+use crate::identity::{accounts, IdentityError};
 use crate::surfaces::lenient::LenientBool;
 use crate::surfaces::Failure;
 use crate::AppState;
@@ -54,10 +54,6 @@ fn no_user() -> Failure {
     Failure::Code(100, "user not existed: no account has this phone".into())
 }
 
-fn is_foreign_key_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, Some(m)) if f.code == rusqlite::ErrorCode::ConstraintViolation && m.contains("FOREIGN KEY"))
-}
-
 impl AdminApi {
     async fn account_by_phone(&self, phone: String) -> Result<i64, Failure> {
         let id = self
@@ -93,36 +89,21 @@ impl AdminApi {
             }
             "update" => {
                 let change = ProfileChange::read(body.raw()?)?;
-                self.0.db.write(move |tx| Ok::<_, Failure>(change.apply(tx, target)?)).await?;
+                self.0.db.write(move |tx| Ok::<_, Failure>(change.apply(tx, &caller, target)?)).await?;
                 Ok(AdminUserAnswer::Done(Empty {}))
             }
             _ => {
-                if target == caller.account_id {
-                    return Err(Failure::Invalid("Arg's value error: you cannot delete your own account".into()));
-                }
-                let may_remove_super = caller.is_super_admin();
                 let portrait = self
                     .0
                     .db
                     .write(move |tx| {
-                        if !may_remove_super && roles::of_account(tx, target)?.contains(&roles::SUPER_ADMIN) {
-                            return Err(Failure::Forbidden(
-                                "No permission to operate: only a super-administrator may delete one".into(),
-                            ));
-                        }
                         let portrait: Option<String> =
                             tx.query_row("SELECT care_portrait FROM account WHERE id = ?1", [target], |r| r.get(0))?;
-                        sessions::revoke_all(tx, target)?;
-                        match tx.execute("DELETE FROM account WHERE id = ?1", [target]) {
-                            Err(e) if is_foreign_key_violation(&e) => Err(Failure::Conflict(
-                                "Arg's value error: this account still owns data on other surfaces; disable it instead"
-                                    .into(),
-                            )),
-                            other => {
-                                other?;
-                                Ok(portrait)
-                            }
-                        }
+                        accounts::delete(tx, &caller, target).map_err(|e| match e {
+                            IdentityError::Db(_) => Failure::from(e),
+                            other => Failure::Invalid(format!("Arg's value error: {other}")),
+                        })?;
+                        Ok::<_, Failure>(portrait)
                     })
                     .await?;
                 if let Some(file) = portrait {

@@ -6,16 +6,17 @@ use std::sync::Arc;
 use poem::web::RemoteAddr;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use super::captcha::{check_phone, check_sms};
 use super::envelope::{Answer, CareBody, Empty};
 use super::{signed_in, status, CAPTCHA_AFTER};
 use crate::clock::now;
+use crate::identity::accounts::{self, NewAccount};
 use crate::identity::authz::Operation;
 use crate::identity::tokens::random_hex;
-use crate::identity::{accounts, roles, sessions};
+use crate::identity::{roles, sessions, Caller, IdentityError};
 use crate::surfaces::Failure;
 use crate::AppState;
 
@@ -198,14 +199,11 @@ impl ProfileChange {
         Ok(ProfileChange { texts, level })
     }
 
-    pub fn apply(&self, conn: &Connection, account_id: i64) -> rusqlite::Result<()> {
-        let [(_, name), (_, nickname), (_, email)] = &self.texts;
-        conn.execute(
-            "UPDATE account SET name = COALESCE(?1, name), nickname = COALESCE(?2, nickname),
-             email = COALESCE(?3, email), care_level = COALESCE(?4, care_level), updated_at = ?5 WHERE id = ?6",
-            params![name, nickname, email, self.level, now(), account_id],
-        )?;
-        Ok(())
+    /// Applies the change on `caller`'s behalf (the account itself, or an administrator).
+    pub fn apply(self, conn: &Connection, caller: &Caller, account_id: i64) -> Result<(), IdentityError> {
+        let [(_, name), (_, nickname), (_, email)] = self.texts;
+        let change = accounts::Profile { name, nickname, email, care_level: self.level, ..Default::default() };
+        accounts::update_profile(conn, caller, account_id, &change)
     }
 }
 
@@ -215,6 +213,7 @@ async fn open_session(
     account_id: i64,
     idle_secs: Option<i64>,
     lifetime_secs: i64,
+    issued_by: Option<i64>,
 ) -> Result<String, Failure> {
     let token = random_hex(16);
     let stored = token.clone();
@@ -226,6 +225,7 @@ async fn open_session(
                 idle_secs,
                 lifetime_secs,
                 keep_at_most: Some(MAX_TOKENS),
+                issued_by,
             };
             Ok::<_, Failure>(sessions::create(tx, &new, &stored)?)
         })
@@ -235,13 +235,15 @@ async fn open_session(
 
 /// A care token for an account already signed in to the admin console, so its alert pages
 /// can call care: an ordinary token (10 idle minutes) that never outlives `until`, the
-/// console session's own expiry.
-pub async fn open_console_session(app: &AppState, account_id: i64, until: i64) -> Result<String, Failure> {
-    open_session(app, account_id, Some(IDLE_SECS), (until - now()).clamp(1, SHORT_LIFETIME_SECS)).await
-}
-
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+/// console session's own expiry, and ends with that session (`console_session`).
+pub async fn open_console_session(
+    app: &AppState,
+    account_id: i64,
+    console_session: Option<i64>,
+    until: i64,
+) -> Result<String, Failure> {
+    let lifetime = (until - now()).clamp(1, SHORT_LIFETIME_SECS);
+    open_session(app, account_id, Some(IDLE_SECS), lifetime, console_session).await
 }
 
 fn no_user() -> Failure {
@@ -299,7 +301,7 @@ impl UserApi {
         let account = self.check_password(&client_key(remote), &data.phone, &data.pass, data.hash.as_deref()).await?;
         let enduring = data.enduring == Some(1);
         let lifetime = if enduring { ENDURING_LIFETIME_SECS } else { SHORT_LIFETIME_SECS };
-        let token = open_session(&self.0, account.id, (!enduring).then_some(IDLE_SECS), lifetime).await?;
+        let token = open_session(&self.0, account.id, (!enduring).then_some(IDLE_SECS), lifetime, None).await?;
         Ok(TokenData { token })
     }
 
@@ -321,17 +323,16 @@ impl UserApi {
         self.0
             .db
             .write(move |tx| {
-                let now = now();
-                let inserted = tx.execute(
-                    "INSERT INTO account (phone, password_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-                    params![phone, password_hash, now],
-                );
-                match inserted {
-                    Err(e) if is_unique_violation(&e) => return Err(existed()),
-                    other => other?,
+                let new = NewAccount {
+                    phone: Some(&phone),
+                    password_hash: &password_hash,
+                    enabled: true,
+                    ..Default::default()
                 };
-                roles::grant(tx, tx.last_insert_rowid(), roles::USER)?;
-                Ok(Empty {})
+                match accounts::create(tx, &new, &[roles::USER]) {
+                    Err(IdentityError::Conflict(_)) => Err(existed()),
+                    other => other.map(|_| Empty {}).map_err(Failure::from),
+                }
             })
             .await
     }
@@ -416,7 +417,7 @@ impl UserApi {
             return Err(Failure::Forbidden("No permission to operate: only administrators may change level".into()));
         }
         let id = caller.account_id;
-        self.0.db.write(move |tx| Ok::<_, Failure>(change.apply(tx, id)?)).await?;
+        self.0.db.write(move |tx| Ok::<_, Failure>(change.apply(tx, &caller, id)?)).await?;
         Ok(Empty {})
     }
 }

@@ -12,11 +12,10 @@ use poem_openapi::{Object, OpenApi};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::fields::Fields;
-use super::users::set_banned;
 use super::{done, page, permission_of, signed_in, Done, MusicToken, Reply};
 use crate::clock::now_millis;
 use crate::identity::authz::Operation;
-use crate::identity::{roles, Caller};
+use crate::identity::{accounts, roles, Caller};
 use crate::surfaces::lenient::LenientId;
 use crate::surfaces::Failure;
 use crate::AppState;
@@ -174,6 +173,7 @@ fn list(conn: &Connection, only: Option<i64>) -> Result<Vec<TaskItem>, Failure> 
 async fn settle(app: &AppState, caller: &Caller, task_id: i64, approve: Option<TaskKind>) -> Result<(), Failure> {
     let operator = caller.account_id;
     let by_super_admin = caller.is_super_admin();
+    let caller = caller.clone();
     app.db
         .write(move |tx| {
             let task: Option<(i64, String, String, String)> = tx
@@ -209,8 +209,8 @@ async fn settle(app: &AppState, caller: &Caller, task_id: i64, approve: Option<T
                         ));
                     }
                     match kind {
-                        TaskKind::Ban => set_banned(tx, target, update_to == "true")?,
-                        TaskKind::Permission => set_permission(tx, target, &update_to)?,
+                        TaskKind::Ban => accounts::set_banned(tx, &caller, target, update_to == "true")?,
+                        TaskKind::Permission => set_permission(tx, &caller, target, &update_to)?,
                     }
                     "DONE"
                 }
@@ -226,19 +226,16 @@ async fn settle(app: &AppState, caller: &Caller, task_id: i64, approve: Option<T
 }
 
 /// Makes the account's built-in roles match a permission group; other roles stay.
-fn set_permission(conn: &Connection, uid: i64, permission: &str) -> Result<(), Failure> {
+fn set_permission(conn: &Connection, caller: &Caller, uid: i64, permission: &str) -> Result<(), Failure> {
     let (grant, revoke): (&[i64], &[i64]) = match permission {
         "admin" => (&[roles::ADMIN, roles::USER], &[]),
         "creator" => (&[roles::CREATOR, roles::USER], &[roles::ADMIN]),
         _ => (&[roles::USER], &[roles::ADMIN, roles::CREATOR]),
     };
-    for role in revoke {
-        conn.execute("DELETE FROM account_role WHERE account_id = ?1 AND role_id = ?2", [uid, *role])?;
-    }
-    for role in grant {
-        roles::grant(conn, uid, *role)?;
-    }
-    Ok(())
+    let mut wanted = roles::of_account(conn, uid)?;
+    wanted.retain(|r| !revoke.contains(r));
+    wanted.extend(grant.iter().filter(|r| !wanted.contains(r)).collect::<Vec<_>>());
+    Ok(accounts::set_roles(conn, caller, uid, &wanted)?)
 }
 
 #[OpenApi]

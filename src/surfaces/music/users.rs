@@ -15,8 +15,9 @@ use super::tasks::{self, TaskKind};
 use super::{base_url, done, ok, permission_of, signed_in, Done, MusicToken, Reply};
 use crate::clock::{local_datetime, now};
 use crate::files::Bucket;
+use crate::identity::accounts::{self, NewAccount};
 use crate::identity::authz::Operation;
-use crate::identity::{accounts, roles, sessions, Caller};
+use crate::identity::{roles, Caller};
 use crate::surfaces::lenient::{LenientBool, LenientId};
 use crate::surfaces::Failure;
 use crate::AppState;
@@ -232,16 +233,15 @@ impl UserApi {
         self.0
             .db
             .write(move |tx| {
-                if accounts::by_username(tx, &username)?.is_some() {
-                    return Err(Failure::Conflict(format!("the username {username} is taken; choose another")));
-                }
-                let at = now();
-                tx.execute(
-                    "INSERT INTO account (username, password_hash, name, nickname, created_at, updated_at) VALUES (?1, ?2, ?1, ?1, ?3, ?3)",
-                    params![username, hash, at],
-                )?;
-                roles::grant(tx, tx.last_insert_rowid(), roles::USER)?;
-                Ok(())
+                let new = NewAccount {
+                    username: Some(&username),
+                    password_hash: &hash,
+                    name: &username,
+                    nickname: &username,
+                    enabled: true,
+                    ..Default::default()
+                };
+                Ok::<_, Failure>(accounts::create(tx, &new, &[roles::USER])?)
             })
             .await?;
         done()
@@ -290,12 +290,14 @@ impl UserApi {
             .db
             .write(move |tx| {
                 account_exists(tx, uid.0)?;
-                tx.execute(
-                    "UPDATE account SET nickname = COALESCE(?1, nickname), email = COALESCE(?2, email),
-                            music_phone = COALESCE(?3, music_phone), music_profile = COALESCE(?4, music_profile), updated_at = ?5
-                     WHERE id = ?6",
-                    params![nickname.map(|n| n.trim().to_owned()), email, phone, profile, now(), uid.0],
-                )?;
+                let change = accounts::Profile {
+                    nickname: nickname.map(|n| n.trim().to_owned()),
+                    email,
+                    music_phone: phone,
+                    music_profile: profile,
+                    ..Default::default()
+                };
+                accounts::update_profile(tx, &caller, uid.0, &change)?;
                 Ok::<_, Failure>(())
             })
             .await?;
@@ -406,24 +408,6 @@ impl UserApi {
         self.0.identity.logout(&token.0.key).await?;
         done()
     }
-}
-
-/// Bans or lifts the ban of an account; a ban ends all its sessions at once.
-pub fn set_banned(conn: &Connection, uid: i64, banned: bool) -> Result<(), Failure> {
-    let at = now();
-    if banned {
-        conn.execute(
-            "UPDATE account SET banned = 1, banned_start = ?1, banned_end = NULL, updated_at = ?1 WHERE id = ?2",
-            params![at, uid],
-        )?;
-        sessions::revoke_all(conn, uid)?;
-    } else {
-        conn.execute(
-            "UPDATE account SET banned = 0, banned_end = ?1, updated_at = ?1 WHERE id = ?2",
-            params![at, uid],
-        )?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -160,7 +160,8 @@ impl AuthApi {
                 Ok::<_, Failure>(c.query_row("SELECT expires_at FROM session WHERE id = ?1", [session], |r| r.get(0))?)
             })
             .await?;
-        let token = crate::surfaces::care::open_console_session(&self.app, caller.account_id, until).await?;
+        let token =
+            crate::surfaces::care::open_console_session(&self.app, caller.account_id, Some(session), until).await?;
         ok(CareSessionData { token })
     }
 

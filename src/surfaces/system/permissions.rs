@@ -176,7 +176,7 @@ impl PermissionsApi {
         id: Path<LenientId>,
         body: JsonBody<GrantForm>,
     ) -> Reply<serde_json::Value> {
-        permitted(&self.0, op, &token).await?;
+        let caller = permitted(&self.0, op, &token).await?;
         let role = id.0 .0;
         if role == SUPER_ADMIN {
             return Err(
@@ -188,6 +188,7 @@ impl PermissionsApi {
             .db
             .write(move |tx| {
                 ROLES.get(tx, role)?;
+                crate::identity::roles::ensure_may_weaken(tx, &caller, role, Some(&wanted))?;
                 let mut known = tx.prepare_cached("SELECT 1 FROM permission WHERE id = ?1")?;
                 let unknown: Vec<String> =
                     wanted.iter().filter(|p| !known.exists([**p]).unwrap_or(false)).map(i64::to_string).collect();

@@ -247,8 +247,16 @@ impl RolesApi {
 
 impl RolesApi {
     async fn update(&self, op: &Operation, token: SystemToken, id: i64, form: RoleForm) -> Reply<serde_json::Value> {
-        permitted(&self.0, op, &token).await?;
-        self.0.db.write(move |tx| ROLES.update(tx, id, &form)).await?;
+        let caller = permitted(&self.0, op, &token).await?;
+        self.0
+            .db
+            .write(move |tx| {
+                if form.is_enable.is_some_and(|e| !e.0) {
+                    crate::identity::roles::ensure_may_weaken(tx, &caller, id, None)?;
+                }
+                ROLES.update(tx, id, &form)
+            })
+            .await?;
         self.0.identity.grants.invalidate();
         ok(serde_json::Value::Null)
     }

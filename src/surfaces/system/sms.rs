@@ -47,11 +47,11 @@ impl SmsApi {
         #[oai(name = "pageSize")]
         page_size: Query<Option<i64>>,
     ) -> Reply<Vec<OutboxMessage>> {
-        permitted(&self.0, op, &token).await?;
+        let caller = permitted(&self.0, op, &token).await?;
         let (size, offset) = super::paging(page_num.0, page_size.0, 50)?;
         let phone = phone.0.filter(|p| !p.is_empty());
         let (rows, total) =
-            self.0.db.read(move |c| Ok::<_, Failure>(sms::outbox(c, phone.as_deref(), size, offset)?)).await?;
+            self.0.db.read(move |c| Ok::<_, Failure>(sms::outbox(c, &caller, phone.as_deref(), size, offset)?)).await?;
         let rows = rows
             .into_iter()
             .map(|m| OutboxMessage {

@@ -1,20 +1,19 @@
-//! User management: accounts with their roles, data roles and department. Two rules keep
-//! the box manageable: only a super-administrator may make or change super-administrators,
-//! and the last enabled super-administrator can be neither removed, disabled nor demoted.
+//! User management: accounts with their roles, data roles and department, as the document
+//! writes them. Every change goes through the account core (`identity::accounts`), which
+//! holds the rules: ranks, the last super-administrator, unique names.
 
 use std::sync::Arc;
 
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{Object, OpenApi};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, Transaction};
 
 use super::auth::is_mainland_mobile;
 use super::roles::{ids, DATA_ROLES, ROLES};
 use super::{ok, page, permitted, Reply, SystemToken};
-use crate::clock::now;
 use crate::identity::authz::Operation;
-use crate::identity::roles::{ANALYST, SUPER_ADMIN, USER};
-use crate::identity::{accounts, sessions, Caller};
+use crate::identity::roles::{ANALYST, USER};
+use crate::identity::{accounts, Caller};
 use crate::surfaces::body::JsonBody;
 use crate::surfaces::lenient::{LenientBool, LenientId};
 use crate::surfaces::Failure;
@@ -149,40 +148,6 @@ fn roles_of(conn: &Connection, account: i64) -> rusqlite::Result<Vec<i64>> {
     roles
 }
 
-/// Refuses when `account` is the only enabled super-administrator.
-fn keep_a_super_admin(conn: &Connection, account: i64, what: &str) -> Result<(), Failure> {
-    let others: i64 = conn.query_row(
-        "SELECT count(*) FROM account_role ar JOIN account a ON a.id = ar.account_id
-         WHERE ar.role_id = ?1 AND a.enabled = 1 AND a.id != ?2",
-        [SUPER_ADMIN, account],
-        |r| r.get(0),
-    )?;
-    if others == 0 {
-        return Err(Failure::Invalid(format!("this is the last super-administrator: it cannot be {what}")));
-    }
-    Ok(())
-}
-
-/// A 管理员 may manage ordinary accounts, only a 超级管理员 may touch super-administrators.
-fn check_may_manage(conn: &Connection, caller: &Caller, account: i64) -> Result<(), Failure> {
-    if !caller.is_super_admin() && roles_of(conn, account)?.contains(&SUPER_ADMIN) {
-        return Err(Failure::Forbidden("only a super-administrator may change a super-administrator".into()));
-    }
-    Ok(())
-}
-
-fn check_unique(conn: &Connection, column: &str, value: &str, except: i64, what: &str) -> Result<(), Failure> {
-    let taken: Option<i64> = conn
-        .query_row(&format!("SELECT id FROM account WHERE {column} = ?1 AND id != ?2"), params![value, except], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    match taken {
-        Some(_) => Err(Failure::Conflict(format!("{what} {value} is already used by another account"))),
-        None => Ok(()),
-    }
-}
-
 /// Validated fields of a user form, with its role set worked out.
 struct Checked {
     loginname: String,
@@ -194,18 +159,12 @@ struct Checked {
     enabled: Option<bool>,
 }
 
-fn check_form(
-    conn: &Connection,
-    caller: &Caller,
-    form: &UserForm,
-    account: i64,
-    creating: bool,
-) -> Result<Checked, Failure> {
+fn check_form(conn: &Connection, form: &UserForm, account: i64, creating: bool) -> Result<Checked, Failure> {
     let loginname = form.loginname.trim().to_owned();
     if loginname.is_empty() || loginname.chars().count() > 50 || loginname.contains(char::is_whitespace) {
         return Err(Failure::Invalid("loginname must have 1 to 50 characters and no spaces".into()));
     }
-    check_unique(conn, "username", &loginname, account, "loginname")?;
+    accounts::ensure_unique(conn, Some(&loginname), None, account)?;
     let name = form.name.trim().to_owned();
     if name.chars().count() > 50 {
         return Err(Failure::Invalid("name must have at most 50 characters".into()));
@@ -215,7 +174,7 @@ fn check_form(
         if !is_mainland_mobile(phone) {
             return Err(Failure::Invalid("phone must be an 11-digit mobile number".into()));
         }
-        check_unique(conn, "phone", phone, account, "phone")?;
+        accounts::ensure_unique(conn, None, Some(phone), account)?;
     }
     if let Some(dept) = form.deptid {
         if !super::depts::exists_live(conn, dept.0)? {
@@ -237,39 +196,40 @@ fn check_form(
     }
     if let Some(roles) = &roles {
         ROLES.check_ids(conn, roles)?;
-        let had_super = !creating && roles_of(conn, account)?.contains(&SUPER_ADMIN);
-        if roles.contains(&SUPER_ADMIN) != had_super && !caller.is_super_admin() {
-            return Err(Failure::Forbidden("only a super-administrator may grant or remove 超级管理员".into()));
-        }
-        if had_super && !roles.contains(&SUPER_ADMIN) {
-            keep_a_super_admin(conn, account, "demoted")?;
-        }
     }
     let data_roles = form.data_role_id_list.as_deref().map(ids);
     if let Some(list) = &data_roles {
         DATA_ROLES.check_ids(conn, list)?;
     }
     let enabled = form.is_enable.map(|e| e.0).or(creating.then_some(true));
-    if enabled == Some(false) && !creating && roles_of(conn, account)?.contains(&SUPER_ADMIN) {
-        keep_a_super_admin(conn, account, "disabled")?;
-    }
     Ok(Checked { loginname, name, phone, roles, data_roles, enabled })
 }
 
-fn set_memberships(tx: &Transaction, account: i64, checked: &Checked) -> rusqlite::Result<()> {
+/// Roles, data roles and the enabled state, through the account core's rules.
+fn set_memberships(tx: &Transaction, caller: &Caller, account: i64, checked: &Checked) -> Result<(), Failure> {
     if let Some(roles) = &checked.roles {
-        tx.execute("DELETE FROM account_role WHERE account_id = ?1", [account])?;
-        for role in roles {
-            tx.execute("INSERT INTO account_role (account_id, role_id) VALUES (?1, ?2)", [account, *role])?;
-        }
+        accounts::set_roles(tx, caller, account, roles)?;
     }
     if let Some(data_roles) = &checked.data_roles {
-        tx.execute("DELETE FROM account_data_role WHERE account_id = ?1", [account])?;
-        for role in data_roles {
-            tx.execute("INSERT INTO account_data_role (account_id, data_role_id) VALUES (?1, ?2)", [account, *role])?;
-        }
+        accounts::set_data_roles(tx, caller, account, data_roles)?;
+    }
+    if let Some(enabled) = checked.enabled {
+        accounts::set_enabled(tx, caller, account, enabled)?;
     }
     Ok(())
+}
+
+/// The profile part of a checked user form.
+fn profile_of(form: &UserForm, checked: &Checked) -> accounts::Profile {
+    accounts::Profile {
+        username: Some(checked.loginname.clone()),
+        phone: checked.phone.clone(),
+        name: Some(checked.name.clone()),
+        sex: form.sex.clone(),
+        remark: form.remark.clone(),
+        dept_id: Some(form.deptid.map(|d| d.0)),
+        ..Default::default()
+    }
 }
 
 fn account_exists(conn: &Connection, id: i64) -> Result<(), Failure> {
@@ -310,25 +270,18 @@ impl UsersApi {
             .0
             .db
             .write(move |tx| {
-                let checked = check_form(tx, &caller, &form, 0, true)?;
-                let time = now();
-                tx.execute(
-                    "INSERT INTO account (username, phone, password_hash, name, sex, remark, dept_id, enabled, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-                    params![
-                        checked.loginname,
-                        checked.phone,
-                        hash,
-                        checked.name,
-                        form.sex.as_deref().unwrap_or_default(),
-                        form.remark.as_deref().unwrap_or_default(),
-                        form.deptid.map(|d| d.0),
-                        checked.enabled.unwrap_or(true),
-                        time
-                    ],
-                )?;
-                let id = tx.last_insert_rowid();
-                set_memberships(tx, id, &checked)?;
+                let checked = check_form(tx, &form, 0, true)?;
+                let new = accounts::NewAccount {
+                    username: Some(&checked.loginname),
+                    phone: checked.phone.as_deref(),
+                    password_hash: &hash,
+                    name: &checked.name,
+                    enabled: true,
+                    ..Default::default()
+                };
+                let id = accounts::create(tx, &new, &[])?;
+                accounts::update_profile(tx, &caller, id, &profile_of(&form, &checked))?;
+                set_memberships(tx, &caller, id, &checked)?;
                 Ok::<_, Failure>(id)
             })
             .await?;
@@ -344,13 +297,7 @@ impl UsersApi {
             .db
             .write(move |tx| {
                 account_exists(tx, id)?;
-                check_may_manage(tx, &caller, id)?;
-                if roles_of(tx, id)?.contains(&SUPER_ADMIN) {
-                    keep_a_super_admin(tx, id, "deleted")?;
-                }
-                sessions::revoke_all(tx, id)?;
-                tx.execute("DELETE FROM account WHERE id = ?1", [id])?;
-                Ok::<_, Failure>(())
+                Ok::<_, Failure>(accounts::delete(tx, &caller, id)?)
             })
             .await?;
         ok(serde_json::Value::Null)
@@ -373,28 +320,12 @@ impl UsersApi {
             .db
             .write(move |tx| {
                 account_exists(tx, id)?;
-                check_may_manage(tx, &caller, id)?;
-                let checked = check_form(tx, &caller, &form, id, false)?;
-                tx.execute(
-                    "UPDATE account SET username = ?1, phone = coalesce(?2, phone), name = ?3, sex = coalesce(?4, sex),
-                            remark = coalesce(?5, remark), dept_id = ?6, updated_at = ?7 WHERE id = ?8",
-                    params![
-                        checked.loginname,
-                        checked.phone,
-                        checked.name,
-                        form.sex,
-                        form.remark,
-                        form.deptid.map(|d| d.0),
-                        now(),
-                        id
-                    ],
-                )?;
-                set_memberships(tx, id, &checked)?;
-                if let Some(enabled) = checked.enabled {
-                    accounts::set_enabled(tx, id, enabled)?;
-                }
+                accounts::ensure_may_manage(tx, &caller, id)?;
+                let checked = check_form(tx, &form, id, false)?;
+                accounts::update_profile(tx, &caller, id, &profile_of(&form, &checked))?;
+                set_memberships(tx, &caller, id, &checked)?;
                 if let Some(hash) = &hash {
-                    accounts::set_password(tx, id, hash)?;
+                    accounts::reset_password(tx, &caller, id, hash)?;
                 }
                 Ok::<_, Failure>(())
             })
@@ -444,9 +375,7 @@ impl UsersApi {
                 if account.username.as_deref() != Some(loginname.trim()) {
                     return Err(Failure::Invalid(format!("loginname {loginname} is not the login name of user {id}")));
                 }
-                check_may_manage(tx, &caller, id)?;
-                accounts::set_password(tx, id, &hash)?;
-                Ok(())
+                Ok(accounts::reset_password(tx, &caller, id, &hash)?)
             })
             .await?;
         ok(serde_json::Value::Null)

@@ -187,7 +187,7 @@ impl World {
             Caller::FullApp => self.full_app.clone(),
             account if surface == "care" => {
                 let until = hearth::clock::now() + 3600;
-                hearth::surfaces::care::open_console_session(app, self.accounts[&account], until).await.unwrap()
+                hearth::surfaces::care::open_console_session(app, self.accounts[&account], None, until).await.unwrap()
             }
             account => app.identity.open_jwt_session(self.accounts[&account], "system").await.unwrap().token,
         })

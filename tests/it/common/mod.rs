@@ -75,7 +75,9 @@ impl TestServer {
         let name = username.to_owned();
         app.db
             .write(move |tx| {
-                Ok::<_, hearth::db::DbError>(hearth::identity::accounts::upsert_super_admin(tx, &name, &hash, None)?)
+                Ok::<_, hearth::identity::IdentityError>(hearth::identity::accounts::upsert_super_admin(
+                    tx, &name, &hash, None,
+                )?)
             })
             .await
             .unwrap()
