@@ -646,3 +646,16 @@ async fn every_management_operation_is_refused_to_an_ordinary_user() {
     let (_, body) = common::read(anonymous).await;
     assert_eq!(body["code"], -1);
 }
+
+// Conformance item 13: a deleted department's code is never given to a new one.
+#[tokio::test]
+async fn conformance_item13_a_deleted_departments_code_is_not_reused() {
+    let server = TestServer::start().await;
+    let sys = admin(&server).await;
+    save_dept(&sys, "", "拓安信", 0).await;
+    let dev = save_dept(&sys, "001", "开发部", 0).await;
+    sys.ok(Method::DELETE, &format!("/api/auth/dept/deleteDept/{dev}"), None).await;
+    save_dept(&sys, "001", "测试部", 0).await;
+    let tree = sys.ok(Method::GET, "/api/auth/dept/getDeptTree", None).await;
+    assert_eq!(tree_shape(&tree), vec!["001 拓安信", "  001002 测试部"]);
+}

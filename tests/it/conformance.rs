@@ -1,0 +1,105 @@
+//! Fixes from replaying the five API documents as written: each test sends the request the
+//! way a client written against the seed document does. Grouped by item.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::care_support as care;
+use crate::common::TestServer;
+use crate::music_support::{self as music, call, data, form, Body};
+use crate::transit_support::{failed as transit_failed, Transit};
+
+// Item 1: an administrator who sends their own `uid` (the document requires it) sees every task.
+#[tokio::test]
+async fn item01_music_tasklist_admin_with_own_uid_sees_every_task() {
+    let server = TestServer::start().await;
+    let (uid, token) = music::user(&server, "asker01").await;
+    let (admin_uid, admin) = music::admin(&server, "boss0001").await;
+    let (other_uid, other) = music::user(&server, "other001").await;
+    data(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/user/permission",
+            Some(&token),
+            form(&[("uid", uid.to_string().as_str()), ("newPermission", "creator")]),
+        )
+        .await,
+    );
+    let own = data(
+        call(&server, Method::GET, &format!("/api/univer/tasklist?uid={admin_uid}"), Some(&admin), Body::None).await,
+    );
+    assert_eq!(own.as_array().unwrap().len(), 1, "{own}");
+    assert_eq!(own[0]["beOperator"], uid);
+    // `uid` of another account narrows the administrator's list to that account.
+    let narrowed =
+        data(call(&server, Method::GET, &format!("/api/univer/tasklist?uid={uid}"), Some(&admin), Body::None).await);
+    assert_eq!(narrowed.as_array().unwrap().len(), 1);
+    let none = data(
+        call(&server, Method::GET, &format!("/api/univer/tasklist?uid={other_uid}"), Some(&admin), Body::None).await,
+    );
+    assert_eq!(none, json!([]));
+    // Others still see only their own.
+    assert_eq!(data(call(&server, Method::GET, "/api/univer/tasklist", Some(&other), Body::None).await), json!([]));
+}
+
+// Item 5: the original care client sends `"mode": "2"`.
+#[tokio::test]
+async fn item05_care_notice_get_accepts_a_numeric_string_mode() {
+    let server = TestServer::start().await;
+    let token = care::user(&server, "13800000005").await;
+    let device = care::add_device(&server, &token, "kitchen").await;
+    care::upload(&server, &device, "fall").await;
+    let answer = care::call(&server, "/api/get/notice", Some(&token), "notice", "get", json!({"mode": "2"})).await;
+    let list = care::ok(answer);
+    assert_eq!(list["num"], 1, "{list}");
+    for bad in [json!("two"), json!("7"), json!(true)] {
+        let answer = care::call(&server, "/api/get/notice", Some(&token), "notice", "get", json!({"mode": bad})).await;
+        care::fails(&answer, 102);
+    }
+}
+
+// Item 9: workday classes are 1, 2 and 3 only.
+#[tokio::test]
+async fn item09_transit_workday_date_class_is_one_two_or_three() {
+    let t = Transit::start().await;
+    for class in [json!(0), json!(4), json!("9")] {
+        let refused = t
+            .post(
+                "/api/manage/workday/create",
+                &t.admin,
+                json!({ "action": "add_workday", "date": "2020-01-02", "date_class": class }),
+            )
+            .await;
+        assert!(transit_failed(&refused).contains("date_class must be 1"), "{refused}");
+    }
+    t.ok(
+        Method::POST,
+        "/api/manage/workday/create",
+        json!({ "action": "add_workday", "date": "2020-01-02", "date_class": 2 }),
+    )
+    .await;
+    let refused = t
+        .send(
+            Method::PUT,
+            "/api/manage/workday/update",
+            &t.admin.clone(),
+            json!({ "action": "modify_workday", "date": "2020-01-02", "date_class": 5 }),
+        )
+        .await;
+    assert!(transit_failed(&refused).contains("date_class must be 1"), "{refused}");
+    let list = t.get("/api/manage/workday/list?action=list_workday", &t.admin).await;
+    assert_eq!(list["data"], json!([{ "date": "2020-01-02", "date_class": 2 }]));
+}
+
+// Item 10: every passenger born after the reference year is said so.
+#[tokio::test]
+async fn item10_transit_agestruct_says_when_everyone_was_born_after_the_reference_year() {
+    let t = Transit::start().await;
+    t.passenger("p1", 1990).await;
+    t.passenger("p2", 2001).await;
+    let empty = t.get("/api/echarts/agestruct?action=age_struct&year=1980", &t.analyst).await;
+    let message = transit_failed(&empty);
+    assert!(message.contains("born after the reference year 1980"), "{message}");
+    assert!(!message.contains("no passenger has a birth year"), "{message}");
+}
