@@ -103,3 +103,50 @@ async fn item10_transit_agestruct_says_when_everyone_was_born_after_the_referenc
     assert!(message.contains("born after the reference year 1980"), "{message}");
     assert!(!message.contains("no passenger has a birth year"), "{message}");
 }
+
+// Item 6: an unknown care route still echoes the request's `id`.
+#[tokio::test]
+async fn item06_care_unknown_route_echoes_the_request_id() {
+    let server = TestServer::start().await;
+    let body = json!({"id": 777, "type": "user", "subtype": "nothing", "data": {}});
+    let answer = care::call_at(&server, "/care/api/no/such/route", None, body).await;
+    assert_eq!((answer["id"].clone(), answer["status"].clone()), (json!(777), json!(-2)), "{answer}");
+    let answer = care::call_at(&server, "/care/api/no/such/route", None, json!({"id": "12"})).await;
+    assert_eq!(answer["id"], 12, "{answer}");
+    let answer = care::call_at(&server, "/care/api/no/such/route", None, json!({"type": "user"})).await;
+    assert_eq!(answer["id"], -1, "{answer}");
+}
+
+/// The document's own passenger bodies, byte for byte apart from the token: each ends its
+/// object with a trailing comma.
+fn document_body(token: &str, action: &str, passenger: &str) -> String {
+    format!(
+        "{{\n    \"token\":\"{token}\",\n    \"action\":\"{action}\",\n    \"passenger_id\": \"{passenger}\",\n    \
+         \"dist\": 5105,\n    \"brith\": 1987,\n    \"gender\": 1,\n}}"
+    )
+}
+
+// Item 8: transit JSON bodies accept a trailing comma before `}` or `]`, nothing else.
+#[tokio::test]
+async fn item08_transit_passenger_bodies_from_the_document_with_trailing_commas() {
+    let t = Transit::start().await;
+    let send = |method: Method, path: &'static str, text: String| {
+        let req = t.server.client.request(method, t.url(path)).header("Content-Type", "application/json").body(text);
+        async move { crate::common::read(req.send().await.unwrap()).await.1 }
+    };
+    let id = "d4ec5a712f2b24ce226970a8d315dfce";
+    let created =
+        send(Method::POST, "/api/manager/passenger/create", document_body(&t.admin, "add_passenger", id)).await;
+    assert_eq!(created, json!({ "code": 2000 }));
+    let mut update = document_body(&t.admin, "modify_trip", id).replace("1987", "1988");
+    let updated = send(Method::PUT, "/api/manage/passenger/update", update.clone()).await;
+    assert_eq!(updated, json!({ "code": 2000 }));
+    let list = t.get("/api/manage/passenger/list", &t.admin).await;
+    assert_eq!(list["data"][0]["birth"], 1988, "{list}");
+    // Anything else that is not JSON stays refused.
+    update = update.replace(",\n}", ",,\n}");
+    let refused = send(Method::PUT, "/api/manage/passenger/update", update).await;
+    assert!(transit_failed(&refused).contains("not valid JSON"), "{refused}");
+    let single = send(Method::PUT, "/api/manage/passenger/update", format!("{{'token': '{}'}}", t.admin)).await;
+    assert!(transit_failed(&single).contains("not valid JSON"), "{single}");
+}

@@ -610,9 +610,9 @@ async fn departments_form_a_coded_tree_that_moves_and_deletes_consistently() {
         sys.ok(Method::GET, "/api/auth/dept/getDeptList?includeDeleted=true", None).await.as_array().unwrap().len(),
         7
     );
-    // The soft-deleted code is free again.
-    let reused = save_dept(&sys, "001", "售后", 5).await;
-    assert_eq!(sys.ok(Method::GET, &format!("/api/auth/dept/getDeptById/{reused}"), None).await["deptId"], "001002");
+    // The soft-deleted code stays its own: a new department gets the next one.
+    let next = save_dept(&sys, "001", "售后", 5).await;
+    assert_eq!(sys.ok(Method::GET, &format!("/api/auth/dept/getDeptById/{next}"), None).await["deptId"], "001003");
     assert_eq!(sys.fails(Method::DELETE, "/api/auth/dept/deleteDept/abc", None).await.is_empty(), false);
 }
 

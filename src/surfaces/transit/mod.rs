@@ -23,6 +23,7 @@ use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{Object, OpenApiService};
 use rusqlite::Connection;
 
+use super::body::TrailingCommas;
 use super::documents::{Declared, ErrorCode};
 use super::operations::audience_by_rules;
 use super::{ApiError, Failure, Surface};
@@ -31,6 +32,9 @@ use crate::identity::Caller;
 use crate::AppState;
 
 pub struct Transit;
+
+/// Transit JSON bodies: the document's own examples end objects with a trailing comma.
+pub type JsonBody<T> = super::body::JsonBody<T, TrailingCommas>;
 
 pub const OK: i64 = 2000;
 
