@@ -101,13 +101,13 @@ enum Mount<'a> {
     Root,
 }
 
-fn mount_surface<S: Surface, A: poem_openapi::OpenApi + 'static>(
+fn mount_surface<S: Surface, E: Endpoint + 'static>(
     route: Route,
     mount: Mount,
-    service: poem_openapi::OpenApiService<A, ()>,
+    endpoint: E,
     app: &Arc<AppState>,
 ) -> Route {
-    let endpoint = guard::<S, _>(service.into_endpoint(), app.clone());
+    let endpoint = guard::<S, _>(endpoint, app.clone());
     match mount {
         Mount::Prefix(path) => route.nest(path, endpoint),
         Mount::Root => route.nest_no_strip("/api", endpoint),
@@ -116,11 +116,16 @@ fn mount_surface<S: Surface, A: poem_openapi::OpenApi + 'static>(
 
 fn mount_by_name(route: Route, name: &str, path: Mount, app: &Arc<AppState>) -> Route {
     match name {
-        "care" => mount_surface::<care::Care, _>(route, path, care::service(app.clone()), app),
-        "music" => mount_surface::<music::Music, _>(route, path, music::service(app.clone()), app),
-        "transit" => mount_surface::<transit::Transit, _>(route, path, transit::service(app.clone()), app),
-        "system" => mount_surface::<system::System, _>(route, path, system::service(app.clone()), app),
-        "open" => mount_surface::<open::Open, _>(route, path, open::service(app.clone()), app),
+        "care" => mount_surface::<care::Care, _>(route, path, care::service(app.clone()).into_endpoint(), app),
+        "music" => {
+            let endpoint = music::service(app.clone()).into_endpoint().before(music::form_body_into_query);
+            mount_surface::<music::Music, _>(route, path, endpoint, app)
+        }
+        "transit" => {
+            mount_surface::<transit::Transit, _>(route, path, transit::service(app.clone()).into_endpoint(), app)
+        }
+        "system" => mount_surface::<system::System, _>(route, path, system::service(app.clone()).into_endpoint(), app),
+        "open" => mount_surface::<open::Open, _>(route, path, open::service(app.clone()).into_endpoint(), app),
         _ => route,
     }
 }

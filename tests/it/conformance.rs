@@ -150,3 +150,94 @@ async fn item08_transit_passenger_bodies_from_the_document_with_trailing_commas(
     let single = send(Method::PUT, "/api/manage/passenger/update", format!("{{'token': '{}'}}", t.admin)).await;
     assert!(transit_failed(&single).contains("not valid JSON"), "{single}");
 }
+
+// Item 2: `GET /api/musiclist` and `GET /api/univer/tasklist` parameters in a form body, as the
+// document sends them; the query wins over the body.
+#[tokio::test]
+async fn item02_music_get_parameters_in_a_multipart_form_body() {
+    let server = TestServer::start().await;
+    let (uid, token) = music::creator(&server, "maker002").await;
+    let (_, admin) = music::admin(&server, "boss0002").await;
+    music::add_playlist(&server, &token, "hahaha").await;
+    music::add_playlist(&server, &token, "other").await;
+    let listed = |body: Body, query: &'static str| {
+        let (server, token) = (&server, token.clone());
+        async move { call(server, Method::GET, &format!("/api/musiclist{query}"), Some(&token), body).await }
+    };
+    let body = Body::Multipart(music::multipart(&[("pageNum", "1"), ("pageSize", "10"), ("musiclistname", "hahaha")]));
+    let (_, found) = listed(body, "").await;
+    assert_eq!(found["total"], 1, "{found}");
+    assert_eq!(found["data"][0]["musiclistname"], "hahaha");
+    let body = form(&[("pageNum", "1"), ("musiclistname", "hahaha")]);
+    assert_eq!(listed(body, "?musiclistname=other").await.1["data"][0]["musiclistname"], "other", "query first");
+
+    let (asker, asker_token) = music::user(&server, "asker002").await;
+    data(
+        call(
+            &server,
+            Method::PATCH,
+            "/api/user/permission",
+            Some(&asker_token),
+            form(&[("uid", asker.to_string().as_str()), ("newPermission", "creator")]),
+        )
+        .await,
+    );
+    // The creator's uid in the body narrows the administrator's list to nothing.
+    let body = Body::Multipart(music::multipart(&[("uid", &uid.to_string())]));
+    assert_eq!(data(call(&server, Method::GET, "/api/univer/tasklist", Some(&admin), body).await), json!([]));
+    let body = Body::Multipart(music::multipart(&[("uid", &asker.to_string())]));
+    let tasks = data(call(&server, Method::GET, "/api/univer/tasklist", Some(&admin), body).await);
+    assert_eq!(tasks.as_array().unwrap().len(), 1, "{tasks}");
+    assert_eq!(tasks[0]["beOperator"], asker);
+}
+
+// Item 3: a Range past the end of a file answers in the music envelope.
+#[tokio::test]
+async fn item03_music_range_past_the_end_answers_416_in_the_envelope() {
+    let server = TestServer::start().await;
+    let (_, token) = music::creator(&server, "maker003").await;
+    let song = music::add_song(&server, &token, "aaaa", "[2]").await;
+    let res_url = song["resUrl"].as_str().unwrap();
+    let size = music::wav(4000).len();
+    let past = server.client.get(res_url).header("Range", format!("bytes={}-", size + 10)).send().await.unwrap();
+    assert_eq!(past.status(), 416);
+    assert_eq!(past.headers()["content-range"], format!("bytes */{size}"));
+    assert!(past.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let body: serde_json::Value = past.json().await.unwrap();
+    assert_eq!((body["code"].clone(), body["status"].clone()), (json!(1), json!(416)), "{body}");
+    assert!(body["message"].as_str().unwrap().contains(&size.to_string()), "{body}");
+}
+
+// Item 14: profile size, favourites of unknown songs, playlist order within one second.
+#[tokio::test]
+async fn item14_music_profile_limit_unknown_song_favourites_and_playlist_order() {
+    let server = TestServer::start().await;
+    let (uid, token) = music::creator(&server, "maker014").await;
+    let big = format!("{{\"bio\":\"{}\"}}", "x".repeat(64 * 1024));
+    let update = json!({"uid": uid, "profile": big});
+    let message = music::failed(call(&server, Method::PUT, "/api/user", Some(&token), Body::Json(update)).await, 400);
+    assert!(message.contains("profile"), "{message}");
+    let fits = json!({"uid": uid, "profile": "{\"bio\":\"short\"}"});
+    data(call(&server, Method::PUT, "/api/user", Some(&token), Body::Json(fits)).await);
+
+    for method in [Method::PUT, Method::DELETE] {
+        let answer = call(&server, method.clone(), "/api/music/fav", Some(&token), form(&[("mid", "999")])).await;
+        assert!(music::failed(answer, 404).contains("999"), "{method}");
+    }
+
+    let songs = [
+        music::add_song(&server, &token, "one", "[2]").await,
+        music::add_song(&server, &token, "two", "[2]").await,
+        music::add_song(&server, &token, "three", "[2]").await,
+    ];
+    let mlid = music::add_playlist(&server, &token, "order").await["mlid"].to_string();
+    // Added newest song first, all within the same second.
+    for song in songs.iter().rev() {
+        let fields = form(&[("mid", song["mid"].to_string()), ("mlid", mlid.clone())]);
+        data(call(&server, Method::POST, "/api/music/listed", Some(&token), fields).await);
+    }
+    let path = format!("/api/musiclist/detail?pageNum=1&mlid={mlid}");
+    let listed = data(call(&server, Method::GET, &path, Some(&token), Body::None).await);
+    let names: Vec<_> = listed.as_array().unwrap().iter().map(|s| s["musicname"].as_str().unwrap()).collect();
+    assert_eq!(names, ["three", "two", "one"]);
+}
