@@ -241,3 +241,26 @@ async fn item14_music_profile_limit_unknown_song_favourites_and_playlist_order()
     let names: Vec<_> = listed.as_array().unwrap().iter().map(|s| s["musicname"].as_str().unwrap()).collect();
     assert_eq!(names, ["three", "two", "one"]);
 }
+
+// Item 4: after 5 failed logins, `password/change` accepts the captcha `hash` as login does,
+// and a successful check clears the count.
+#[tokio::test]
+async fn item04_care_password_change_accepts_the_captcha_hash_after_failed_logins() {
+    let server = TestServer::start().await;
+    let phone = "13750680018";
+    care::register(&server, phone, "right").await;
+    for _ in 0..5 {
+        let answer = care::call(&server, "/api/user/login", None, "login", "pass", json!({"phone": phone, "pass": "wrong"}));
+        care::fails(&answer.await, 101);
+    }
+    let change = |data: serde_json::Value| care::call(&server, "/api/user/password", None, "password", "change", data);
+    care::fails(&change(json!({"phone": phone, "old": "right", "new": "newer"})).await, -4);
+    let img = care::ok(care::call(&server, "/api/captcha", None, "img", "generate", json!({})).await);
+    let rand = img["rand"].as_str().unwrap();
+    let code: String =
+        server.sql().query_row("SELECT code FROM captcha WHERE rand = ?1", [rand], |r| r.get(0)).unwrap();
+    let hash = hearth::identity::tokens::md5_hex(&format!("{code}{rand}"));
+    care::ok(change(json!({"phone": phone, "old": "right", "new": "newer", "hash": hash})).await);
+    // The count is cleared: the next login needs no captcha.
+    care::login(&server, phone, "newer").await;
+}
