@@ -70,6 +70,11 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_DEVICE_MAX_FAILURES", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_max_failures: Option<u32>,
+    /// UNSAFE, for old camera firmware only: name each new care device md5(name + "helpaged"),
+    /// the original server's guessable rule, instead of a random token (true/false)
+    #[arg(long, env = "HEARTH_CARE_LEGACY_DEVICE_IDS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub care_legacy_device_ids: Option<bool>,
     /// Length of the device-token failure window, in seconds
     #[arg(long, env = "HEARTH_DEVICE_WINDOW_SECS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -149,6 +154,7 @@ pub struct Config {
     pub sms_window_secs: u64,
     pub device_max_failures: u32,
     pub device_window_secs: u64,
+    pub care_legacy_device_ids: bool,
     pub token_hours: u64,
     pub sms_webhook: Option<String>,
     pub db_pool: u32,
@@ -184,6 +190,7 @@ impl Default for Config {
             sms_window_secs: 900,
             device_max_failures: 20,
             device_window_secs: 300,
+            care_legacy_device_ids: false,
             token_hours: 24,
             sms_webhook: None,
             db_pool: 8,

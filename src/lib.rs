@@ -170,6 +170,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let operations = surfaces::operations::sync(&app).await.context("syncing the permission catalogue")?;
     tracing::debug!(operations = operations.len(), "permission catalogue in sync");
     let _ = app.operations.set(operations);
+    if app.config.care_legacy_device_ids {
+        tracing::warn!(
+            "care_legacy_device_ids is on: new care devices get md5(name + \"helpaged\") as their token, which \
+             anyone who knows a camera's name can compute; turn it off unless old camera firmware needs it"
+        );
+    }
     let orphans = surfaces::sweep_orphan_files(&app).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if orphans > 0 {
         tracing::warn!(files = orphans, "removed upload files no row refers to (left by an interrupted write)");

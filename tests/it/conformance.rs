@@ -250,7 +250,8 @@ async fn item04_care_password_change_accepts_the_captcha_hash_after_failed_login
     let phone = "13750680018";
     care::register(&server, phone, "right").await;
     for _ in 0..5 {
-        let answer = care::call(&server, "/api/user/login", None, "login", "pass", json!({"phone": phone, "pass": "wrong"}));
+        let answer =
+            care::call(&server, "/api/user/login", None, "login", "pass", json!({"phone": phone, "pass": "wrong"}));
         care::fails(&answer.await, 101);
     }
     let change = |data: serde_json::Value| care::call(&server, "/api/user/password", None, "password", "change", data);
@@ -263,4 +264,30 @@ async fn item04_care_password_change_accepts_the_captcha_hash_after_failed_login
     care::ok(change(json!({"phone": phone, "old": "right", "new": "newer", "hash": hash})).await);
     // The count is cleared: the next login needs no captcha.
     care::login(&server, phone, "newer").await;
+}
+
+// Item 7: with `care_legacy_device_ids`, `device add` names the device md5(name + "helpaged"), so
+// firmware that hard-codes that id uploads unchanged; random tokens stay the default.
+#[tokio::test]
+async fn item07_care_legacy_device_ids_are_opt_in() {
+    let legacy = TestServer::start_with(|config| config.care_legacy_device_ids = true).await;
+    let token = care::user(&legacy, "13800000007").await;
+    let firmware_id = hearth::identity::tokens::md5_hex("客厅摄像头helpaged");
+    assert_eq!(care::add_device(&legacy, &token, "客厅摄像头").await, firmware_id);
+    care::upload(&legacy, &firmware_id, "fall").await;
+    assert_eq!(care::notices(&legacy, &token, 2).await.len(), 1);
+
+    let default = TestServer::start().await;
+    let token = care::user(&default, "13800000008").await;
+    let device = care::add_device(&default, &token, "客厅摄像头").await;
+    assert_ne!(device, firmware_id);
+    let refused = care::call(
+        &default,
+        "/api/notice",
+        Some(&firmware_id),
+        "notice",
+        "upload",
+        json!({"base64": "", "content": "x"}),
+    );
+    care::fails(&refused.await, -104);
 }
