@@ -155,6 +155,32 @@ pub struct Running {
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// Where the setup page can be opened from: `public_url` when set; else, for a wildcard
+/// listen address, every non-loopback address of the box's interfaces (the box is usually
+/// headless, so the link is opened from another machine on the LAN) plus localhost.
+fn setup_bases(config: &Config, addr: std::net::SocketAddr) -> Vec<String> {
+    if let Some(public) = &config.public_url {
+        return vec![public.trim_end_matches('/').to_owned()];
+    }
+    if !addr.ip().is_unspecified() {
+        return vec![format!("http://{addr}")];
+    }
+    let wanted_v6 = addr.is_ipv6();
+    let mut bases: Vec<String> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|interface| interface.ip())
+        .filter(|ip| !ip.is_loopback() && (ip.is_ipv4() || wanted_v6))
+        // Link-local IPv6 addresses need a zone id a browser will not take.
+        .filter(|ip| !matches!(ip, std::net::IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80))
+        .map(|ip| format!("http://{}", std::net::SocketAddr::new(ip, addr.port())))
+        .collect();
+    bases.sort();
+    bases.dedup();
+    bases.push(format!("http://localhost:{}", addr.port()));
+    bases
+}
+
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let listen = config.listen_addr()?;
     let grace = Duration::from_secs(config.shutdown_grace_secs);
@@ -182,11 +208,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
     let setup_token = app.db.write(|tx| Ok::<_, db::DbError>(identity::setup::issue_if_needed(tx)?)).await?;
     if let Some(token) = &setup_token {
-        let host = if addr.ip().is_unspecified() { format!("localhost:{}", addr.port()) } else { addr.to_string() };
-        let base = app.config.public_url.clone().unwrap_or_else(|| format!("http://{host}"));
+        let links: Vec<String> =
+            setup_bases(&app.config, addr).iter().map(|base| format!("  {base}/admin/#/setup/{token}")).collect();
         println!(
-            "No administrator yet. Within 30 minutes, open {base}/admin/#/setup/{token} to create one \
-             (or run `hearth admin create --username NAME --password PASS`)."
+            "No administrator yet. Within 30 minutes, open one of these links to create one \
+             (or run `hearth admin create --username NAME --password PASS`):\n{}",
+            links.join("\n")
         );
     }
     let (stop, stopped) = oneshot::channel::<()>();

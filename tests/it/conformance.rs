@@ -291,3 +291,64 @@ async fn item07_care_legacy_device_ids_are_opt_in() {
     );
     care::fails(&refused.await, -104);
 }
+
+/// The box's own non-loopback IPv4 addresses, read with `ip` independently of the server.
+fn lan_ipv4_addresses() -> Vec<String> {
+    let out = std::process::Command::new("ip").args(["-o", "-4", "addr", "show"]).output();
+    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| line.split_whitespace().skip_while(|w| *w != "inet").nth(1))
+        .filter_map(|cidr| cidr.split('/').next())
+        .filter(|ip| !ip.starts_with("127."))
+        .map(str::to_owned)
+        .collect()
+}
+
+// Item 16: on first start the setup link is printed with the box's LAN addresses too.
+#[test]
+fn item16_first_start_prints_the_setup_link_for_every_lan_address() {
+    use std::io::{BufRead, BufReader};
+    let data = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--data")
+        .arg(data.path())
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .env_remove("HEARTH_PUBLIC_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Reading blocks until the server prints; a thread keeps the deadline in our hands.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut links = Vec::new();
+    let mut seen_intro = false;
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        let Ok(line) = rx.recv_timeout(left) else { break };
+        if line.starts_with("No administrator yet") {
+            seen_intro = true;
+        } else if seen_intro && line.contains("/admin/#/setup/") {
+            links.push(line.trim().to_owned());
+            if line.contains("//localhost:") {
+                break;
+            }
+        }
+    }
+    child.kill().ok();
+    child.wait().ok();
+    assert!(links.last().is_some_and(|l| l.starts_with("http://localhost:")), "{links:?}");
+    let lan = lan_ipv4_addresses();
+    for ip in &lan {
+        assert!(links.iter().any(|l| l.starts_with(&format!("http://{ip}:"))), "no link for {ip}: {links:?}");
+    }
+    assert_eq!(links.len(), lan.len() + 1, "{links:?}");
+    assert!(!links.iter().any(|l| l.contains("127.0.0.1")), "{links:?}");
+}
