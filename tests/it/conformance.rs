@@ -352,3 +352,44 @@ fn item16_first_start_prints_the_setup_link_for_every_lan_address() {
     assert_eq!(links.len(), lan.len() + 1, "{links:?}");
     assert!(!links.iter().any(|l| l.contains("127.0.0.1")), "{links:?}");
 }
+
+// Item 15: `hearth <subcommand> --help` lists only what that subcommand uses.
+#[test]
+fn item15_each_subcommand_help_lists_only_its_own_options() {
+    let help = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hearth")).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let serve = help(&["serve", "--help"]);
+    for setting in ["--listen", "--json-limit", "--care-legacy-device-ids", "--care-referer-hosts"] {
+        assert!(serve.contains(setting), "serve --help lacks {setting}");
+    }
+    for args in [
+        &["admin", "create", "--help"][..],
+        &["backup", "--help"],
+        &["restore", "--help"],
+        &["openapi", "--help"],
+        &["transit", "import", "--help"],
+        &["transit", "synth", "--help"],
+    ] {
+        let text = help(args);
+        for setting in ["--listen", "--json-limit", "--compat-root", "--care-referer-hosts", "--token-hours"] {
+            assert!(!text.contains(setting), "{args:?} lists {setting}:\n{text}");
+        }
+    }
+    assert!(help(&["admin", "create", "--help"]).contains("--username"));
+    // Server settings still work before `serve` and after it.
+    let data = tempfile::tempdir().unwrap();
+    for args in [&["--listen", "not-an-address", "serve"][..], &["serve", "--listen", "not-an-address"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .arg("--data")
+            .arg(data.path())
+            .args(args)
+            .env_remove("HEARTH_LISTEN")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not-an-address"), "{args:?}");
+    }
+}
