@@ -184,6 +184,13 @@ fn render_echoing<S: Surface>(failure: &Failure, request_body: &[u8]) -> Respons
     Response::builder().status(status).content_type("application/json; charset=utf-8").body(body.to_string())
 }
 
+/// A failure of this kind with a more precise message.
+fn render_saying<S: Surface>(failure: &Failure, message: &str) -> Response {
+    let (status, mut body) = S::render(failure);
+    body["message"] = message.into();
+    Response::builder().status(status).content_type("application/json; charset=utf-8").body(body.to_string())
+}
+
 impl<S: Surface> poem::error::ResponseError for ApiError<S> {
     fn status(&self) -> StatusCode {
         S::render(&self.failure).0
@@ -252,13 +259,20 @@ pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) ->
                 req.extensions_mut().insert(op);
             }
             let path = req.uri().path().to_owned();
+            // A Bearer scheme sees no token in `Authorization: <token>` or `Token <token>`.
+            let bearer_hint =
+                req.headers().get(header::AUTHORIZATION).is_some_and(|v| !v.as_bytes().starts_with(b"Bearer "));
             let outcome = AssertUnwindSafe(ep.call(req)).catch_unwind().await;
             let mut response = match outcome {
                 Ok(Ok(response)) => response.into_response(),
                 Ok(Err(err)) if err.is::<ApiError<S>>() => err.into_response(),
-                Ok(Err(err)) => match &sent {
-                    Some(bytes) => render_echoing::<S>(&Failure::from_poem(&err), bytes),
-                    None => render::<S>(&Failure::from_poem(&err)),
+                Ok(Err(err)) => match (Failure::from_poem(&err), &sent) {
+                    (Failure::NoToken, _) if bearer_hint => render_saying::<S>(
+                        &Failure::NoToken,
+                        "the Authorization header must be `Bearer <token>` (the word Bearer, a space, the token)",
+                    ),
+                    (failure, Some(bytes)) => render_echoing::<S>(&failure, bytes),
+                    (failure, None) => render::<S>(&failure),
                 },
                 Err(panic) => {
                     let what = panic

@@ -393,3 +393,28 @@ fn item15_each_subcommand_help_lists_only_its_own_options() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("not-an-address"), "{args:?}");
     }
 }
+
+// Item 12: `Authorization` without `Bearer `: open says the header must be `Bearer <token>`;
+// system also takes the raw token, as music does.
+#[tokio::test]
+async fn item12_authorization_without_bearer_on_system_and_open() {
+    let server = TestServer::start().await;
+    let admin = crate::open_support::admin_token(&server).await;
+    let raw = |path: &str, value: String| {
+        let req = server.client.get(server.url(path)).header("Authorization", value);
+        async move { crate::common::read(req.send().await.unwrap()).await.1 }
+    };
+    let users = raw("/system/api/auth/user/userList", admin.clone()).await;
+    assert_eq!(users["code"], 0, "raw token on system: {users}");
+    let bearer = crate::open_support::bearer(&server, &admin, json!(["transit:read"])).await;
+    let answer = raw("/open/api/transit/stations", bearer.clone()).await;
+    crate::open_support::assert_open_error(&answer, 10003);
+    assert!(answer["message"].as_str().unwrap().contains("must be `Bearer <token>`"), "{answer}");
+    let answer = raw("/open/api/transit/stations", format!("Token {bearer}")).await;
+    assert!(answer["message"].as_str().unwrap().contains("must be `Bearer <token>`"), "{answer}");
+    // No header at all still says no token was sent.
+    let (_, none) =
+        crate::common::read(server.client.get(server.url("/open/api/transit/stations")).send().await.unwrap()).await;
+    assert!(none["message"].as_str().unwrap().contains("no token"), "{none}");
+    assert_eq!(raw("/open/api/transit/stations", format!("Bearer {bearer}")).await["code"], 1);
+}
