@@ -122,7 +122,8 @@ fn mount_by_name(route: Route, name: &str, path: Mount, app: &Arc<AppState>) -> 
             mount_surface::<music::Music, _>(route, path, endpoint, app)
         }
         "transit" => {
-            mount_surface::<transit::Transit, _>(route, path, transit::service(app.clone()).into_endpoint(), app)
+            let endpoint = transit::service(app.clone()).into_endpoint().before(transit::get_body_token_into_query);
+            mount_surface::<transit::Transit, _>(route, path, endpoint, app)
         }
         "system" => mount_surface::<system::System, _>(route, path, system::service(app.clone()).into_endpoint(), app),
         "open" => mount_surface::<open::Open, _>(route, path, open::service(app.clone()).into_endpoint(), app),

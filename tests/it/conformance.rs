@@ -418,3 +418,29 @@ async fn item12_authorization_without_bearer_on_system_and_open() {
     assert!(none["message"].as_str().unwrap().contains("no token"), "{none}");
     assert_eq!(raw("/open/api/transit/stations", format!("Bearer {bearer}")).await["code"], 1);
 }
+
+// Item 11: the transit token in a JSON body works on every endpoint, GETs included.
+#[tokio::test]
+async fn item11_transit_token_in_a_json_body_on_get_endpoints() {
+    let t = Transit::start().await;
+    t.passenger("p1", 1990).await;
+    let get = |path: &'static str, body: serde_json::Value| {
+        let req = t.server.client.get(t.url(path)).json(&body);
+        async move { crate::common::read(req.send().await.unwrap()).await.1 }
+    };
+    for path in [
+        "/api/manage/passenger/list",
+        "/api/manage/station/list",
+        "/api/manage/workday/list",
+        "/api/manage/trip/list",
+        "/api/echarts/daily",
+        "/api/echarts/agestruct",
+    ] {
+        let answer = get(path, json!({ "token": t.admin })).await;
+        assert_eq!(answer["code"], 2000, "{path}: {answer}");
+    }
+    let listed = get("/api/manage/passenger/list", json!({ "token": t.admin })).await;
+    assert_eq!(listed["total"], 1);
+    let refused = get("/api/manage/passenger/list", json!({ "token": "forged" })).await;
+    assert_eq!(refused["code"], 1000, "{refused}");
+}
