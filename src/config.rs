@@ -14,117 +14,122 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Address to listen on (camera devices on the LAN must reach it)
-    #[arg(long, env = "HEARTH_LISTEN", global = true)]
+    #[arg(long, env = "HEARTH_LISTEN")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
     /// Which surface is also served at the root: care, music, transit, system, open or none
-    #[arg(long, env = "HEARTH_COMPAT_ROOT", global = true)]
+    #[arg(long, env = "HEARTH_COMPAT_ROOT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compat_root: Option<String>,
     /// Public base URL used in links to uploaded files (default: the request's Host)
-    #[arg(long, env = "HEARTH_PUBLIC_URL", global = true)]
+    #[arg(long, env = "HEARTH_PUBLIC_URL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
     /// Log filter, e.g. `info` or `hearth=debug`
-    #[arg(long, env = "HEARTH_LOG", global = true)]
+    #[arg(long, env = "HEARTH_LOG")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
     /// Largest accepted non-upload request body, in bytes
-    #[arg(long, env = "HEARTH_JSON_LIMIT", global = true)]
+    #[arg(long, env = "HEARTH_JSON_LIMIT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub json_limit: Option<u64>,
     /// Largest accepted multipart upload body, in bytes
-    #[arg(long, env = "HEARTH_UPLOAD_LIMIT", global = true)]
+    #[arg(long, env = "HEARTH_UPLOAD_LIMIT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload_limit: Option<u64>,
     /// Failed logins one client address may make within the window before it must wait
-    #[arg(long, env = "HEARTH_LOGIN_MAX_FAILURES", global = true)]
+    #[arg(long, env = "HEARTH_LOGIN_MAX_FAILURES")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub login_max_failures: Option<u32>,
     /// Length of the failed-login window, in seconds
-    #[arg(long, env = "HEARTH_LOGIN_WINDOW_SECS", global = true)]
+    #[arg(long, env = "HEARTH_LOGIN_WINDOW_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub login_window_secs: Option<u64>,
     /// Image captchas one client address may draw within the captcha window (care and system together)
-    #[arg(long, env = "HEARTH_CAPTCHA_MAX_DRAWS", global = true)]
+    #[arg(long, env = "HEARTH_CAPTCHA_MAX_DRAWS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub captcha_max_draws: Option<u32>,
     /// Length of the captcha window, in seconds
-    #[arg(long, env = "HEARTH_CAPTCHA_WINDOW_SECS", global = true)]
+    #[arg(long, env = "HEARTH_CAPTCHA_WINDOW_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub captcha_window_secs: Option<u64>,
     /// SMS codes one phone number may be sent within the SMS window
-    #[arg(long, env = "HEARTH_SMS_MAX_PER_PHONE", global = true)]
+    #[arg(long, env = "HEARTH_SMS_MAX_PER_PHONE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_max_per_phone: Option<u32>,
     /// SMS codes one client address may ask for within the SMS window, whatever the phones
-    #[arg(long, env = "HEARTH_SMS_MAX_PER_CLIENT", global = true)]
+    #[arg(long, env = "HEARTH_SMS_MAX_PER_CLIENT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_max_per_client: Option<u32>,
     /// Length of the SMS window, in seconds
-    #[arg(long, env = "HEARTH_SMS_WINDOW_SECS", global = true)]
+    #[arg(long, env = "HEARTH_SMS_WINDOW_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_window_secs: Option<u64>,
     /// Calls with a wrong care device token one client address may make within the device
     /// window before every device call from it waits
-    #[arg(long, env = "HEARTH_DEVICE_MAX_FAILURES", global = true)]
+    #[arg(long, env = "HEARTH_DEVICE_MAX_FAILURES")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_max_failures: Option<u32>,
+    /// UNSAFE, for old camera firmware only: name each new care device md5(name + "helpaged"),
+    /// the original server's guessable rule, instead of a random token (true/false)
+    #[arg(long, env = "HEARTH_CARE_LEGACY_DEVICE_IDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub care_legacy_device_ids: Option<bool>,
     /// Length of the device-token failure window, in seconds
-    #[arg(long, env = "HEARTH_DEVICE_WINDOW_SECS", global = true)]
+    #[arg(long, env = "HEARTH_DEVICE_WINDOW_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_window_secs: Option<u64>,
     /// Lifetime of JWT sessions (music, transit, system), in hours
-    #[arg(long, env = "HEARTH_TOKEN_HOURS", global = true)]
+    #[arg(long, env = "HEARTH_TOKEN_HOURS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_hours: Option<u64>,
     /// URL of a LAN SMS gateway; when set, SMS codes are POSTed there as {"phone","text"}
-    #[arg(long, env = "HEARTH_SMS_WEBHOOK", global = true)]
+    #[arg(long, env = "HEARTH_SMS_WEBHOOK")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_webhook: Option<String>,
     /// Database connections in the pool
-    #[arg(long, env = "HEARTH_DB_POOL", global = true)]
+    #[arg(long, env = "HEARTH_DB_POOL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db_pool: Option<u32>,
     /// Seconds in-flight requests get to finish after a shutdown signal
-    #[arg(long, env = "HEARTH_SHUTDOWN_GRACE_SECS", global = true)]
+    #[arg(long, env = "HEARTH_SHUTDOWN_GRACE_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown_grace_secs: Option<u64>,
     /// Lifetime of open-platform app tokens, in seconds
-    #[arg(long, env = "HEARTH_OPEN_TOKEN_SECS", global = true)]
+    #[arg(long, env = "HEARTH_OPEN_TOKEN_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_token_secs: Option<u64>,
     /// Requests per minute one open-platform app may make
-    #[arg(long, env = "HEARTH_OPEN_RATE_PER_MINUTE", global = true)]
+    #[arg(long, env = "HEARTH_OPEN_RATE_PER_MINUTE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_rate_per_minute: Option<u32>,
     /// Delivery attempts of one webhook event before it is marked failed
-    #[arg(long, env = "HEARTH_WEBHOOK_MAX_ATTEMPTS", global = true)]
+    #[arg(long, env = "HEARTH_WEBHOOK_MAX_ATTEMPTS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_max_attempts: Option<u32>,
     /// Wait before the first webhook retry, in seconds; doubles with every further attempt
-    #[arg(long, env = "HEARTH_WEBHOOK_BACKOFF_SECS", global = true)]
+    #[arg(long, env = "HEARTH_WEBHOOK_BACKOFF_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_backoff_secs: Option<u64>,
     /// Hours between scheduled backups into <data>/backups (0: none)
-    #[arg(long, env = "HEARTH_BACKUP_INTERVAL_HOURS", global = true)]
+    #[arg(long, env = "HEARTH_BACKUP_INTERVAL_HOURS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup_interval_hours: Option<u64>,
     /// Scheduled and on-demand backups kept in <data>/backups
-    #[arg(long, env = "HEARTH_BACKUP_KEEP", global = true)]
+    #[arg(long, env = "HEARTH_BACKUP_KEEP")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup_keep: Option<u32>,
     /// Origins allowed to call the APIs from a browser on another site, comma-separated
     /// (default: none, no CORS headers at all)
-    #[arg(long, env = "HEARTH_CORS_ORIGINS", global = true)]
+    #[arg(long, env = "HEARTH_CORS_ORIGINS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cors_origins: Option<String>,
     /// Care: fall snapshots older than this many days are deleted (0 keeps them forever)
-    #[arg(long, env = "HEARTH_CARE_RETENTION_DAYS", global = true)]
+    #[arg(long, env = "HEARTH_CARE_RETENTION_DAYS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub care_retention_days: Option<u64>,
     /// Care: further hosts whose pages may embed portraits (comma-separated)
-    #[arg(long, env = "HEARTH_CARE_REFERER_HOSTS", global = true, value_delimiter = ',')]
+    #[arg(long, env = "HEARTH_CARE_REFERER_HOSTS", value_delimiter = ',')]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub care_referer_hosts: Option<Vec<String>>,
 }
@@ -149,6 +154,7 @@ pub struct Config {
     pub sms_window_secs: u64,
     pub device_max_failures: u32,
     pub device_window_secs: u64,
+    pub care_legacy_device_ids: bool,
     pub token_hours: u64,
     pub sms_webhook: Option<String>,
     pub db_pool: u32,
@@ -184,6 +190,7 @@ impl Default for Config {
             sms_window_secs: 900,
             device_max_failures: 20,
             device_window_secs: 300,
+            care_legacy_device_ids: false,
             token_hours: 24,
             sms_webhook: None,
             db_pool: 8,

@@ -101,13 +101,13 @@ enum Mount<'a> {
     Root,
 }
 
-fn mount_surface<S: Surface, A: poem_openapi::OpenApi + 'static>(
+fn mount_surface<S: Surface, E: Endpoint + 'static>(
     route: Route,
     mount: Mount,
-    service: poem_openapi::OpenApiService<A, ()>,
+    endpoint: E,
     app: &Arc<AppState>,
 ) -> Route {
-    let endpoint = guard::<S, _>(service.into_endpoint(), app.clone());
+    let endpoint = guard::<S, _>(endpoint, app.clone());
     match mount {
         Mount::Prefix(path) => route.nest(path, endpoint),
         Mount::Root => route.nest_no_strip("/api", endpoint),
@@ -116,11 +116,17 @@ fn mount_surface<S: Surface, A: poem_openapi::OpenApi + 'static>(
 
 fn mount_by_name(route: Route, name: &str, path: Mount, app: &Arc<AppState>) -> Route {
     match name {
-        "care" => mount_surface::<care::Care, _>(route, path, care::service(app.clone()), app),
-        "music" => mount_surface::<music::Music, _>(route, path, music::service(app.clone()), app),
-        "transit" => mount_surface::<transit::Transit, _>(route, path, transit::service(app.clone()), app),
-        "system" => mount_surface::<system::System, _>(route, path, system::service(app.clone()), app),
-        "open" => mount_surface::<open::Open, _>(route, path, open::service(app.clone()), app),
+        "care" => mount_surface::<care::Care, _>(route, path, care::service(app.clone()).into_endpoint(), app),
+        "music" => {
+            let endpoint = music::service(app.clone()).into_endpoint().before(music::form_body_into_query);
+            mount_surface::<music::Music, _>(route, path, endpoint, app)
+        }
+        "transit" => {
+            let endpoint = transit::service(app.clone()).into_endpoint().before(transit::get_body_token_into_query);
+            mount_surface::<transit::Transit, _>(route, path, endpoint, app)
+        }
+        "system" => mount_surface::<system::System, _>(route, path, system::service(app.clone()).into_endpoint(), app),
+        "open" => mount_surface::<open::Open, _>(route, path, open::service(app.clone()).into_endpoint(), app),
         _ => route,
     }
 }
@@ -150,6 +156,32 @@ pub struct Running {
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// Where the setup page can be opened from: `public_url` when set; else, for a wildcard
+/// listen address, every non-loopback address of the box's interfaces (the box is usually
+/// headless, so the link is opened from another machine on the LAN) plus localhost.
+fn setup_bases(config: &Config, addr: std::net::SocketAddr) -> Vec<String> {
+    if let Some(public) = &config.public_url {
+        return vec![public.trim_end_matches('/').to_owned()];
+    }
+    if !addr.ip().is_unspecified() {
+        return vec![format!("http://{addr}")];
+    }
+    let wanted_v6 = addr.is_ipv6();
+    let mut bases: Vec<String> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|interface| interface.ip())
+        .filter(|ip| !ip.is_loopback() && (ip.is_ipv4() || wanted_v6))
+        // Link-local IPv6 addresses need a zone id a browser will not take.
+        .filter(|ip| !matches!(ip, std::net::IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80))
+        .map(|ip| format!("http://{}", std::net::SocketAddr::new(ip, addr.port())))
+        .collect();
+    bases.sort();
+    bases.dedup();
+    bases.push(format!("http://localhost:{}", addr.port()));
+    bases
+}
+
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let listen = config.listen_addr()?;
     let grace = Duration::from_secs(config.shutdown_grace_secs);
@@ -165,17 +197,24 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let operations = surfaces::operations::sync(&app).await.context("syncing the permission catalogue")?;
     tracing::debug!(operations = operations.len(), "permission catalogue in sync");
     let _ = app.operations.set(operations);
+    if app.config.care_legacy_device_ids {
+        tracing::warn!(
+            "care_legacy_device_ids is on: new care devices get md5(name + \"helpaged\") as their token, which \
+             anyone who knows a camera's name can compute; turn it off unless old camera firmware needs it"
+        );
+    }
     let orphans = surfaces::sweep_orphan_files(&app).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if orphans > 0 {
         tracing::warn!(files = orphans, "removed upload files no row refers to (left by an interrupted write)");
     }
     let setup_token = app.db.write(|tx| Ok::<_, db::DbError>(identity::setup::issue_if_needed(tx)?)).await?;
     if let Some(token) = &setup_token {
-        let host = if addr.ip().is_unspecified() { format!("localhost:{}", addr.port()) } else { addr.to_string() };
-        let base = app.config.public_url.clone().unwrap_or_else(|| format!("http://{host}"));
+        let links: Vec<String> =
+            setup_bases(&app.config, addr).iter().map(|base| format!("  {base}/admin/#/setup/{token}")).collect();
         println!(
-            "No administrator yet. Within 30 minutes, open {base}/admin/#/setup/{token} to create one \
-             (or run `hearth admin create --username NAME --password PASS`)."
+            "No administrator yet. Within 30 minutes, open one of these links to create one \
+             (or run `hearth admin create --username NAME --password PASS`):\n{}",
+            links.join("\n")
         );
     }
     let (stop, stopped) = oneshot::channel::<()>();

@@ -14,6 +14,7 @@ struct Cli {
     /// Data folder: database, uploads, backups, secrets
     #[arg(long, env = "HEARTH_DATA", default_value = "hearth-data", global = true)]
     data: PathBuf,
+    /// Server settings, for `hearth` without a subcommand (the same as `hearth serve`)
     #[command(flatten)]
     settings: Settings,
     #[command(subcommand)]
@@ -23,7 +24,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start the server (the default)
-    Serve,
+    Serve {
+        /// The server settings are this subcommand's alone, so the others' `--help` stays short
+        #[command(flatten)]
+        settings: Box<Settings>,
+    },
     /// Manage administrators
     Admin {
         #[command(subcommand)]
@@ -109,7 +114,7 @@ enum TransitAction {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Serve);
+    let command = cli.command.unwrap_or(Command::Serve { settings: Box::default() });
     match &command {
         Command::Openapi { out } => return write_specs(out),
         Command::Backup { file } => {
@@ -139,13 +144,18 @@ fn main() -> anyhow::Result<()> {
         println!("wrote {} trips and {} passengers to {}", written.trips, written.passengers, written.dir.display());
         return Ok(());
     }
-    let config = Config::load(&cli.data, &cli.settings)?;
+    // Settings given before `serve` and after it both count; after it wins.
+    let settings = match &command {
+        Command::Serve { settings } => overlay(&cli.settings, settings)?,
+        _ => cli.settings.clone(),
+    };
+    let config = Config::load(&cli.data, &settings)?;
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).context("log filter")?)
         .init();
     let runtime = tokio::runtime::Runtime::new()?;
     match command {
-        Command::Serve => runtime.block_on(serve(config)),
+        Command::Serve { .. } => runtime.block_on(serve(config)),
         Command::Admin { action: AdminAction::Create { username, password, phone } } => {
             runtime.block_on(create_admin(config, username, password, phone))
         }
@@ -177,6 +187,15 @@ fn main() -> anyhow::Result<()> {
             unreachable!("handled above")
         }
     }
+}
+
+/// `top` with every setting `over` holds replaced.
+fn overlay(top: &Settings, over: &Settings) -> anyhow::Result<Settings> {
+    let mut merged = serde_json::to_value(top)?;
+    if let (Some(base), serde_json::Value::Object(fields)) = (merged.as_object_mut(), serde_json::to_value(over)?) {
+        base.extend(fields);
+    }
+    Ok(serde_json::from_value(merged)?)
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

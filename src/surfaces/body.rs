@@ -3,6 +3,8 @@
 //! it is: not JSON at all, a missing field, or a value of the wrong type. Surfaces whose
 //! documents give these different codes (care: -2, -3, -203) rely on the distinction.
 
+use std::borrow::Cow;
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
 use poem::{FromRequest, Request, RequestBody};
@@ -15,16 +17,69 @@ use serde::de::DeserializeOwned;
 
 use super::Failure;
 
-pub struct JsonBody<T>(pub T);
+/// `D` says how strict the JSON is: `Strict` everywhere, except where a surface's document
+/// itself sends something else (`TrailingCommas`, transit).
+pub struct JsonBody<T, D = Strict>(pub T, PhantomData<fn() -> D>);
 
-impl<T> Deref for JsonBody<T> {
+pub trait Dialect: Send + 'static {
+    fn prepare(data: &[u8]) -> Cow<'_, [u8]>;
+}
+
+/// Standard JSON.
+pub struct Strict;
+
+impl Dialect for Strict {
+    fn prepare(data: &[u8]) -> Cow<'_, [u8]> {
+        Cow::Borrowed(data)
+    }
+}
+
+/// Standard JSON, plus a trailing comma before `}` or `]` (the transit document's own
+/// passenger examples have one). Nothing else is relaxed.
+pub struct TrailingCommas;
+
+impl Dialect for TrailingCommas {
+    fn prepare(data: &[u8]) -> Cow<'_, [u8]> {
+        drop_trailing_commas(data)
+    }
+}
+
+/// Removes each comma (outside strings) whose next non-blank byte closes an object or array.
+fn drop_trailing_commas(data: &[u8]) -> Cow<'_, [u8]> {
+    let mut out: Option<Vec<u8>> = None;
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, &b) in data.iter().enumerate() {
+        let mut keep = true;
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b',' {
+            let next = data[i + 1..].iter().find(|c| !c.is_ascii_whitespace());
+            keep = !matches!(next, Some(b'}') | Some(b']'));
+        }
+        match (&mut out, keep) {
+            (Some(o), true) => o.push(b),
+            (None, false) => out = Some(data[..i].to_vec()),
+            _ => {}
+        }
+    }
+    out.map_or(Cow::Borrowed(data), Cow::Owned)
+}
+
+impl<T, D> Deref for JsonBody<T, D> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.0
     }
 }
 
-impl<T> DerefMut for JsonBody<T> {
+impl<T, D> DerefMut for JsonBody<T, D> {
     fn deref_mut(&mut self) -> &mut T {
         &mut self.0
     }
@@ -35,7 +90,7 @@ pub fn is_json_content_type(content_type: &str) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-impl<T: Type + Send> Payload for JsonBody<T> {
+impl<T: Type + Send, D: Dialect> Payload for JsonBody<T, D> {
     const CONTENT_TYPE: &'static str = "application/json";
 
     fn check_content_type(content_type: &str) -> bool {
@@ -51,16 +106,16 @@ impl<T: Type + Send> Payload for JsonBody<T> {
     }
 }
 
-impl<T: Type + DeserializeOwned + Send> ParsePayload for JsonBody<T> {
+impl<T: Type + DeserializeOwned + Send, D: Dialect> ParsePayload for JsonBody<T, D> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         let data = <Vec<u8> as FromRequest>::from_request(request, body).await?;
-        Ok(JsonBody(parse_json(&data)?))
+        Ok(JsonBody(parse_json(&D::prepare(&data))?, PhantomData))
     }
 }
 
-impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
+impl<'a, T: Type + DeserializeOwned + Send, D: Dialect> ApiExtractor<'a> for JsonBody<T, D> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
     type ParamType = ();
     type ParamRawType = ();
@@ -132,6 +187,14 @@ mod tests {
     #[allow(dead_code)]
     struct Inner {
         mode: i64,
+    }
+
+    #[test]
+    fn only_trailing_commas_outside_strings_are_dropped() {
+        let fixed = drop_trailing_commas(br#"{"a": [1, 2, ], "b": ",}", "c": "\\", }"#);
+        assert_eq!(&*fixed, br#"{"a": [1, 2 ], "b": ",}", "c": "\\" }"#);
+        assert!(matches!(drop_trailing_commas(br#"{"a":1}"#), Cow::Borrowed(_)));
+        assert_eq!(&*drop_trailing_commas(b"[1,,]"), b"[1,]", "only the last comma goes");
     }
 
     #[test]

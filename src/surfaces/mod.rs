@@ -50,6 +50,10 @@ pub trait Surface: Send + Sync + 'static {
     /// operation that needs a caller is refused before its body is read when the token
     /// does not work: nobody can make the server take in 64 MiB without signing in.
     const TOKEN_IN_HEADER: bool = false;
+    /// Failures echo something of the request body (care's `id`), also when no handler ran.
+    const ECHOES_REQUEST: bool = false;
+    /// Copies what the envelope echoes from the request body into a rendered failure.
+    fn echo(_answer: &mut serde_json::Value, _request_body: &[u8]) {}
 }
 
 /// `pageNum` (from 1) and `pageSize` (1 to 500, else `default_size`) as (limit, offset).
@@ -174,6 +178,19 @@ pub fn render<S: Surface>(failure: &Failure) -> Response {
     response
 }
 
+fn render_echoing<S: Surface>(failure: &Failure, request_body: &[u8]) -> Response {
+    let (status, mut body) = S::render(failure);
+    S::echo(&mut body, request_body);
+    Response::builder().status(status).content_type("application/json; charset=utf-8").body(body.to_string())
+}
+
+/// A failure of this kind with a more precise message.
+fn render_saying<S: Surface>(failure: &Failure, message: &str) -> Response {
+    let (status, mut body) = S::render(failure);
+    body["message"] = message.into();
+    Response::builder().status(status).content_type("application/json; charset=utf-8").body(body.to_string())
+}
+
 impl<S: Surface> poem::error::ResponseError for ApiError<S> {
     fn status(&self) -> StatusCode {
         S::render(&self.failure).0
@@ -226,15 +243,37 @@ pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) ->
                 Ok(req) => req,
                 Err(failure) => return Ok(render::<S>(&failure)),
             };
+            // No operation means no handler will read the body: keep it (bounded by the
+            // limit above) so the failure can echo what the envelope echoes.
+            let mut sent = None;
+            if S::ECHOES_REQUEST && op.is_none() && !is_upload(&req) {
+                match req.take_body().into_bytes_limit(app.config.json_limit as usize).await {
+                    Ok(bytes) => {
+                        req.set_body(Body::from(bytes.clone()));
+                        sent = Some(bytes);
+                    }
+                    Err(_) => return Ok(render::<S>(&Failure::TooLarge(app.config.json_limit))),
+                }
+            }
             if let Some(op) = op {
                 req.extensions_mut().insert(op);
             }
             let path = req.uri().path().to_owned();
+            // A Bearer scheme sees no token in `Authorization: <token>` or `Token <token>`.
+            let bearer_hint =
+                req.headers().get(header::AUTHORIZATION).is_some_and(|v| !v.as_bytes().starts_with(b"Bearer "));
             let outcome = AssertUnwindSafe(ep.call(req)).catch_unwind().await;
             let mut response = match outcome {
                 Ok(Ok(response)) => response.into_response(),
                 Ok(Err(err)) if err.is::<ApiError<S>>() => err.into_response(),
-                Ok(Err(err)) => render::<S>(&Failure::from_poem(&err)),
+                Ok(Err(err)) => match (Failure::from_poem(&err), &sent) {
+                    (Failure::NoToken, _) if bearer_hint => render_saying::<S>(
+                        &Failure::NoToken,
+                        "the Authorization header must be `Bearer <token>` (the word Bearer, a space, the token)",
+                    ),
+                    (failure, Some(bytes)) => render_echoing::<S>(&failure, bytes),
+                    (failure, None) => render::<S>(&failure),
+                },
                 Err(panic) => {
                     let what = panic
                         .downcast_ref::<&str>()

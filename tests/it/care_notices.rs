@@ -131,7 +131,7 @@ async fn a_notice_reaches_every_bound_account_and_nobody_else_with_its_own_read_
     let loner = user(&server, "13600000014").await;
     fails(&call(&server, "/api/get/notice", Some(&loner), "notice", "get", json!({"mode": 2})).await, 101);
     fails(&call(&server, "/api/get/notice", Some(&alice), "notice", "get", json!({"mode": 3})).await, 102);
-    fails(&call(&server, "/api/get/notice", Some(&alice), "notice", "get", json!({"mode": "0"})).await, 102);
+    fails(&call(&server, "/api/get/notice", Some(&alice), "notice", "get", json!({"mode": "zero"})).await, 102);
     fails(&call(&server, "/api/get/notice", Some(&alice), "notice", "get", json!({})).await, -3);
 
     for token in [&alice, &bob] {

@@ -14,6 +14,7 @@ mod backup;
 mod care_accounts;
 mod care_admin;
 mod care_notices;
+mod conformance;
 mod documents;
 mod envelopes;
 mod foundation;

@@ -611,9 +611,9 @@ async fn departments_form_a_coded_tree_that_moves_and_deletes_consistently() {
         sys.ok(Method::GET, "/api/auth/dept/getDeptList?includeDeleted=true", None).await.as_array().unwrap().len(),
         7
     );
-    // The soft-deleted code is free again.
-    let reused = save_dept(&sys, "001", "售后", 5).await;
-    assert_eq!(sys.ok(Method::GET, &format!("/api/auth/dept/getDeptById/{reused}"), None).await["deptId"], "001002");
+    // The soft-deleted code stays its own: a new department gets the next one.
+    let next = save_dept(&sys, "001", "售后", 5).await;
+    assert_eq!(sys.ok(Method::GET, &format!("/api/auth/dept/getDeptById/{next}"), None).await["deptId"], "001003");
     assert_eq!(sys.fails(Method::DELETE, "/api/auth/dept/deleteDept/abc", None).await.is_empty(), false);
 }
 
@@ -646,4 +646,17 @@ async fn every_management_operation_is_refused_to_an_ordinary_user() {
     let anonymous = server.client.get(server.url("/system/api/auth/role/roleList")).send().await.unwrap();
     let (_, body) = common::read(anonymous).await;
     assert_eq!(body["code"], -1);
+}
+
+// Conformance item 13: a deleted department's code is never given to a new one.
+#[tokio::test]
+async fn conformance_item13_a_deleted_departments_code_is_not_reused() {
+    let server = TestServer::start().await;
+    let sys = admin(&server).await;
+    save_dept(&sys, "", "拓安信", 0).await;
+    let dev = save_dept(&sys, "001", "开发部", 0).await;
+    sys.ok(Method::DELETE, &format!("/api/auth/dept/deleteDept/{dev}"), None).await;
+    save_dept(&sys, "001", "测试部", 0).await;
+    let tree = sys.ok(Method::GET, "/api/auth/dept/getDeptTree", None).await;
+    assert_eq!(tree_shape(&tree), vec!["001 拓安信", "  001002 测试部"]);
 }

@@ -13,7 +13,7 @@ use super::user::client_key;
 use super::{signed_in, status};
 use crate::clock::{local_datetime, now};
 use crate::identity::authz::Operation;
-use crate::identity::tokens::{random_hex, token_hash};
+use crate::identity::tokens::{md5_hex, random_hex, token_hash};
 use crate::identity::Caller;
 use crate::surfaces::Failure;
 use crate::AppState;
@@ -129,7 +129,13 @@ impl DeviceApi {
                         "Arg's value error: device must be a name of 1 to 64 characters".into(),
                     ));
                 }
-                let token = random_hex(16);
+                let token = if self.0.config.care_legacy_device_ids {
+                    // The original server's rule, which old firmware hard-codes: anyone who
+                    // knows a camera's name knows its token (opt-in, warned about at start).
+                    md5_hex(&format!("{name}helpaged"))
+                } else {
+                    random_hex(16)
+                };
                 let hash = token_hash(&token);
                 self.0
                     .db

@@ -170,7 +170,7 @@ impl<D> CareBody<D> {
 }
 
 /// The document: a numeric string becomes its integer, anything else -1.
-fn echo_id(value: &Value) -> i64 {
+pub fn echo_id(value: &Value) -> i64 {
     match value {
         Value::Number(n) => n.as_i64().unwrap_or(-1),
         Value::String(s) => s.trim().parse().unwrap_or(-1),

@@ -92,6 +92,16 @@ impl Surface for Care {
         &[200, 413]
     }
 
+    const ECHOES_REQUEST: bool = true;
+
+    fn echo(answer: &mut serde_json::Value, request_body: &[u8]) {
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(request_body) {
+            if let Some(id) = fields.get("id") {
+                answer["id"] = envelope::echo_id(id).into();
+            }
+        }
+    }
+
     fn audience(_method: &str, path: &str) -> Audience {
         let public = [
             "/api/captcha",

@@ -208,9 +208,13 @@ impl NoticeApi {
             "get" => {
                 let mode = match body.raw()?.get("mode") {
                     None => return Err(Failure::Missing("Error data key: missing field `mode` in `data`".into())),
-                    Some(v) => v.as_i64().filter(|m| (0..=2).contains(m)).ok_or_else(|| {
-                        Failure::Code(102, "mode value error: mode must be 0 (unread), 1 (read) or 2 (all)".into())
-                    })?,
+                    Some(v) => v
+                        .as_i64()
+                        .or_else(|| v.as_str().and_then(|t| t.trim().parse().ok()))
+                        .filter(|m| (0..=2).contains(m))
+                        .ok_or_else(|| {
+                            Failure::Code(102, "mode value error: mode must be 0 (unread), 1 (read) or 2 (all)".into())
+                        })?,
                 };
                 let list = self
                     .0

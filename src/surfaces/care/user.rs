@@ -70,7 +70,8 @@ pub struct RegisterData {
 #[derive(Object, serde::Deserialize)]
 pub struct PasswordData {
     phone: String,
-    /// forget: md5(SMS code + rand) of an SMS sent with command_type 2
+    /// forget: md5(SMS code + rand) of an SMS sent with command_type 2; change: the image
+    /// captcha's md5(lowercase(code) + rand), needed after 5 failed logins for the phone
     hash: Option<String>,
     /// forget: the new password
     pass: Option<String>,
@@ -92,6 +93,9 @@ struct Change {
     phone: String,
     old: String,
     new: String,
+    /// The image-captcha hash, needed as for login after 5 failed logins for the phone.
+    #[serde(default)]
+    hash: Option<String>,
 }
 
 #[derive(Object, serde::Deserialize)]
@@ -285,6 +289,8 @@ impl UserApi {
                 Some(_) => Failure::Code(101, "Error password: the password is wrong".into()),
             });
         }
+        // The right password ends the run of failures: no captcha until the next five.
+        app.care.login_failures.clear(phone);
         let account = account.expect("verified");
         if !account.enabled {
             return Err(Failure::AccountDisabled);
@@ -350,11 +356,11 @@ impl UserApi {
             check_sms(&self.0, &phone, 2, &hash, 400).await?;
             (account.id, pass)
         } else {
-            let Change { phone, old, new } = body.data()?;
+            let Change { phone, old, new, hash } = body.data()?;
             if new.is_empty() {
                 return Err(Failure::Code(status::EMPTY_VALUE, "Necessary key-value can't be empty: new".into()));
             }
-            (self.check_password(&client_key(remote), &phone, &old, None).await?.id, new)
+            (self.check_password(&client_key(remote), &phone, &old, hash.as_deref()).await?.id, new)
         };
         let password_hash = self.0.identity.passwords.hash(&new).await?;
         self.0

@@ -133,6 +133,17 @@ async fn read_fields(
     if let Some(query) = request.uri().query() {
         add_pairs(&mut object, query.as_bytes())?;
     }
+    body_fields(request, body, &mut object, &mut files).await?;
+    Ok((object, files))
+}
+
+/// The body's fields (multipart, form or JSON) into `object`, over what is there.
+async fn body_fields(
+    request: &Request,
+    body: &mut RequestBody,
+    object: &mut Map<String, Value>,
+    files: &mut HashMap<String, Upload>,
+) -> Result<(), Failure> {
     let content_type = request.content_type().unwrap_or_default().to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
         let mut multipart = <Multipart as FromRequest>::from_request(request, body)
@@ -159,16 +170,16 @@ async fn read_fields(
             } else {
                 let text = String::from_utf8(bytes)
                     .map_err(|_| Failure::Malformed(format!("field `{name}` is not UTF-8 text")))?;
-                insert_text(&mut object, name, text);
+                insert_text(object, name, text);
             }
         }
-        return Ok((object, files));
+        return Ok(());
     }
     let data = <Vec<u8> as FromRequest>::from_request(request, body)
         .await
         .map_err(|e| Failure::Malformed(format!("the request body could not be read: {e}")))?;
     if data.iter().all(u8::is_ascii_whitespace) {
-        return Ok((object, files));
+        return Ok(());
     }
     if is_json_content_type(&content_type) || (content_type.is_empty() && data.trim_ascii_start().starts_with(b"{")) {
         match parse_json::<Value>(&data)? {
@@ -179,13 +190,45 @@ async fn read_fields(
         || content_type.is_empty()
         || content_type.starts_with("text/plain")
     {
-        add_pairs(&mut object, &data)?;
+        add_pairs(object, &data)?;
     } else {
         return Err(Failure::Malformed(format!(
             "content type `{content_type}` is not accepted; send multipart/form-data, x-www-form-urlencoded or JSON"
         )));
     }
-    Ok((object, files))
+    Ok(())
+}
+
+/// The document sends the parameters of its GET endpoints (`/api/musiclist`,
+/// `/api/univer/tasklist`) as a form body. Before the handlers run, the fields of a GET's
+/// form body join its query string, so every GET reads them as query parameters; a
+/// parameter in the query wins over the same one in the body.
+pub async fn form_body_into_query(mut req: Request) -> poem::Result<Request> {
+    let content_type = req.content_type().unwrap_or_default().to_ascii_lowercase();
+    let is_form = content_type.starts_with("multipart/form-data")
+        || content_type.starts_with("application/x-www-form-urlencoded");
+    if req.method() != poem::http::Method::GET || !is_form {
+        return Ok(req);
+    }
+    let mut body = RequestBody::new(req.take_body());
+    let (mut fields, mut files) = (Map::new(), HashMap::new());
+    body_fields(&req, &mut body, &mut fields, &mut files).await?;
+    let mut pairs: Vec<(String, String)> = match req.uri().query() {
+        Some(query) => serde_urlencoded::from_str(query)
+            .map_err(|e| Failure::Malformed(format!("the query string could not be read: {e}")))?,
+        None => Vec::new(),
+    };
+    for (name, value) in fields {
+        if let (Value::String(text), false) = (value, pairs.iter().any(|(n, _)| *n == name)) {
+            pairs.push((name, text));
+        }
+    }
+    let query = serde_urlencoded::to_string(&pairs).map_err(|e| Failure::Internal(e.to_string()))?;
+    let uri = format!("{}?{query}", req.uri().path())
+        .parse()
+        .map_err(|_| Failure::Malformed("the form fields do not make a valid query".into()))?;
+    *req.uri_mut() = uri;
+    Ok(req)
 }
 
 fn add_pairs(object: &mut Map<String, Value>, data: &[u8]) -> Result<(), Failure> {

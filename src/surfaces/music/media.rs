@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use poem::http::{header, StatusCode};
 use poem::{IntoResponse, Request, Response};
 use poem_openapi::param::Path;
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry};
@@ -195,6 +196,26 @@ impl ApiResponse for FileResponse {
     fn register(_registry: &mut Registry) {}
 }
 
+/// A Range past the end of the file: 416 in the music envelope, `Content-Range: bytes */<size>`
+/// kept so a player can ask again.
+fn unsatisfiable(served: Response) -> Response {
+    let content_range = served.headers().get(header::CONTENT_RANGE).cloned();
+    let size = content_range.as_ref().and_then(|v| v.to_str().ok()?.strip_prefix("bytes */").map(str::to_owned));
+    let message = match size {
+        Some(size) => format!("the requested range is outside the file, which has {size} bytes"),
+        None => "the requested range is outside the file".to_owned(),
+    };
+    let body = serde_json::json!({ "code": 1, "status": 416, "message": message, "data": null });
+    let mut response = Response::builder()
+        .status(StatusCode::RANGE_NOT_SATISFIABLE)
+        .content_type("application/json; charset=utf-8")
+        .body(body.to_string());
+    if let Some(value) = content_range {
+        response.headers_mut().insert(header::CONTENT_RANGE, value);
+    }
+    response
+}
+
 pub struct FileApi(pub Arc<AppState>);
 
 #[OpenApi]
@@ -232,6 +253,9 @@ impl FileApi {
             }
         }
         match self.0.files.serve(req, kind.bucket(), &name).await {
+            Some(response) if response.status() == StatusCode::RANGE_NOT_SATISFIABLE => {
+                Ok(FileResponse(unsatisfiable(response)))
+            }
             Some(response) => Ok(FileResponse(response)),
             None => Err(gone().into()),
         }

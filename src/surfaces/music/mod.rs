@@ -25,6 +25,7 @@ use crate::identity::authz::{Audience, Operation};
 use crate::identity::{roles, Caller};
 use crate::AppState;
 
+pub use fields::form_body_into_query;
 pub use media::{file_url, FileKind};
 
 pub struct Music;

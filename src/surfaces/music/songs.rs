@@ -275,7 +275,14 @@ impl SongApi {
                         params![uid, mid, now()],
                     )?
                 } else {
-                    tx.execute("DELETE FROM music_song_fav WHERE account_id = ?1 AND song_id = ?2", [uid, mid])?
+                    let removed =
+                        tx.execute("DELETE FROM music_song_fav WHERE account_id = ?1 AND song_id = ?2", [uid, mid])?;
+                    // Unfavouriting answers 404 for an unknown song as favouriting does; a
+                    // favourite of a song hidden since can still be removed.
+                    if removed == 0 {
+                        visible_song(tx, mid, &caller)?;
+                    }
+                    removed
                 };
                 if changed > 0 {
                     let delta = if on { 1 } else { -1 };
@@ -499,9 +506,12 @@ impl SongApi {
                 owned_playlist(tx, mlid, &caller)?;
                 visible_song(tx, mid, &caller)?;
                 let at = now();
+                // `added_at` is in milliseconds and strictly after the playlist's latest entry,
+                // so songs keep the order they were added in even within one millisecond.
                 tx.execute(
-                    "INSERT OR IGNORE INTO music_playlist_song (playlist_id, song_id, added_at) VALUES (?1, ?2, ?3)",
-                    params![mlid, mid, at],
+                    "INSERT OR IGNORE INTO music_playlist_song (playlist_id, song_id, added_at)
+                     SELECT ?1, ?2, max(?3, COALESCE(max(added_at), 0) + 1) FROM music_playlist_song WHERE playlist_id = ?1",
+                    params![mlid, mid, crate::clock::now_millis()],
                 )?;
                 tx.execute("UPDATE music_playlist SET updated_at = ?1 WHERE id = ?2", params![at, mlid])?;
                 Ok::<_, Failure>(())

@@ -159,14 +159,24 @@ pub fn check_nickname(nickname: &str) -> Result<(), Failure> {
         .ok_or_else(|| Failure::Invalid("nickname must be 1 to 20 characters".into()))
 }
 
+/// The largest `profile` kept: it is returned with every user detail.
+const PROFILE_MAX: usize = 64 * 1024;
+
 /// `profile` as stored: JSON text.
 fn profile_text(profile: serde_json::Value) -> Result<String, Failure> {
-    match profile {
+    let text = match profile {
         serde_json::Value::String(text) => serde_json::from_str::<serde_json::Value>(&text)
             .map(|_| text)
-            .map_err(|_| Failure::Invalid("profile must be JSON text, e.g. \"{}\"".into())),
-        other => Ok(other.to_string()),
+            .map_err(|_| Failure::Invalid("profile must be JSON text, e.g. \"{}\"".into()))?,
+        other => other.to_string(),
+    };
+    if text.len() > PROFILE_MAX {
+        return Err(Failure::Invalid(format!(
+            "profile must be at most 64 KiB ({PROFILE_MAX} bytes), not {}",
+            text.len()
+        )));
     }
+    Ok(text)
 }
 
 /// Whether the caller may act on `uid`'s account: their own, or any as an administrator.

@@ -141,8 +141,8 @@ impl AuthApi {
     #[oai(path = "/api/auth/logout", method = "post")]
     async fn logout(&self, token: SystemToken) -> Reply<serde_json::Value> {
         // Like every other logout: a token that is not a live session is refused, not "done".
-        self.app.identity.authenticate_jwt(Some(&token.0.token)).await?;
-        self.app.identity.logout(&token.0.token).await?;
+        self.app.identity.authenticate_jwt(Some(&token.0.key)).await?;
+        self.app.identity.logout(&token.0.key).await?;
         ok(serde_json::Value::Null)
     }
 

@@ -152,11 +152,12 @@ fn live_by_code(conn: &Connection, code: &str) -> Result<Option<(i64, String)>, 
     found.map(Some).ok_or_else(|| Failure::NotFound(format!("no department has deptId {code}")))
 }
 
-/// The next free code under `parent` (live siblings only hold codes).
+/// The next code under `parent`. Deleted departments keep theirs, so a code once given
+/// never names another department.
 fn next_code(conn: &Connection, parent: &str) -> Result<String, Failure> {
     let width = parent.len() + CODE_DIGITS;
     let last: Option<String> = conn.query_row(
-        "SELECT max(dept_code) FROM dept WHERE delete_flag = 0 AND length(dept_code) = ?1 AND substr(dept_code, 1, ?2) = ?3",
+        "SELECT max(dept_code) FROM dept WHERE length(dept_code) = ?1 AND substr(dept_code, 1, ?2) = ?3",
         params![width as i64, parent.len() as i64, parent],
         |r| r.get(0),
     )?;

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
-use poem_openapi::{auth::Bearer, Object, OpenApiService, SecurityScheme};
+use poem_openapi::{auth::ApiKey, Object, OpenApiService, SecurityScheme};
 
 use super::documents::{Declared, ErrorCode};
 use super::operations::audience_by_rules;
@@ -84,14 +84,15 @@ pub fn page<T: Type + ParseFromJSON + ToJSON>(data: T, total: i64) -> Reply<T> {
 
 pub use super::paging;
 
-/// `Authorization: Bearer <jwt>` from `POST /system/api/auth/login`.
+/// `Authorization: Bearer <jwt>` from `POST /system/api/auth/login` (the raw JWT is accepted
+/// too, as on music).
 #[derive(SecurityScheme)]
-#[oai(ty = "bearer", bearer_format = "JWT")]
-pub struct SystemToken(Bearer);
+#[oai(ty = "api_key", key_name = "Authorization", key_in = "header")]
+pub struct SystemToken(ApiKey);
 
 /// The caller behind a system token, if its roles grant the operation.
 async fn permitted(app: &AppState, op: &Operation, token: &SystemToken) -> Result<Caller, ApiError<System>> {
-    let caller = app.identity.authenticate_jwt(Some(&token.0.token)).await?;
+    let caller = app.identity.authenticate_jwt(Some(&token.0.key)).await?;
     app.identity.authorize(&caller, op).await?;
     Ok(caller)
 }

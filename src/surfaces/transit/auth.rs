@@ -9,10 +9,10 @@ use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
 use rusqlite::OptionalExtension;
 
+use super::JsonBody;
 use super::LooseBody;
 use super::{ack, data, signed_in, token_of, Ack, Data, Reply, Sent};
 use crate::identity::authz::Operation;
-use crate::surfaces::body::JsonBody;
 use crate::surfaces::Failure;
 use crate::AppState;
 

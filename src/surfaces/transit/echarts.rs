@@ -110,10 +110,7 @@ pub fn age_groups(c: &Connection, year: Option<i64>) -> Result<[i64; 5], Failure
     if year.is_some_and(|y| !(1..=9999).contains(&y)) {
         return Err(Failure::Invalid("year must be a year from 1 to 9999".into()));
     }
-    let reference = match year {
-        Some(y) => y,
-        None => latest_day(c)?.map_or_else(|| year_of_day(crate::clock::now() / 86_400), year_of_day),
-    };
+    let reference = reference_year(c, year)?;
     let mut stmt =
         c.prepare_cached("SELECT birth, count(*) FROM transit_passenger WHERE birth IS NOT NULL GROUP BY birth")?;
     let mut groups = [0i64; 5];
@@ -126,6 +123,29 @@ pub fn age_groups(c: &Connection, year: Option<i64>) -> Result<[i64; 5], Failure
         }
     }
     Ok(groups)
+}
+
+fn reference_year(c: &Connection, year: Option<i64>) -> Result<i64, Failure> {
+    Ok(match year {
+        Some(y) => y,
+        None => latest_day(c)?.map_or_else(|| year_of_day(crate::clock::now() / 86_400), year_of_day),
+    })
+}
+
+/// Why no passenger fell into an age group: none has a birth year, or all were born after
+/// the reference year (a `year` before the dataset's).
+fn empty_ages_reason(c: &Connection, year: Option<i64>) -> Result<String, Failure> {
+    let reference = reference_year(c, year)?;
+    let (with_birth, born_later): (i64, i64) = c.query_row(
+        "SELECT count(*), count(*) FILTER (WHERE birth > ?1) FROM transit_passenger WHERE birth IS NOT NULL",
+        [reference],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(if with_birth > 0 && with_birth == born_later {
+        format!("年龄组成结构查询结果为空: every passenger was born after the reference year {reference}")
+    } else {
+        "年龄组成结构查询结果为空: no passenger has a birth year".into()
+    })
 }
 
 /// Trips per day, newest first; with `day`, that day only (0 when it had none).
@@ -249,10 +269,17 @@ impl EchartsApi {
     ) -> Result<Json<AgeStruct>, crate::surfaces::ApiError<super::Transit>> {
         self.scope(op, req, &token.0, &action.0, &["age_struct"]).await?;
         let year = year.0;
-        let groups = self.0.db.read(move |c| age_groups(c, year)).await?;
-        if groups.iter().sum::<i64>() == 0 {
-            return Err(Failure::NotFound("年龄组成结构查询结果为空: no passenger has a birth year".into()).into());
-        }
+        let groups = self
+            .0
+            .db
+            .read(move |c| {
+                let groups = age_groups(c, year)?;
+                if groups.iter().sum::<i64>() == 0 {
+                    return Err(Failure::NotFound(empty_ages_reason(c, year)?));
+                }
+                Ok(groups)
+            })
+            .await?;
         let data = AGE_GROUPS
             .iter()
             .zip(groups)

@@ -23,6 +23,7 @@ use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{Object, OpenApiService};
 use rusqlite::Connection;
 
+use super::body::TrailingCommas;
 use super::documents::{Declared, ErrorCode};
 use super::operations::audience_by_rules;
 use super::{ApiError, Failure, Surface};
@@ -31,6 +32,9 @@ use crate::identity::Caller;
 use crate::AppState;
 
 pub struct Transit;
+
+/// Transit JSON bodies: the document's own examples end objects with a trailing comma.
+pub type JsonBody<T> = super::body::JsonBody<T, TrailingCommas>;
 
 pub const OK: i64 = 2000;
 
@@ -219,6 +223,35 @@ pub fn station_filter(column: &str, ids: &Option<Vec<i64>>) -> String {
 
 /// An optional JSON object body on a request whose parameters normally come in the query
 /// (GET with a body, as some of the document's examples send).
+/// CONTRACT §3: the transit token may travel in a JSON body on every endpoint, GETs
+/// included. Before the handlers run, the `token` of a GET's JSON body joins the query
+/// string (a `token` already in the query wins), where every endpoint looks for it; the body
+/// stays as it was for handlers that read it.
+pub async fn get_body_token_into_query(mut req: Request) -> poem::Result<Request> {
+    let is_json = req.content_type().is_some_and(super::body::is_json_content_type);
+    if req.method() != poem::http::Method::GET || !is_json || query_auth(&req).token.is_some() {
+        return Ok(req);
+    }
+    let bytes = req.take_body().into_vec().await?;
+    let token = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(fields)) => fields.get("token").and_then(|t| t.as_str()).map(str::to_owned),
+        _ => None,
+    };
+    req.set_body(bytes);
+    if let Some(token) = token.filter(|t| !t.trim().is_empty()) {
+        let pair =
+            serde_urlencoded::to_string([("token", token.trim())]).map_err(|e| Failure::Internal(e.to_string()))?;
+        let query = match req.uri().query() {
+            Some(q) if !q.is_empty() => format!("{q}&{pair}"),
+            _ => pair,
+        };
+        *req.uri_mut() = format!("{}?{query}", req.uri().path())
+            .parse()
+            .map_err(|_| Failure::Malformed("the token does not fit in a query string".into()))?;
+    }
+    Ok(req)
+}
+
 pub struct LooseBody(pub Option<serde_json::Map<String, serde_json::Value>>);
 
 impl<'a> poem::FromRequest<'a> for LooseBody {

@@ -10,9 +10,9 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::listing::{order_by, paging, Filters};
+use super::JsonBody;
 use super::{ack, incomplete, listed, not_found, signed_in, Ack, Page, Reply, Sent};
 use crate::identity::authz::Operation;
-use crate::surfaces::body::JsonBody;
 use crate::surfaces::lenient::LenientId;
 use crate::surfaces::Failure;
 use crate::AppState;

@@ -10,9 +10,9 @@ use rusqlite::{params, OptionalExtension};
 
 use super::listing::{order_by, paging, Filters};
 use super::moment::{format_date, parse_date};
+use super::JsonBody;
 use super::{ack, incomplete, listed, not_found, signed_in, Ack, Page, Reply, Sent};
 use crate::identity::authz::Operation;
-use crate::surfaces::body::JsonBody;
 use crate::surfaces::lenient::LenientId;
 use crate::surfaces::Failure;
 use crate::AppState;
@@ -42,6 +42,15 @@ pub fn normal_date(text: &str) -> Result<String, Failure> {
     parse_date(text)
         .map(format_date)
         .ok_or_else(|| Failure::Invalid(format!("date: `{text}` is not a date like 2020-01-01")))
+}
+
+/// The document's classes: 1 workday, 2 weekend, 3 holiday.
+fn checked_class(class: i64) -> Result<i64, Failure> {
+    if (1..=3).contains(&class) {
+        Ok(class)
+    } else {
+        Err(Failure::Invalid(format!("date_class must be 1 (workday), 2 (weekend) or 3 (holiday), not {class}")))
+    }
 }
 
 fn class_of(conn: &rusqlite::Connection, date: &str) -> rusqlite::Result<Option<i64>> {
@@ -115,7 +124,7 @@ impl WorkdayApi {
     async fn create(&self, op: &Operation, req: &Request, body: JsonBody<WorkdayInput>) -> Reply<Ack> {
         signed_in(&self.0, op, req, Sent::body(&body.token, &body.action), &["add_workday"]).await?;
         let (date, class) = match (&body.date, body.date_class) {
-            (Some(d), Some(c)) => (normal_date(d)?, c.0),
+            (Some(d), Some(c)) => (normal_date(d)?, checked_class(c.0)?),
             (d, _) => return Err(incomplete(if d.is_none() { &["date"] } else { &["date_class"] }).into()),
         };
         self.0
@@ -136,7 +145,7 @@ impl WorkdayApi {
     async fn update(&self, op: &Operation, req: &Request, body: JsonBody<WorkdayInput>) -> Reply<Ack> {
         signed_in(&self.0, op, req, Sent::body(&body.token, &body.action), &["modify_workday"]).await?;
         let (date, class) = match (&body.date, body.date_class) {
-            (Some(d), Some(c)) => (normal_date(d)?, c.0),
+            (Some(d), Some(c)) => (normal_date(d)?, checked_class(c.0)?),
             (d, _) => return Err(incomplete(if d.is_none() { &["date"] } else { &["date_class"] }).into()),
         };
         self.0
