@@ -16,6 +16,7 @@ mod care_notices;
 mod documents;
 mod envelopes;
 mod foundation;
+mod hardening;
 mod lifecycle;
 mod music_playlists;
 mod music_songs;
