@@ -3,7 +3,7 @@
 //! folder. Every request speaks HTTP to the real server; races are real parallel requests.
 
 use crate::common::TestServer;
-use crate::music_support::{self, call, form, Body, PASSWORD};
+use crate::music_support::{self, call, form, PASSWORD};
 
 use futures_util::future::join_all;
 use reqwest::Method;
@@ -133,6 +133,3 @@ async fn the_data_folder_is_private_whatever_the_umask() {
     }
     assert!(seen >= 3, "only {seen} files");
 }
-
-#[allow(dead_code)]
-fn _uses(_: Body) {}
