@@ -79,6 +79,23 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_DEVICE_WINDOW_SECS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_window_secs: Option<u64>,
+    /// Accounts one client address may create (music signup, care register) within the signup window
+    #[arg(long, env = "HEARTH_SIGNUP_MAX_PER_CLIENT", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signup_max_per_client: Option<u32>,
+    /// Length of the signup window, in seconds
+    #[arg(long, env = "HEARTH_SIGNUP_WINDOW_SECS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signup_window_secs: Option<u64>,
+    /// Password checks without a signed-in caller (logins, signups, setup) admitted at once,
+    /// running or waiting; more are refused as busy
+    #[arg(long, env = "HEARTH_PASSWORD_QUEUE", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_queue: Option<u32>,
+    /// Seconds a connection may take to send complete request headers before it is closed
+    #[arg(long, env = "HEARTH_HEADER_TIMEOUT_SECS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_timeout_secs: Option<u64>,
     /// Lifetime of JWT sessions (music, transit, system), in hours
     #[arg(long, env = "HEARTH_TOKEN_HOURS")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -155,6 +172,10 @@ pub struct Config {
     pub device_max_failures: u32,
     pub device_window_secs: u64,
     pub care_legacy_device_ids: bool,
+    pub signup_max_per_client: u32,
+    pub signup_window_secs: u64,
+    pub password_queue: u32,
+    pub header_timeout_secs: u64,
     pub token_hours: u64,
     pub sms_webhook: Option<String>,
     pub db_pool: u32,
@@ -191,6 +212,10 @@ impl Default for Config {
             device_max_failures: 20,
             device_window_secs: 300,
             care_legacy_device_ids: false,
+            signup_max_per_client: 10,
+            signup_window_secs: 3600,
+            password_queue: 8,
+            header_timeout_secs: 30,
             token_hours: 24,
             sms_webhook: None,
             db_pool: 8,
@@ -262,6 +287,10 @@ impl Config {
             ("sms_window_secs", self.sms_window_secs),
             ("device_max_failures", self.device_max_failures as u64),
             ("device_window_secs", self.device_window_secs),
+            ("signup_max_per_client", self.signup_max_per_client as u64),
+            ("signup_window_secs", self.signup_window_secs),
+            ("password_queue", self.password_queue as u64),
+            ("header_timeout_secs", self.header_timeout_secs),
         ];
         if let Some((name, _)) = limits.iter().find(|(_, value)| *value == 0) {
             bail!("{name} must be at least 1");

@@ -61,8 +61,7 @@ pub struct AppState {
 impl AppState {
     /// Opens (creating on first start) the data folder, database, uploads and secrets.
     pub fn open(config: Config) -> anyhow::Result<Arc<AppState>> {
-        std::fs::create_dir_all(&config.data)
-            .with_context(|| format!("creating the data folder {}", config.data.display()))?;
+        make_private(&config.data)?;
         let db = Db::open(&config.db_path(), config.db_pool).context("opening the database")?;
         let files = FileStore::open(&config.data).context("opening the uploads folder")?;
         let identity = Identity::new(db.clone(), &config)?;
@@ -80,6 +79,18 @@ impl AppState {
             care,
         }))
     }
+}
+
+/// The data folder holds password hashes, secrets and people's pictures: it is 0700 and,
+/// through the process umask, every file created in it is 0600 whatever umask hearth was
+/// started with.
+fn make_private(data: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
+    unsafe { libc::umask(0o077) };
+    std::fs::create_dir_all(data).with_context(|| format!("creating the data folder {}", data.display()))?;
+    std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("making the data folder {} private", data.display()))
 }
 
 /// Every surface's OpenAPI document, by surface name, in mount order.
@@ -184,6 +195,7 @@ fn setup_bases(config: &Config, addr: std::net::SocketAddr) -> Vec<String> {
 
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let listen = config.listen_addr()?;
+    make_private(&config.data)?;
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let lock = backup::lock_data_folder(&config.data)?;
     let app = tokio::task::spawn_blocking(move || AppState::open(config)).await??;

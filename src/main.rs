@@ -228,7 +228,7 @@ async fn create_admin(config: Config, username: String, password: String, phone:
         );
     }
     let app = tokio::task::spawn_blocking(move || AppState::open(config)).await??;
-    let hash = app.identity.passwords.hash(&password).await?;
+    let hash = app.identity.passwords.hash(hearth::identity::password::Asker::SignedIn, &password).await?;
     let name = username.trim().to_owned();
     let id = app
         .db

@@ -44,6 +44,8 @@ pub enum IdentityError {
     Conflict(String),
     #[error("too many failed logins from this address; retry in {0} s")]
     RateLimited(u64),
+    #[error("too many password checks are waiting; retry in a moment")]
+    Busy,
     #[error("{0}")]
     Db(#[from] DbError),
     #[error("{0}")]
@@ -104,6 +106,8 @@ pub struct Identity {
     jwt: jwt::JwtKeys,
     /// Failed logins per client address, shared by every surface.
     pub login_failures: ratelimit::FailureLimiter,
+    /// Accounts created per client address (music signup, care register together).
+    pub signups: ratelimit::FailureLimiter,
     /// Image captchas drawn per client address, on every surface together.
     captcha_draws: ratelimit::FailureLimiter,
     sms_gateway: Option<(reqwest::Client, String)>,
@@ -121,11 +125,15 @@ impl Identity {
         });
         Ok(Identity {
             db,
-            passwords: password::Passwords::new()?,
+            passwords: password::Passwords::new(config.password_queue)?,
             jwt: jwt::JwtKeys::load_or_create(&secrets)?,
             login_failures: ratelimit::FailureLimiter::new(
                 config.login_max_failures,
                 Duration::from_secs(config.login_window_secs),
+            ),
+            signups: ratelimit::FailureLimiter::new(
+                config.signup_max_per_client,
+                Duration::from_secs(config.signup_window_secs),
             ),
             captcha_draws: ratelimit::FailureLimiter::new(
                 config.captcha_max_draws,
@@ -146,12 +154,16 @@ impl Identity {
         username: &str,
         password: &str,
     ) -> Result<IssuedToken, IdentityError> {
-        self.login_failures.check(client).map_err(IdentityError::RateLimited)?;
+        self.login_failures.reserve(client).map_err(IdentityError::RateLimited)?;
         let name = username.to_owned();
-        let account = self.db.read(move |c| Ok::<_, IdentityError>(accounts::by_username(c, &name)?)).await?;
+        let account = self.db.read(move |c| Ok::<_, IdentityError>(accounts::by_username(c, &name)?)).await;
+        let account = account.inspect_err(|_| self.login_failures.release(client))?;
         let stored = account.as_ref().map(|a| a.password_hash.clone());
-        if !self.passwords.verify(password, stored).await {
-            self.login_failures.fail(client);
+        let matched = self.passwords.verify(password::Asker::Anonymous, password, stored).await;
+        if !matches!(matched, Ok(false)) {
+            self.login_failures.release(client);
+        }
+        if !matched? {
             return Err(IdentityError::WrongCredentials);
         }
         let account = account.expect("verify is false without an account");
@@ -269,14 +281,41 @@ impl Identity {
     /// Draws an image captcha for `client`, which may draw `captcha_max_draws` per window:
     /// drawing costs CPU and a row, and an unlimited supply would let a script farm them.
     pub async fn draw_image_captcha(&self, client: &str) -> Result<captcha::ImageCaptcha, IdentityError> {
-        self.captcha_draws.check(client).map_err(IdentityError::RateLimited)?;
-        self.captcha_draws.fail(client);
+        self.captcha_draws.reserve(client).map_err(IdentityError::RateLimited)?;
         self.new_image_captcha().await
     }
 
-    pub async fn check_image_captcha(&self, hash: &str) -> Result<bool, IdentityError> {
+    /// Checks an image captcha's answer. A wrong answer counts as a failed login of
+    /// `client`, reserved before the check like every other credential check.
+    pub async fn check_image_captcha(&self, client: &str, hash: &str) -> Result<bool, IdentityError> {
+        self.login_failures.reserve(client).map_err(IdentityError::RateLimited)?;
         let hash = hash.to_owned();
-        self.db.write(move |tx| Ok(captcha::check(tx, &hash)?)).await
+        let solved = self.db.write(move |tx| Ok::<_, IdentityError>(captcha::check(tx, &hash)?)).await;
+        if !matches!(solved, Ok(false)) {
+            self.login_failures.release(client);
+        }
+        solved
+    }
+
+    /// Checks the signed-in account's current password before a change. A wrong one counts
+    /// as a failed login of `client`, reserved before the Argon2 work.
+    pub async fn check_own_password(
+        &self,
+        client: &str,
+        account_id: i64,
+        password: &str,
+    ) -> Result<bool, IdentityError> {
+        self.login_failures.reserve(client).map_err(IdentityError::RateLimited)?;
+        let stored = self
+            .db
+            .read(move |c| Ok::<_, IdentityError>(accounts::by_id(c, account_id)?.map(|a| a.password_hash)))
+            .await
+            .inspect_err(|_| self.login_failures.release(client))?;
+        let matched = self.passwords.verify(password::Asker::SignedIn, password, stored).await;
+        if !matches!(matched, Ok(false)) {
+            self.login_failures.release(client);
+        }
+        matched
     }
 
     /// Issues an SMS code and sends it; answers the code's `rand`.

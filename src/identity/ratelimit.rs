@@ -1,6 +1,11 @@
 //! Counts failures per key (a client address, a phone) in a sliding window. Only failures
 //! are recorded, so a person who types the password right is never slowed down; a key with
 //! too many recent failures is refused until the oldest of them leaves the window.
+//!
+//! A check that does work (an Argon2 verification, a token lookup) takes its attempt with
+//! `reserve` before the work: the check and the count are one step under the lock, so
+//! parallel requests cannot all pass the check before any of them is counted. A success
+//! hands its attempt back with `release` where successes are not counted.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -33,6 +38,39 @@ impl FailureLimiter {
         }
         let oldest = *times.front().expect("max is at least one");
         Err((self.window - now.duration_since(oldest)).as_secs().max(1))
+    }
+
+    /// Takes one attempt for `key` now, or Err(seconds to wait) when none is left. The
+    /// attempt counts as a failure until `release` gives it back.
+    pub fn reserve(&self, key: &str) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() > PRUNE_ABOVE {
+            let window = self.window;
+            seen.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < window));
+        }
+        let times = seen.entry(key.to_owned()).or_default();
+        while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+            times.pop_front();
+        }
+        if times.len() >= self.max {
+            let oldest = *times.front().expect("max is at least one");
+            return Err((self.window - now.duration_since(oldest)).as_secs().max(1));
+        }
+        times.push_back(now);
+        Ok(())
+    }
+
+    /// Gives back an attempt taken with `reserve` (the work succeeded and successes are
+    /// not counted).
+    pub fn release(&self, key: &str) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(times) = seen.get_mut(key) {
+            times.pop_back();
+            if times.is_empty() {
+                seen.remove(key);
+            }
+        }
     }
 
     pub fn count(&self, key: &str) -> usize {
@@ -76,6 +114,18 @@ mod tests {
         assert!((1..=60).contains(&wait));
         assert!(limiter.check("5.6.7.8").is_ok());
         assert_eq!(limiter.count("1.2.3.4"), 3);
+    }
+
+    #[test]
+    fn reservations_count_until_released() {
+        let limiter = FailureLimiter::new(2, Duration::from_secs(60));
+        assert!(limiter.reserve("k").is_ok());
+        assert!(limiter.reserve("k").is_ok());
+        assert!(limiter.reserve("k").is_err());
+        limiter.release("k");
+        assert_eq!(limiter.count("k"), 1);
+        assert!(limiter.reserve("k").is_ok());
+        assert!(limiter.check("k").is_err());
     }
 
     #[test]

@@ -22,6 +22,18 @@ pub fn issue_if_needed(conn: &Connection) -> rusqlite::Result<Option<String>> {
     Ok(Some(token))
 }
 
+/// Whether `token` would redeem now (read only: the redeeming write checks again).
+pub fn is_valid(conn: &Connection, token: &str) -> rusqlite::Result<bool> {
+    if super::roles::super_admin_exists(conn)? {
+        return Ok(false);
+    }
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM setup_token WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2)",
+        params![token_hash(token), now()],
+        |r| r.get(0),
+    )
+}
+
 /// Uses up `token`; false when it is unknown, used or expired, or an administrator exists.
 pub fn redeem(conn: &Connection, token: &str) -> rusqlite::Result<bool> {
     if super::roles::super_admin_exists(conn)? {

@@ -33,6 +33,8 @@ pub enum Failure {
     MethodNotAllowed,
     TooLarge(u64),
     RateLimited(u64),
+    /// Too many unauthenticated password checks are waiting already; retry shortly.
+    Busy,
     Conflict(String),
     /// A surface-specific code from its document's local table, with its message.
     Code(i64, String),
@@ -61,6 +63,7 @@ impl Failure {
             Failure::TooLarge(0) => "the request body is too large".into(),
             Failure::TooLarge(limit) => format!("the request body is larger than the {limit} bytes allowed"),
             Failure::RateLimited(secs) => format!("too many attempts; retry in {secs} s"),
+            Failure::Busy => "the server is busy checking other passwords; retry in a moment".into(),
             Failure::Internal(_) => "internal error; the server log has details".into(),
         }
     }
@@ -81,6 +84,7 @@ impl Failure {
             Failure::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Failure::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Failure::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Failure::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Failure::Conflict(_) => StatusCode::CONFLICT,
             Failure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -133,6 +137,7 @@ impl From<IdentityError> for Failure {
             IdentityError::Disabled => Failure::AccountDisabled,
             IdentityError::Banned => Failure::AccountBanned,
             IdentityError::RateLimited(secs) => Failure::RateLimited(secs),
+            IdentityError::Busy => Failure::Busy,
             IdentityError::Forbidden(m) => Failure::Forbidden(m),
             IdentityError::Invalid(m) => Failure::Invalid(m),
             IdentityError::Conflict(m) => Failure::Conflict(m),

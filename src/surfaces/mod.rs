@@ -172,8 +172,14 @@ pub fn render<S: Surface>(failure: &Failure) -> Response {
     let (status, body) = S::render(failure);
     let mut response =
         Response::builder().status(status).content_type("application/json; charset=utf-8").body(body.to_string());
-    if let Failure::RateLimited(secs) = failure {
-        response.headers_mut().insert(header::RETRY_AFTER, secs.to_string().parse().expect("digits"));
+    match failure {
+        Failure::RateLimited(secs) => {
+            response.headers_mut().insert(header::RETRY_AFTER, secs.to_string().parse().expect("digits"));
+        }
+        Failure::Busy => {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        _ => {}
     }
     response
 }

@@ -194,15 +194,15 @@ async fn an_image_captcha_is_a_real_png_and_passes_once() {
     assert_eq!(code.len(), 5);
     assert_eq!(code, code.to_lowercase());
     let hash = md5(&format!("{code}{}", captcha.rand)).to_uppercase();
-    assert!(!identity.check_image_captcha(&md5("wrong")).await.unwrap());
-    assert!(identity.check_image_captcha(&hash).await.unwrap(), "case-insensitive hash passes");
-    assert!(!identity.check_image_captcha(&hash).await.unwrap(), "single use");
+    assert!(!identity.check_image_captcha("127.0.0.9", &md5("wrong")).await.unwrap());
+    assert!(identity.check_image_captcha("127.0.0.9", &hash).await.unwrap(), "case-insensitive hash passes");
+    assert!(!identity.check_image_captcha("127.0.0.9", &hash).await.unwrap(), "single use");
     // An expired captcha never passes.
     let late = identity.new_image_captcha().await.unwrap();
     let code: String =
         server.sql().query_row("SELECT code FROM captcha WHERE rand = ?1", [&late.rand], |r| r.get(0)).unwrap();
     server.sql().execute("UPDATE captcha SET expires_at = 0", []).unwrap();
-    assert!(!identity.check_image_captcha(&md5(&format!("{code}{}", late.rand))).await.unwrap());
+    assert!(!identity.check_image_captcha("127.0.0.9", &md5(&format!("{code}{}", late.rand))).await.unwrap());
 }
 
 #[tokio::test]
@@ -217,7 +217,7 @@ async fn sms_codes_are_bound_to_phone_and_purpose_single_use_and_expire() {
     let hash = md5(&format!("{code}{rand}"));
     assert_eq!(identity.check_sms_code("13900000001", 1, &hash).await.unwrap(), SmsCheck::Mismatch);
     assert_eq!(identity.check_sms_code("13900000000", 2, &hash).await.unwrap(), SmsCheck::Mismatch);
-    assert!(!identity.check_image_captcha(&hash).await.unwrap(), "an SMS hash is no image captcha");
+    assert!(!identity.check_image_captcha("127.0.0.9", &hash).await.unwrap(), "an SMS hash is no image captcha");
     assert_eq!(identity.check_sms_code("13900000000", 1, &hash).await.unwrap(), SmsCheck::Passed);
     assert_eq!(identity.check_sms_code("13900000000", 1, &hash).await.unwrap(), SmsCheck::Mismatch);
     let rand = identity.send_sms_code("13900000000", 2).await.unwrap();

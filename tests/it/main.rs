@@ -18,6 +18,7 @@ mod conformance;
 mod documents;
 mod envelopes;
 mod foundation;
+mod hardening;
 mod lifecycle;
 mod music_playlists;
 mod music_songs;

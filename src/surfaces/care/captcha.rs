@@ -81,19 +81,20 @@ pub async fn check_sms(
     mismatch: i64,
 ) -> Result<(), Failure> {
     let care: &CareState = &app.care;
-    care.sms_failures.check(phone).map_err(Failure::RateLimited)?;
-    match app.identity.check_sms_code(phone, command_type, hash).await? {
+    care.sms_failures.reserve(phone).map_err(Failure::RateLimited)?;
+    let checked = app.identity.check_sms_code(phone, command_type, hash).await;
+    if !matches!(checked, Ok(SmsCheck::Mismatch)) {
+        care.sms_failures.release(phone);
+    }
+    match checked? {
         SmsCheck::Passed => Ok(()),
         SmsCheck::Expired => {
             Err(Failure::Code(status::BAD_HASH, "Error Hash: the SMS code has expired; ask for a new one".into()))
         }
-        SmsCheck::Mismatch => {
-            care.sms_failures.fail(phone);
-            Err(Failure::Code(
-                mismatch,
-                "Error hash: the SMS code does not match; check the code or ask for a new one".into(),
-            ))
-        }
+        SmsCheck::Mismatch => Err(Failure::Code(
+            mismatch,
+            "Error hash: the SMS code does not match; check the code or ask for a new one".into(),
+        )),
     }
 }
 
@@ -108,7 +109,7 @@ impl CaptchaApi {
             }
             ("img", "validate") => {
                 let Hash { hash } = body.data()?;
-                if app.identity.check_image_captcha(&hash).await? {
+                if app.identity.check_image_captcha(client, &hash).await? {
                     Ok(CaptchaAnswer { imgdata: None, rand: None })
                 } else {
                     Err(Failure::Code(100, "Error captcha hash: wrong or expired captcha; draw a new one".into()))
@@ -133,10 +134,11 @@ impl CaptchaApi {
                     ));
                 }
                 // Every code sent counts, per phone and per asking address.
-                app.care.sms_clients.check(client).map_err(Failure::RateLimited)?;
-                app.care.sms_sends.check(&phone).map_err(Failure::RateLimited)?;
-                app.care.sms_clients.fail(client);
-                app.care.sms_sends.fail(&phone);
+                app.care.sms_clients.reserve(client).map_err(Failure::RateLimited)?;
+                if let Err(wait) = app.care.sms_sends.reserve(&phone) {
+                    app.care.sms_clients.release(client);
+                    return Err(Failure::RateLimited(wait));
+                }
                 let rand = app.identity.send_sms_code(&phone, command_type).await?;
                 Ok(CaptchaAnswer { imgdata: None, rand: Some(rand) })
             }

@@ -96,10 +96,12 @@ pub fn touch(conn: &Connection, device: i64) -> rusqlite::Result<()> {
 /// fails, so it is never held up.
 pub async fn authenticate(app: &AppState, client: &str, token: Option<&str>) -> Result<(i64, String), Failure> {
     let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(Failure::NoToken)?.to_owned();
-    app.care.device_failures.check(client).map_err(Failure::RateLimited)?;
-    let found = app.db.read(move |c| Ok::<_, Failure>(by_token(c, &token)?)).await?;
-    found.ok_or_else(|| {
-        app.care.device_failures.fail(client);
+    app.care.device_failures.reserve(client).map_err(Failure::RateLimited)?;
+    let found = app.db.read(move |c| Ok::<_, Failure>(by_token(c, &token)?)).await;
+    if !matches!(found, Ok(None)) {
+        app.care.device_failures.release(client);
+    }
+    found?.ok_or_else(|| {
         Failure::Code(status::BAD_DEVICE_TOKEN, "Error device_id token: no device has this token".into())
     })
 }
@@ -171,7 +173,7 @@ impl DeviceApi {
                 let Bind { device_id } = body.data()?;
                 // Binding by token is as good a guess at a token as a heartbeat: same limit.
                 let failures = &self.0.care.device_failures;
-                failures.check(client).map_err(Failure::RateLimited)?;
+                failures.reserve(client).map_err(Failure::RateLimited)?;
                 let bound = self
                     .0
                     .db
@@ -183,11 +185,12 @@ impl DeviceApi {
                         )?;
                         Ok::<_, Failure>(true)
                     })
-                    .await?;
+                    .await
+                    .inspect_err(|_| failures.release(client))?;
                 if !bound {
-                    failures.fail(client);
                     return Err(not_found());
                 }
+                failures.release(client);
                 Ok(DeviceAnswer::empty())
             }
             "unbind" => {

@@ -79,9 +79,11 @@ impl Surface for Care {
             Failure::NoToken => NO_TOKEN,
             Failure::BadToken | Failure::TokenExpired => BAD_TOKEN,
             Failure::WrongCredentials => 101,
-            Failure::AccountDisabled | Failure::AccountBanned | Failure::Forbidden(_) | Failure::RateLimited(_) => {
-                NO_PERMISSION
-            }
+            Failure::AccountDisabled
+            | Failure::AccountBanned
+            | Failure::Forbidden(_)
+            | Failure::RateLimited(_)
+            | Failure::Busy => NO_PERMISSION,
             Failure::Internal(_) => DATABASE,
         };
         let http = if matches!(failure, Failure::TooLarge(_)) { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::OK };

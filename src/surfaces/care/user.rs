@@ -15,6 +15,7 @@ use super::{signed_in, status, CAPTCHA_AFTER};
 use crate::clock::now;
 use crate::identity::accounts::{self, NewAccount};
 use crate::identity::authz::Operation;
+use crate::identity::password::Asker;
 use crate::identity::tokens::random_hex;
 use crate::identity::{roles, sessions, Caller, IdentityError};
 use crate::surfaces::Failure;
@@ -266,8 +267,9 @@ impl UserApi {
         let app = &self.0;
         app.identity.login_failures.check(client).map_err(Failure::RateLimited)?;
         if app.care.login_failures.count(phone) >= CAPTCHA_AFTER as usize {
+            // A wrong captcha counts as a failed login there.
             let solved = match hash {
-                Some(hash) => app.identity.check_image_captcha(hash).await?,
+                Some(hash) => app.identity.check_image_captcha(client, hash).await?,
                 None => false,
             };
             if !solved {
@@ -278,11 +280,16 @@ impl UserApi {
                 ));
             }
         }
+        app.identity.login_failures.reserve(client).map_err(Failure::RateLimited)?;
         let wanted = phone.to_owned();
-        let account = app.db.read(move |c| Ok::<_, Failure>(accounts::by_phone(c, &wanted)?)).await?;
+        let account = app.db.read(move |c| Ok::<_, Failure>(accounts::by_phone(c, &wanted)?)).await;
+        let account = account.inspect_err(|_| app.identity.login_failures.release(client))?;
         let stored = account.as_ref().map(|a| a.password_hash.clone());
-        if !app.identity.passwords.verify(pass, stored).await {
-            app.identity.login_failures.fail(client);
+        let matched = app.identity.passwords.verify(Asker::Anonymous, pass, stored).await;
+        if matched.is_err() {
+            app.identity.login_failures.release(client);
+        }
+        if !matched? {
             app.care.login_failures.fail(phone);
             return Err(match account {
                 None => no_user(),
@@ -291,6 +298,7 @@ impl UserApi {
         }
         // The right password ends the run of failures: no captcha until the next five.
         app.care.login_failures.clear(phone);
+        app.identity.login_failures.release(client);
         let account = account.expect("verified");
         if !account.enabled {
             return Err(Failure::AccountDisabled);
@@ -311,7 +319,7 @@ impl UserApi {
         Ok(TokenData { token })
     }
 
-    async fn register_inner(&self, body: &CareBody<RegisterData>) -> Result<Empty, Failure> {
+    async fn register_inner(&self, client: &str, body: &CareBody<RegisterData>) -> Result<Empty, Failure> {
         body.kind(&[("register", "phone")])?;
         let RegisterData { phone, hash, pass } = body.data()?;
         check_phone(&phone)?;
@@ -325,7 +333,10 @@ impl UserApi {
             return Err(existed());
         }
         check_sms(&self.0, &phone, 1, &hash, 400).await?;
-        let password_hash = self.0.identity.passwords.hash(&pass).await?;
+        let signups = &self.0.identity.signups;
+        signups.reserve(client).map_err(Failure::RateLimited)?;
+        let password_hash = self.0.identity.passwords.hash(Asker::Anonymous, &pass).await;
+        let password_hash = password_hash.inspect_err(|_| signups.release(client))?;
         self.0
             .db
             .write(move |tx| {
@@ -341,6 +352,7 @@ impl UserApi {
                 }
             })
             .await
+            .inspect_err(|_| signups.release(client))
     }
 
     async fn password_inner(&self, remote: &RemoteAddr, body: &CareBody<PasswordData>) -> Result<Empty, Failure> {
@@ -362,7 +374,7 @@ impl UserApi {
             }
             (self.check_password(&client_key(remote), &phone, &old, hash.as_deref()).await?.id, new)
         };
-        let password_hash = self.0.identity.passwords.hash(&new).await?;
+        let password_hash = self.0.identity.passwords.hash(Asker::Anonymous, &new).await?;
         self.0
             .db
             .write(move |tx| {
@@ -451,8 +463,8 @@ impl UserApi {
 
     /// Register a phone account with an SMS code (type register, subtype phone)
     #[oai(path = "/api/user/register", method = "post")]
-    async fn register(&self, body: CareBody<RegisterData>) -> Answer<Empty> {
-        Answer::new(body.id, self.register_inner(&body).await)
+    async fn register(&self, remote: &RemoteAddr, body: CareBody<RegisterData>) -> Answer<Empty> {
+        Answer::new(body.id, self.register_inner(&client_key(remote), &body).await)
     }
 
     /// Forgotten password with an SMS code (subtype forget), or change it (subtype change); ends every session

@@ -52,7 +52,7 @@ impl Surface for Music {
     }
 
     fn failure_statuses() -> &'static [u16] {
-        &[400, 401, 403, 404, 409, 413, 429, 500]
+        &[400, 401, 403, 404, 409, 413, 429, 500, 503]
     }
 
     const TOKEN_IN_HEADER: bool = true;

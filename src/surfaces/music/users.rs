@@ -17,7 +17,8 @@ use crate::clock::{local_datetime, now};
 use crate::files::Bucket;
 use crate::identity::accounts::{self, NewAccount};
 use crate::identity::authz::Operation;
-use crate::identity::{roles, Caller};
+use crate::identity::password::Asker;
+use crate::identity::{roles, Caller, IdentityError};
 use crate::surfaces::lenient::{LenientBool, LenientId};
 use crate::surfaces::Failure;
 use crate::AppState;
@@ -235,10 +236,20 @@ fn detail(conn: &Connection, uid: i64, base: &str) -> Result<UserDetail, Failure
 impl UserApi {
     /// Sign up (x-www-form-urlencoded); the new account is a 普通用户 (permission `user`)
     #[oai(path = "/api/user/signup", method = "post")]
-    async fn signup(&self, body: Fields<Credentials>) -> Done {
+    async fn signup(&self, remote: &RemoteAddr, body: Fields<Credentials>) -> Done {
         check_username(&body.username)?;
         check_password("password", &body.password)?;
-        let hash = self.0.identity.passwords.hash(&body.password).await?;
+        let taken = |username: &str| Failure::Conflict(format!("the username {username} is taken; choose another"));
+        // The cheap refusals come before the Argon2 work and before the address's quota.
+        let wanted = body.username.clone();
+        if self.0.db.read(move |c| Ok::<_, Failure>(accounts::by_username(c, &wanted)?)).await?.is_some() {
+            return Err(taken(&body.username).into());
+        }
+        let client = client_address(remote);
+        let signups = &self.0.identity.signups;
+        signups.reserve(&client).map_err(Failure::RateLimited)?;
+        let hash = self.0.identity.passwords.hash(Asker::Anonymous, &body.password).await;
+        let hash = hash.inspect_err(|_| signups.release(&client))?;
         let username = body.value.username;
         self.0
             .db
@@ -251,9 +262,13 @@ impl UserApi {
                     enabled: true,
                     ..Default::default()
                 };
-                Ok::<_, Failure>(accounts::create(tx, &new, &[roles::USER])?)
+                match accounts::create(tx, &new, &[roles::USER]) {
+                    Err(IdentityError::Conflict(_)) => Err(taken(&username)),
+                    other => other.map(|_| ()).map_err(Failure::from),
+                }
             })
-            .await?;
+            .await
+            .inspect_err(|_| signups.release(&client))?;
         done()
     }
 
@@ -370,19 +385,23 @@ impl UserApi {
 
     /// Change the password; every session of the account ends, so log in again
     #[oai(path = "/api/user/password", method = "patch")]
-    async fn password(&self, op: &Operation, token: MusicToken, body: Fields<PasswordChange>) -> Done {
+    async fn password(
+        &self,
+        op: &Operation,
+        remote: &RemoteAddr,
+        token: MusicToken,
+        body: Fields<PasswordChange>,
+    ) -> Done {
         let caller = signed_in(&self.0, op, &token).await?;
         check_password("new_pwd", &body.new_pwd)?;
         if body.new_pwd != body.re_pwd {
             return Err(Failure::Invalid("re_pwd does not match new_pwd".into()).into());
         }
         let uid = caller.account_id;
-        let stored =
-            self.0.db.read(move |c| Ok::<_, Failure>(accounts::by_id(c, uid)?.map(|a| a.password_hash))).await?;
-        if !self.0.identity.passwords.verify(&body.old_pwd, stored).await {
+        if !self.0.identity.check_own_password(&client_address(remote), uid, &body.old_pwd).await? {
             return Err(Failure::Invalid("old_pwd is not your current password".into()).into());
         }
-        let hash = self.0.identity.passwords.hash(&body.new_pwd).await?;
+        let hash = self.0.identity.passwords.hash(Asker::SignedIn, &body.new_pwd).await?;
         self.0.db.write(move |tx| Ok::<_, Failure>(accounts::set_password(tx, uid, &hash)?)).await?;
         done()
     }

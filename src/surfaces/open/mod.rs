@@ -68,7 +68,7 @@ impl Surface for Open {
             Failure::WrongCredentials | Failure::AccountDisabled | Failure::AccountBanned => NO_SUCH_USER,
             Failure::Forbidden(_) => NOT_AUTHORIZED,
             Failure::NotFound(_) | Failure::UnknownRoute | Failure::MethodNotAllowed => NOT_FOUND,
-            Failure::RateLimited(_) => BUSY,
+            Failure::RateLimited(_) | Failure::Busy => BUSY,
             Failure::Internal(_) => SERVER_ERROR,
         };
         let http = if matches!(failure, Failure::TooLarge(_)) { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::OK };

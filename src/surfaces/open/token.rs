@@ -59,17 +59,18 @@ impl TokenApi {
     async fn token(&self, remote: &RemoteAddr, body: JsonBody<Credentials>) -> Reply<TokenData> {
         let client = client_key(remote);
         let limiter = &self.0.identity.login_failures;
-        limiter.check(&client).map_err(Failure::RateLimited)?;
+        limiter.reserve(&client).map_err(Failure::RateLimited)?;
         let Credentials { app_id, app_secret } = body.0;
         let app = self
             .0
             .db
             .read(move |c| Ok::<_, Failure>(apps::by_credentials(c, app_id.trim(), app_secret.trim())?))
-            .await?;
+            .await
+            .inspect_err(|_| limiter.release(&client))?;
         let Some(app) = app else {
-            limiter.fail(&client);
             return Err(Failure::Code(code::NO_SUCH_USER, "unknown appId or wrong appSecret".into()).into());
         };
+        limiter.release(&client);
         if !app.enabled {
             return Err(Failure::Code(code::NOT_AUTHORIZED, "this app is disabled".into()).into());
         }

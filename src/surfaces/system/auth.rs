@@ -9,6 +9,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::{ok, permitted, Reply, SystemToken};
 use crate::identity::authz::Operation;
+use crate::identity::password::Asker;
 use crate::identity::ratelimit::FailureLimiter;
 use crate::identity::{accounts, setup, IdentityError, IssuedToken};
 use crate::surfaces::body::JsonBody;
@@ -86,6 +87,12 @@ struct SetupRequest {
     phone: Option<String>,
 }
 
+fn invalid_setup_link() -> Failure {
+    Failure::Forbidden(
+        "this setup link is not valid: it was used, it expired, or an administrator already exists".into(),
+    )
+}
+
 pub fn client_key(remote: &RemoteAddr) -> String {
     remote.as_socket_addr().map_or_else(|| remote.to_string(), |a| a.ip().to_string())
 }
@@ -108,8 +115,7 @@ impl AuthApi {
             let Some(hash) = hash.as_deref().map(str::trim).filter(|h| !h.is_empty()) else {
                 return Err(Failure::Invalid(CAPTCHA_NEEDED.into()).into());
             };
-            if !self.app.identity.check_image_captcha(hash).await? {
-                self.app.identity.login_failures.fail(&client);
+            if !self.app.identity.check_image_captcha(&client, hash).await? {
                 return Err(Failure::Invalid(CAPTCHA_WRONG.into()).into());
             }
         }
@@ -167,7 +173,7 @@ impl AuthApi {
 
     /// Create the first super-administrator with the one-time setup link's token
     #[oai(path = "/api/setup", method = "post")]
-    async fn setup(&self, body: JsonBody<SetupRequest>) -> Reply<TokenData> {
+    async fn setup(&self, remote: &RemoteAddr, body: JsonBody<SetupRequest>) -> Reply<TokenData> {
         let SetupRequest { token, loginname, password, phone } = body.0;
         if loginname.trim().is_empty() {
             return Err(Failure::Invalid("loginname must not be empty".into()).into());
@@ -178,16 +184,26 @@ impl AuthApi {
         if phone.as_deref().is_some_and(|p| !is_mainland_mobile(p)) {
             return Err(Failure::Invalid("phone must be an 11-digit mobile number".into()).into());
         }
-        let hash = self.app.identity.passwords.hash(&password).await?;
+        // The token is a credential: its attempt is reserved, and it is checked before any
+        // Argon2 work so that bogus posts cost a lookup, not a hash.
+        let client = client_key(remote);
+        let failures = &self.app.identity.login_failures;
+        failures.reserve(&client).map_err(IdentityError::RateLimited)?;
+        let candidate = token.clone();
+        let valid = self.app.db.read(move |c| Ok::<_, Failure>(setup::is_valid(c, &candidate)?)).await;
+        if !matches!(valid, Ok(false)) {
+            failures.release(&client);
+        }
+        if !valid? {
+            return Err(invalid_setup_link().into());
+        }
+        let hash = self.app.identity.passwords.hash(Asker::Anonymous, &password).await?;
         let account_id = self
             .app
             .db
             .write(move |tx| {
                 if !setup::redeem(tx, &token)? {
-                    return Err(Failure::Forbidden(
-                        "this setup link is not valid: it was used, it expired, or an administrator already exists"
-                            .into(),
-                    ));
+                    return Err(invalid_setup_link());
                 }
                 Ok(accounts::upsert_super_admin(tx, loginname.trim(), &hash, phone.as_deref())?)
             })

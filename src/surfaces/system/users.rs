@@ -12,6 +12,7 @@ use super::auth::is_mainland_mobile;
 use super::roles::{ids, DATA_ROLES, ROLES};
 use super::{ok, page, permitted, Reply, SystemToken};
 use crate::identity::authz::Operation;
+use crate::identity::password::Asker;
 use crate::identity::roles::{ANALYST, USER};
 use crate::identity::{accounts, Caller};
 use crate::surfaces::body::JsonBody;
@@ -248,7 +249,7 @@ impl UsersApi {
         match password.filter(|p| !p.is_empty()) {
             Some(password) => {
                 check_password(password)?;
-                Ok(Some(self.0.identity.passwords.hash(password).await?))
+                Ok(Some(self.0.identity.passwords.hash(Asker::SignedIn, password).await?))
             }
             None => Ok(None),
         }
@@ -365,7 +366,7 @@ impl UsersApi {
         let caller = permitted(&self.0, op, &token).await?;
         let id = id.0 .0;
         check_password(&body.password)?;
-        let hash = self.0.identity.passwords.hash(&body.password).await?;
+        let hash = self.0.identity.passwords.hash(Asker::SignedIn, &body.password).await?;
         let loginname = body.0.loginname;
         self.0
             .db

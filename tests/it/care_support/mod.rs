@@ -113,7 +113,7 @@ pub async fn user(server: &TestServer, phone: &str) -> String {
 /// A care-capable super-administrator (phone login), logged in.
 pub async fn admin(server: &TestServer, phone: &str) -> String {
     let app = &server.running().app;
-    let hash = app.identity.passwords.hash("Admin-Pass-1").await.unwrap();
+    let hash = app.identity.passwords.hash(hearth::identity::password::Asker::SignedIn, "Admin-Pass-1").await.unwrap();
     let phone_owned = phone.to_owned();
     app.db
         .write(move |tx| {

@@ -71,7 +71,7 @@ impl TestServer {
     /// Creates (or updates) a super-administrator through the same code `hearth admin create` uses.
     pub async fn create_admin(&self, username: &str, password: &str) -> i64 {
         let app = &self.running().app;
-        let hash = app.identity.passwords.hash(password).await.unwrap();
+        let hash = app.identity.passwords.hash(hearth::identity::password::Asker::SignedIn, password).await.unwrap();
         let name = username.to_owned();
         app.db
             .write(move |tx| {
@@ -86,7 +86,7 @@ impl TestServer {
     /// Creates an ordinary user (role 普通用户) with a login name.
     pub async fn create_user(&self, username: &str, password: &str) -> i64 {
         let app = &self.running().app;
-        let hash = app.identity.passwords.hash(password).await.unwrap();
+        let hash = app.identity.passwords.hash(hearth::identity::password::Asker::SignedIn, password).await.unwrap();
         let name = username.to_owned();
         app.db
             .write(move |tx| {
