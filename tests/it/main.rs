@@ -4,11 +4,13 @@
 mod access_support;
 mod care_support;
 mod common;
+mod mqtt_support;
 mod music_support;
 mod open_support;
 mod transit_support;
 
 mod access_matrix;
+mod alerts_mqtt;
 mod backup;
 mod care_accounts;
 mod care_admin;
