@@ -400,3 +400,21 @@ pub async fn run(app: Arc<AppState>, base_url: String, mut alerts: mpsc::Receive
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_broker_url_gives_host_port_and_decoded_credentials() {
+        let b = broker("mqtt://ha%40home:p%3Ass@192.168.1.5:1884").unwrap();
+        assert_eq!((b.host.as_str(), b.port), ("192.168.1.5", 1884));
+        assert_eq!(b.login, Some(("ha@home".to_owned(), "p:ss".to_owned())));
+        let b = broker("mqtt://broker.lan").unwrap();
+        assert_eq!((b.host.as_str(), b.port, b.login), ("broker.lan", 1883, None));
+        // Broker has no Debug on purpose (it holds the password), hence no unwrap_err.
+        let Err(refused) = broker("mqtts://broker.lan") else { panic!("TLS URLs are refused") };
+        assert!(refused.to_string().contains("mqtt://"));
+        assert!(broker("broker.lan:1883").is_err());
+    }
+}
