@@ -450,3 +450,11 @@ CREATE TABLE transit_od_day (
     PRIMARY KEY (day, origin, dest)
 ) WITHOUT ROWID;
 CREATE INDEX transit_od_day_by_dest ON transit_od_day(day, dest);
+-- migration 8: care alerts
+-- The online state last reported for each camera, so a camera that went silent while
+-- hearth was stopped is reported once at the next start, and never twice.
+CREATE TABLE alert_device_state (
+    device_id INTEGER PRIMARY KEY REFERENCES device(id) ON DELETE CASCADE,
+    online    INTEGER NOT NULL,
+    since     INTEGER NOT NULL
+);

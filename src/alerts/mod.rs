@@ -1,4 +1,5 @@
-//! Care alerts beyond the care surface's own SSE stream: Home Assistant over MQTT.
+//! Care alerts beyond the care surface's own SSE stream: Home Assistant over MQTT, and
+//! cameras going offline and back (told to the SSE stream as `event: device`).
 //!
 //! Care's handlers call one function per happening (`fall`, `acknowledged`,
 //! `devices_changed`); it hands a small message to a bounded channel and returns at once.
@@ -6,6 +7,7 @@
 //! is down or slow never holds up a camera's upload.
 
 pub mod mqtt;
+pub mod offline;
 
 use std::sync::{Arc, Mutex};
 
@@ -29,6 +31,8 @@ pub enum Alert {
 const QUEUE: usize = 1024;
 
 pub struct Alerts {
+    /// Cameras going offline and back, for the live streams.
+    pub devices: tokio::sync::broadcast::Sender<offline::DeviceChange>,
     sender: mpsc::Sender<Alert>,
     receiver: Mutex<Option<mpsc::Receiver<Alert>>>,
 }
@@ -36,7 +40,7 @@ pub struct Alerts {
 impl Default for Alerts {
     fn default() -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        Alerts { sender, receiver: Mutex::new(Some(receiver)) }
+        Alerts { devices: tokio::sync::broadcast::channel(256).0, sender, receiver: Mutex::new(Some(receiver)) }
     }
 }
 
@@ -64,5 +68,5 @@ pub fn devices_changed(app: &AppState) {
 /// The task that fans alerts out, until the server stops. `base_url` makes links absolute.
 pub async fn run(app: Arc<AppState>, base_url: String) {
     let Some(receiver) = app.alerts.receiver.lock().expect("alerts lock").take() else { return };
-    mqtt::run(app, base_url, receiver).await;
+    tokio::join!(offline::watch(app.clone()), mqtt::run(app, base_url, receiver));
 }

@@ -11,6 +11,7 @@ mod transit_support;
 
 mod access_matrix;
 mod alerts_mqtt;
+mod alerts_offline;
 mod backup;
 mod care_accounts;
 mod care_admin;
