@@ -127,3 +127,40 @@ async fn uploads_succeed_while_the_broker_is_down() {
     assert_eq!(notices(&server, &alice, 0).await.len(), 5);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_camera_that_went_silent_while_hearth_was_down_is_reported_offline_at_start() {
+    let broker = Broker::start();
+    let url = broker.url();
+    let server = TestServer::start_with(|c| c.mqtt_url = Some(url)).await;
+    let ha = Subscriber::connect(&broker, &["hearth/#"]).await;
+    let alice = user(&server, "13700000004").await;
+    let token = add_device(&server, &alice, "garden").await;
+    let id = device_id(&server, "garden").await;
+    ok(get(&server, &format!("/api/device/heartbeat?token={token}")).await);
+    let topic = format!("hearth/camera/{id}/connectivity");
+    ha.wait(&topic, Duration::from_secs(15), |m| m.text() == "ON").await;
+
+    // While hearth is stopped the camera stops calling in (its last call is now long ago).
+    let stopped = Instant::now();
+    let server = server
+        .restart_after(|data| {
+            let db = rusqlite::Connection::open(data.join("hearth.db")).unwrap();
+            db.execute("UPDATE device SET last_seen = last_seen - 3600", []).unwrap();
+        })
+        .await;
+    ha.wait(&topic, Duration::from_secs(15), |m| m.text() == "OFF" && m.at >= stopped).await;
+    // The offline watcher recorded the change too (told once, not again at the next start).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let online = |server: &TestServer| -> bool {
+        server
+            .sql()
+            .query_row("SELECT online FROM alert_device_state WHERE device_id = ?1", [id], |r| r.get(0))
+            .unwrap()
+    };
+    while online(&server) {
+        assert!(Instant::now() < deadline, "the watcher did not record the camera offline");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}
