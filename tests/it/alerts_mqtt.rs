@@ -164,3 +164,33 @@ async fn a_camera_that_went_silent_while_hearth_was_down_is_reported_offline_at_
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_camera_whose_row_is_gone_has_its_discovery_configs_cleared() {
+    let broker = Broker::start();
+    let url = broker.url();
+    let server = TestServer::start_with(|c| {
+        c.mqtt_url = Some(url);
+        c.care_offline_secs = 10;
+    })
+    .await;
+    let ha = Subscriber::connect(&broker, &["homeassistant/#"]).await;
+    let alice = user(&server, "13700000005").await;
+    add_device(&server, &alice, "attic").await;
+    let id = device_id(&server, "attic").await;
+    let topics: Vec<String> =
+        ["binary_sensor/{}/fall", "binary_sensor/{}/connectivity", "event/{}/event", "image/{}/snapshot"]
+            .iter()
+            .map(|t| format!("homeassistant/{}/config", t.replace("{}", &format!("hearth_{id}"))))
+            .collect();
+    for topic in &topics {
+        ha.wait(topic, Duration::from_secs(5), |m| !m.payload.is_empty()).await;
+    }
+    // No API deletes a camera today; the row can still go (an administrator's SQL, a restore).
+    server.sql().execute("DELETE FROM device WHERE id = ?1", [id]).unwrap();
+    // An empty retained payload removes the retained config, and Home Assistant the entity.
+    for topic in &topics {
+        ha.wait(topic, Duration::from_secs(5), |m| m.payload.is_empty()).await;
+    }
+    server.stop().await;
+}
