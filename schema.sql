@@ -463,3 +463,12 @@ CREATE UNIQUE INDEX account_username_nocase ON account(username COLLATE NOCASE);
 -- session) ends with it: logout, expiry and revocation alike.
 ALTER TABLE session ADD COLUMN issued_by INTEGER REFERENCES session(id) ON DELETE CASCADE;
 CREATE INDEX session_by_issuer ON session(issued_by) WHERE issued_by IS NOT NULL;
+
+-- migration 9: care alerts
+-- The online state last reported for each camera, so a camera that went silent while
+-- hearth was stopped is reported once at the next start, and never twice.
+CREATE TABLE alert_device_state (
+    device_id INTEGER PRIMARY KEY REFERENCES device(id) ON DELETE CASCADE,
+    online    INTEGER NOT NULL,
+    since     INTEGER NOT NULL
+);

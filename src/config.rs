@@ -149,6 +149,22 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_CARE_REFERER_HOSTS", value_delimiter = ',')]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub care_referer_hosts: Option<Vec<String>>,
+    /// Care: MQTT broker for Home Assistant, e.g. `mqtt://user:pass@192.168.1.5:1883` (unset: off)
+    #[arg(long, env = "HEARTH_MQTT_URL", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mqtt_url: Option<String>,
+    /// Care: first level of hearth's own MQTT topics
+    #[arg(long, env = "HEARTH_MQTT_PREFIX", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mqtt_prefix: Option<String>,
+    /// Care: Home Assistant's MQTT discovery prefix
+    #[arg(long, env = "HEARTH_MQTT_DISCOVERY_PREFIX", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mqtt_discovery_prefix: Option<String>,
+    /// Care: a camera silent for this many seconds counts as offline
+    #[arg(long, env = "HEARTH_CARE_OFFLINE_SECS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub care_offline_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -189,6 +205,10 @@ pub struct Config {
     pub cors_origins: String,
     pub care_retention_days: u64,
     pub care_referer_hosts: Vec<String>,
+    pub mqtt_url: Option<String>,
+    pub mqtt_prefix: String,
+    pub mqtt_discovery_prefix: String,
+    pub care_offline_secs: u64,
 }
 
 impl Default for Config {
@@ -229,6 +249,10 @@ impl Default for Config {
             cors_origins: String::new(),
             care_retention_days: 180,
             care_referer_hosts: Vec::new(),
+            mqtt_url: None,
+            mqtt_prefix: "hearth".into(),
+            mqtt_discovery_prefix: "homeassistant".into(),
+            care_offline_secs: 300,
         }
     }
 }
@@ -274,6 +298,20 @@ impl Config {
         if self.backup_keep == 0 {
             bail!("backup_keep must be at least 1");
         }
+        for (name, prefix) in
+            [("mqtt_prefix", &self.mqtt_prefix), ("mqtt_discovery_prefix", &self.mqtt_discovery_prefix)]
+        {
+            if prefix.is_empty()
+                || prefix.contains(['+', '#', '\0'])
+                || prefix.starts_with('/')
+                || prefix.ends_with('/')
+            {
+                bail!("{name} must be a topic level without wildcards or leading/trailing '/', not {prefix:?}");
+            }
+        }
+        if let Some(url) = &self.mqtt_url {
+            crate::alerts::mqtt::broker(url)?;
+        }
         if self.db_pool == 0 {
             bail!("db_pool must be at least 1");
         }
@@ -291,6 +329,7 @@ impl Config {
             ("signup_window_secs", self.signup_window_secs),
             ("password_queue", self.password_queue as u64),
             ("header_timeout_secs", self.header_timeout_secs),
+            ("care_offline_secs", self.care_offline_secs),
         ];
         if let Some((name, _)) = limits.iter().find(|(_, value)| *value == 0) {
             bail!("{name} must be at least 1");

@@ -1,5 +1,6 @@
 //! Builds the whole hearth server. `main.rs` and the integration tests both call `start`.
 
+pub mod alerts;
 pub mod backup;
 pub mod clock;
 pub mod config;
@@ -56,6 +57,8 @@ pub struct AppState {
     serving_lock: std::sync::Mutex<Option<std::fs::File>>,
     /// Live fall alerts and the care surface's per-phone limits.
     pub care: care::CareState,
+    /// Fall alerts on their way to MQTT (see `alerts`).
+    pub alerts: alerts::Alerts,
 }
 
 impl AppState {
@@ -77,6 +80,7 @@ impl AppState {
             backup_running: Default::default(),
             serving_lock: Default::default(),
             care,
+            alerts: Default::default(),
         }))
     }
 }
@@ -220,9 +224,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         tracing::warn!(files = orphans, "removed upload files no row refers to (left by an interrupted write)");
     }
     let setup_token = app.db.write(|tx| Ok::<_, db::DbError>(identity::setup::issue_if_needed(tx)?)).await?;
+    let bases = setup_bases(&app.config, addr);
+    // Links sent to phones and Home Assistant name the box by its first LAN address, not localhost.
+    let base = bases[0].clone();
     if let Some(token) = &setup_token {
-        let links: Vec<String> =
-            setup_bases(&app.config, addr).iter().map(|base| format!("  {base}/admin/#/setup/{token}")).collect();
+        let links: Vec<String> = bases.iter().map(|base| format!("  {base}/admin/#/setup/{token}")).collect();
         println!(
             "No administrator yet. Within 30 minutes, open one of these links to create one \
              (or run `hearth admin create --username NAME --password PASS`):\n{}",
@@ -246,8 +252,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let webhooks = tokio::spawn(open::webhooks::deliver_forever(app.clone()));
     let backups = tokio::spawn(backup::schedule(app.clone()));
     let trim = tokio::spawn(memory::trim_forever());
+    let alerts = tokio::spawn(alerts::run(app.clone(), base));
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "hearth is serving");
-    Ok(Running { addr, app, setup_token, stop: Some(stop), task, background: vec![janitor, webhooks, backups, trim] })
+    Ok(Running {
+        addr,
+        app,
+        setup_token,
+        stop: Some(stop),
+        task,
+        background: vec![janitor, webhooks, backups, trim, alerts],
+    })
 }
 
 /// Removes what expires: sessions (also checked on every use), captchas, SMS codes, and

@@ -4,12 +4,15 @@
 mod access_support;
 mod care_support;
 mod common;
+mod mqtt_support;
 mod music_support;
 mod open_support;
 mod transit_support;
 
 mod access_matrix;
 mod account_rules;
+mod alerts_mqtt;
+mod alerts_offline;
 mod backup;
 mod care_accounts;
 mod care_admin;

@@ -167,6 +167,7 @@ impl DeviceApi {
                         Ok(())
                     })
                     .await?;
+                crate::alerts::devices_changed(&self.0);
                 Ok(DeviceAnswer { device_id: Some(token), ..DeviceAnswer::empty() })
             }
             "bind" => {

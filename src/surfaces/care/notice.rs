@@ -191,6 +191,7 @@ impl NoticeApi {
         stored.keep();
         // No receiver simply means nobody is watching live; the notice is stored either way.
         let _ = self.0.care.alerts.send(id);
+        crate::alerts::fall(&self.0, id);
         Ok(UploadAnswer { pic_name })
     }
 
@@ -254,7 +255,8 @@ impl NoticeApi {
             }
             _ => {
                 let EventId { event_id } = body.data()?;
-                self.0
+                let notice = self
+                    .0
                     .db
                     .write(move |tx| {
                         let found = visible(tx, account, &scope, Filter::Event(&event_id))?;
@@ -269,9 +271,10 @@ impl NoticeApi {
                             "INSERT INTO notice_read (account_id, notice_id, read_at) VALUES (?1, ?2, ?3)",
                             params![account, id, now()],
                         )?;
-                        Ok(())
+                        Ok(id)
                     })
                     .await?;
+                crate::alerts::acknowledged(&self.0, notice);
                 Ok(NoticeAnswer::Signed(Empty {}))
             }
         }

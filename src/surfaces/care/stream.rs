@@ -1,6 +1,7 @@
 //! `GET /api/notice/stream?token=`: new fall notices of the caller's devices as
 //! Server-Sent Events, the moment they are stored. The event id is the notice's number, so
-//! a client that reconnects with `Last-Event-ID` first gets what it missed.
+//! a client that reconnects with `Last-Event-ID` first gets what it missed. Cameras of the
+//! caller going offline and back arrive as events named `device` (without an id).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -14,11 +15,12 @@ use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::EventStream;
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ToJSON, Type};
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi, Union};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::notice::{visible, Filter, NoticeItem};
 use super::{care_token, signed_in, Care};
+use crate::alerts::offline::DeviceChange;
 use crate::identity::authz::{DataScope, Operation};
 use crate::surfaces::{ApiError, Failure};
 use crate::AppState;
@@ -38,6 +40,26 @@ pub struct LiveNotice {
     notice: NoticeItem,
 }
 
+/// A camera of the caller went offline or came back.
+#[derive(Object)]
+pub struct DeviceEvent {
+    /// The device's number
+    id: i64,
+    /// Its name
+    device: String,
+    /// false: silent for `care_offline_secs`; true: calling in again
+    online: bool,
+    /// yyyy-MM-dd HH:mm:ss, server local time, when the change was noticed
+    time: String,
+}
+
+#[derive(Union)]
+#[oai(one_of)]
+pub enum Live {
+    Notice(LiveNotice),
+    Device(DeviceEvent),
+}
+
 struct Watch {
     app: Arc<AppState>,
     token: String,
@@ -45,7 +67,8 @@ struct Watch {
     scope: DataScope,
     after: i64,
     alerts: broadcast::Receiver<i64>,
-    pending: VecDeque<LiveNotice>,
+    devices: broadcast::Receiver<DeviceChange>,
+    pending: VecDeque<Live>,
     recheck: tokio::time::Interval,
 }
 
@@ -57,12 +80,27 @@ impl Watch {
             self.app.db.read(move |c| Ok::<_, Failure>(visible(c, account, &scope, Filter::After(after))?)).await?;
         for (id, _, notice) in found {
             self.after = self.after.max(id);
-            self.pending.push_back(LiveNotice { id, notice });
+            self.pending.push_back(Live::Notice(LiveNotice { id, notice }));
         }
         Ok(())
     }
 
-    async fn next(mut self) -> Option<(LiveNotice, Watch)> {
+    /// Whether the caller sees the camera: bound to it, within its data scope.
+    async fn sees(&self, device: i64) -> Result<bool, Failure> {
+        let (account, scope) = (self.account, self.scope.clone());
+        self.app
+            .db
+            .read(move |c| {
+                let sql = format!(
+                    "SELECT EXISTS (SELECT 1 FROM device_binding WHERE account_id = ?1 AND device_id = ?2{})",
+                    scope.device_filter("device_id")
+                );
+                Ok::<_, Failure>(c.query_row(&sql, [account, device], |r| r.get(0))?)
+            })
+            .await
+    }
+
+    async fn next(mut self) -> Option<(Live, Watch)> {
         loop {
             if let Some(notice) = self.pending.pop_front() {
                 return Some((notice, self));
@@ -73,6 +111,27 @@ impl Watch {
                     Ok(_) | Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => return None,
                 },
+                changed = self.devices.recv() => {
+                    match changed {
+                        Ok(change) => match self.sees(change.device).await {
+                            Ok(true) => self.pending.push_back(Live::Device(DeviceEvent {
+                                id: change.device,
+                                device: change.name,
+                                online: change.online,
+                                time: change.at,
+                            })),
+                            Ok(false) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "live notice stream stopped");
+                                return None;
+                            }
+                        },
+                        // Missed changes are not replayed; the device list shows the state.
+                        Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => return None,
+                    }
+                    continue;
+                }
                 _ = self.recheck.tick() => {
                     // The open stream counts as activity, so it keeps the token alive.
                     if self.app.identity.authenticate_session(self.token.clone()).await.is_err() {
@@ -91,7 +150,7 @@ impl Watch {
 
 #[OpenApi]
 impl StreamApi {
-    /// Live fall alerts (Server-Sent Events, event type `notice`); resumes after `Last-Event-ID`
+    /// Live fall alerts (Server-Sent Events, event type `notice`; `device` when a camera goes offline or comes back); resumes after `Last-Event-ID`
     #[oai(path = "/api/notice/stream", method = "get")]
     async fn stream(
         &self,
@@ -105,6 +164,7 @@ impl StreamApi {
         let scope = self.0.identity.data_scope(&caller).await?;
         // Subscribe before reading where to start, so nothing falls in between.
         let alerts = self.0.care.alerts.subscribe();
+        let devices = self.0.alerts.devices.subscribe();
         let resume = last_event_id.0.and_then(|id| id.trim().parse::<i64>().ok());
         let after = match resume {
             Some(id) => id,
@@ -126,6 +186,7 @@ impl StreamApi {
             scope,
             after,
             alerts,
+            devices,
             pending: VecDeque::new(),
             recheck,
         };
@@ -133,20 +194,22 @@ impl StreamApi {
             watch.fetch().await?;
         }
         let events = futures_util::stream::unfold(watch, Watch::next).boxed();
-        Ok(Alerts(
-            EventStream::new(events)
-                .keep_alive(KEEP_ALIVE)
-                .to_event(|live| Event::message(live.to_json_string()).id(live.id.to_string()).event_type(EVENT_TYPE)),
-        ))
+        Ok(Alerts(EventStream::new(events).keep_alive(KEEP_ALIVE).to_event(|live| match live {
+            Live::Notice(notice) => {
+                Event::message(notice.to_json_string()).id(notice.id.to_string()).event_type(EVENT_TYPE)
+            }
+            Live::Device(device) => Event::message(device.to_json_string()).event_type(DEVICE_EVENT),
+        })))
     }
 }
 
 const EVENT_TYPE: &str = "notice";
+const DEVICE_EVENT: &str = "device";
 
 /// The stream, declared one event at a time as OpenAPI 3.2 reads a `text/event-stream`
 /// schema (and schemathesis reads it in 3.0 documents): poem-openapi would declare an array
 /// of `LiveNotice`, which no event on the wire is.
-pub struct Alerts(EventStream<BoxStream<'static, LiveNotice>>);
+pub struct Alerts(EventStream<BoxStream<'static, Live>>);
 
 impl IntoResponse for Alerts {
     fn into_response(self) -> Response {
@@ -162,19 +225,19 @@ impl ApiResponse for Alerts {
             MetaSchemaRef::Inline(Box::new(schema))
         };
         let mut event = MetaSchema::new("string");
-        event.enum_items = vec![EVENT_TYPE.into()];
+        event.enum_items = vec![EVENT_TYPE.into(), DEVICE_EVENT.into()];
         let mut schema = MetaSchema::new("object");
-        schema.required = vec!["event", "id", "data"];
+        schema.required = vec!["event", "data"];
         schema.properties = vec![
             ("event", MetaSchemaRef::Inline(Box::new(event))),
-            ("id", text("The notice's id, to send back as `Last-Event-ID`")),
-            ("data", text("The notice as JSON, a `LiveNotice`")),
+            ("id", text("The notice's id, to send back as `Last-Event-ID` (`notice` events only)")),
+            ("data", text("`notice`: the notice as JSON, a `LiveNotice`; `device`: a `DeviceEvent`")),
         ];
         let content =
             vec![MetaMediaType { content_type: "text/event-stream", schema: MetaSchemaRef::Inline(Box::new(schema)) }];
         MetaResponses {
             responses: vec![MetaResponse {
-                description: "One event per new fall notice",
+                description: "One event per new fall notice, one per camera going offline or back",
                 status: Some(200),
                 status_range: None,
                 content,
@@ -185,5 +248,6 @@ impl ApiResponse for Alerts {
 
     fn register(registry: &mut Registry) {
         LiveNotice::register(registry);
+        DeviceEvent::register(registry);
     }
 }

@@ -1,0 +1,72 @@
+//! Care alerts beyond the care surface's own SSE stream: Home Assistant over MQTT, and
+//! cameras going offline and back (told to the SSE stream as `event: device`).
+//!
+//! Care's handlers call one function per happening (`fall`, `acknowledged`,
+//! `devices_changed`); it hands a small message to a bounded channel and returns at once.
+//! One background task does the slow part (database reads, the broker), so a broker that
+//! is down or slow never holds up a camera's upload.
+
+pub mod mqtt;
+pub mod offline;
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use crate::AppState;
+
+/// What care reports. Only ids travel: the task reads the rest when it gets to it.
+#[derive(Debug, Clone, Copy)]
+pub enum Alert {
+    /// A fall notice was stored (the notice's row id).
+    Fall(i64),
+    /// Someone marked a notice read (the notice's row id).
+    Acknowledged(i64),
+    /// A camera was added, or may have gone.
+    DevicesChanged,
+}
+
+/// Alerts waiting for the background task. A burst beyond this is dropped with a warning;
+/// the notices themselves are stored either way.
+const QUEUE: usize = 1024;
+
+pub struct Alerts {
+    /// Cameras going offline and back, for the live streams.
+    pub devices: tokio::sync::broadcast::Sender<offline::DeviceChange>,
+    sender: mpsc::Sender<Alert>,
+    receiver: Mutex<Option<mpsc::Receiver<Alert>>>,
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        Alerts { devices: tokio::sync::broadcast::channel(256).0, sender, receiver: Mutex::new(Some(receiver)) }
+    }
+}
+
+impl Alerts {
+    /// Never waits.
+    fn send(&self, alert: Alert) {
+        if let Err(mpsc::error::TrySendError::Full(alert)) = self.sender.try_send(alert) {
+            tracing::warn!(?alert, "the alert queue is full; this alert reaches only the live stream");
+        }
+    }
+}
+
+pub fn fall(app: &AppState, notice: i64) {
+    app.alerts.send(Alert::Fall(notice));
+}
+
+pub fn acknowledged(app: &AppState, notice: i64) {
+    app.alerts.send(Alert::Acknowledged(notice));
+}
+
+pub fn devices_changed(app: &AppState) {
+    app.alerts.send(Alert::DevicesChanged);
+}
+
+/// The task that fans alerts out, until the server stops. `base_url` makes links absolute.
+pub async fn run(app: Arc<AppState>, base_url: String) {
+    let Some(receiver) = app.alerts.receiver.lock().expect("alerts lock").take() else { return };
+    tokio::join!(offline::watch(app.clone()), mqtt::run(app, base_url, receiver));
+}
