@@ -148,7 +148,7 @@ async fn a_role_made_in_the_permission_tree_and_assigned_decides_what_a_user_see
         ui.fill("dialog [name=name]", "another");
         ui.fill("dialog [name=password]", "another-password");
         ui.click("dialog button[type=submit]");
-        ui.wait_text("dialog .form-error", "loginname");
+        ui.wait_text("dialog .form-error", "is taken");
         ui.click("dialog .close");
 
         // A role, and its permissions ticked in the tree: the users page and its list.
@@ -458,11 +458,11 @@ async fn users_get_a_new_password_are_disabled_enabled_and_deleted_and_refusals_
         ui.wait_text("tr[data-key=zhangwei]", "Enabled");
         assert_eq!(enabled("zhangwei"), json!(1));
 
-        // The server refuses to delete the last super-administrator; the page says why.
+        // The server refuses to let an account delete itself; the page says why.
         ui.click("tr[data-key=root] button.delete");
         ui.wait_text("dialog", "Delete user root?");
         ui.click("dialog button.danger");
-        ui.wait_text(".notice.error", "super-administrator");
+        ui.wait_text(".notice.error", "your own account");
         ui.wait("tr[data-key=root]");
 
         // Cancelling a confirmation changes nothing; confirming deletes.
