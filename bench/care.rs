@@ -49,7 +49,7 @@ async fn family(
             Ok::<_, hearth::db::DbError>(id)
         })
         .await?;
-    let session = hearth::surfaces::care::open_console_session(&app, account, hearth::clock::now() + 86_400)
+    let session = hearth::surfaces::care::open_console_session(&app, account, None, hearth::clock::now() + 86_400)
         .await
         .map_err(|e| anyhow::anyhow!("care session: {}", e.message()))?;
     let device = call(

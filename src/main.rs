@@ -233,12 +233,12 @@ async fn create_admin(config: Config, username: String, password: String, phone:
     let id = app
         .db
         .write(move |tx| {
-            Ok::<_, identity::IdentityError>(identity::accounts::upsert_super_admin(
+            identity::accounts::upsert_super_admin(
                 tx,
                 &name,
                 &hash,
                 phone.as_deref(),
-            )?)
+            )
         })
         .await?;
     println!("super-administrator {:?} is ready (account {id})", username.trim());

@@ -117,12 +117,12 @@ pub async fn admin(server: &TestServer, phone: &str) -> String {
     let phone_owned = phone.to_owned();
     app.db
         .write(move |tx| {
-            Ok::<_, hearth::identity::IdentityError>(hearth::identity::accounts::upsert_super_admin(
+            hearth::identity::accounts::upsert_super_admin(
                 tx,
                 "care_admin",
                 &hash,
                 Some(&phone_owned),
-            )?)
+            )
         })
         .await
         .unwrap();

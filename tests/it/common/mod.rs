@@ -84,9 +84,9 @@ impl TestServer {
         let name = username.to_owned();
         app.db
             .write(move |tx| {
-                Ok::<_, hearth::identity::IdentityError>(hearth::identity::accounts::upsert_super_admin(
+                hearth::identity::accounts::upsert_super_admin(
                     tx, &name, &hash, None,
-                )?)
+                )
             })
             .await
             .unwrap()
