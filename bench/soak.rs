@@ -112,11 +112,14 @@ fn transit_ok(status: u16, body: &[u8]) -> bool {
     status == 200 && support::has_field(body, r#""code":2000"#)
 }
 
+/// Builds the request of one kind for the n-th time it is sent.
+type MakeRequest = Box<dyn Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync>;
+
 /// One kind of request of the mix.
 struct Op {
     name: &'static str,
     weight: u64,
-    request: Box<dyn Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync>,
+    request: MakeRequest,
     check: Check,
 }
 
@@ -209,10 +212,7 @@ async fn prepare(client: &reqwest::Client, base: &str) -> anyhow::Result<Mix> {
                 .bearer_auth(&j)
         }
     };
-    let op = |name,
-              weight,
-              request: Box<dyn Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync>,
-              check| Op { name, weight, request, check };
+    let op = |name, weight, request: MakeRequest, check| Op { name, weight, request, check };
     let (b2, c2, b3) = (base.to_owned(), c.clone(), base.to_owned());
     let ops = vec![
         op("health", 1, Box::new(get("/health".into())), support::http_ok),

@@ -19,6 +19,12 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Style and lints first: they fail in seconds where the tests take minutes.
+if ((! $#)); then
+    cargo fmt --check
+    cargo clippy --all-targets --locked -- -D warnings
+fi
+
 # The crash-safety test kills and restarts the release binary, as a box runs it.
 cargo build --release --locked
 export HEARTH_RELEASE_BIN="$PWD/target/release/hearth"

@@ -230,17 +230,7 @@ async fn create_admin(config: Config, username: String, password: String, phone:
     let app = tokio::task::spawn_blocking(move || AppState::open(config)).await??;
     let hash = app.identity.passwords.hash(hearth::identity::password::Asker::SignedIn, &password).await?;
     let name = username.trim().to_owned();
-    let id = app
-        .db
-        .write(move |tx| {
-            identity::accounts::upsert_super_admin(
-                tx,
-                &name,
-                &hash,
-                phone.as_deref(),
-            )
-        })
-        .await?;
+    let id = app.db.write(move |tx| identity::accounts::upsert_super_admin(tx, &name, &hash, phone.as_deref())).await?;
     println!("super-administrator {:?} is ready (account {id})", username.trim());
     Ok(())
 }

@@ -50,14 +50,7 @@ async fn a_disabled_account_cannot_log_in_and_its_tokens_die_at_once() {
     let token = server.system_login("plain_user", "Plain-pass-1").await;
     let app = server.running().app.clone();
     app.db
-        .write(move |tx| {
-            Ok::<_, hearth::identity::IdentityError>(hearth::identity::accounts::set_enabled(
-                tx,
-                &hearth::identity::Caller::operator(),
-                id,
-                false,
-            )?)
-        })
+        .write(move |tx| hearth::identity::accounts::set_enabled(tx, &hearth::identity::Caller::operator(), id, false))
         .await
         .unwrap();
     let (_, body) = server

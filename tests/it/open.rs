@@ -179,10 +179,13 @@ async fn each_app_is_held_to_its_rate() {
     assert_eq!(limited["message"], "rate limit: this app may make 3 requests a minute; retry in 20 s");
 }
 
+/// One delivery as the receiver saw it: event id, timestamp, signature and body.
+type Delivery = (String, String, String, String);
+
 /// A webhook receiver on 127.0.0.1 that records what it gets and fails while told to.
 #[derive(Clone, Default)]
 struct Receiver {
-    got: Arc<Mutex<Vec<(String, String, String, String)>>>,
+    got: Arc<Mutex<Vec<Delivery>>>,
     failing: Arc<Mutex<bool>>,
 }
 

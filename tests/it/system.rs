@@ -372,12 +372,13 @@ async fn role_permission_changes_take_effect_on_the_next_request_and_survive_res
     reader.ok(Method::GET, "/api/auth/dept/getDeptTree", None).await;
     let sys = as_user(&server, "root", "root-password").await;
     let held = sys.ok(Method::GET, "/api/auth/permission/getPermissList/3", None).await;
+    let tree = tree.to_string();
     let kept: Vec<String> =
         held["rolePermissionInfoList"].as_array().unwrap().iter().map(|p| p["id"].to_string()).collect();
     sys.ok(
         Method::POST,
         "/api/auth/permission/rolePer/edit/3",
-        Some(json!({ "permissionList": kept.iter().filter(|id| **id != tree.to_string()).collect::<Vec<_>>() })),
+        Some(json!({ "permissionList": kept.iter().filter(|id| **id != tree).collect::<Vec<_>>() })),
     )
     .await;
     reader.fails(Method::GET, "/api/auth/dept/getDeptTree", None).await;
@@ -614,7 +615,7 @@ async fn departments_form_a_coded_tree_that_moves_and_deletes_consistently() {
     // The soft-deleted code stays its own: a new department gets the next one.
     let next = save_dept(&sys, "001", "售后", 5).await;
     assert_eq!(sys.ok(Method::GET, &format!("/api/auth/dept/getDeptById/{next}"), None).await["deptId"], "001003");
-    assert_eq!(sys.fails(Method::DELETE, "/api/auth/dept/deleteDept/abc", None).await.is_empty(), false);
+    assert!(!sys.fails(Method::DELETE, "/api/auth/dept/deleteDept/abc", None).await.is_empty());
 }
 
 #[tokio::test]

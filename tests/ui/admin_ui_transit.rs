@@ -142,11 +142,9 @@ async fn each_chart_draws_the_known_trips_follows_its_pickers_and_the_exports_ca
         ui.reload();
         // Every request the page makes from here on, with whether it carried the token.
         ui.wait_text("#panel-daily h2", "Trips per day");
-        ui.js(&format!(
-            "(() => {{ window.sent = []; const f = window.fetch; window.fetch = (url, o) => {{ \
+        ui.js("(() => { window.sent = []; const f = window.fetch; window.fetch = (url, o) => { \
                window.sent.push([String(url), (o && o.headers && o.headers.Authorization) === 'Bearer ' + localStorage.getItem('hearth.token')]); \
-               return f(url, o); }}; }})()"
-        ));
+               return f(url, o); }; })()");
 
         wait_chart(
             &ui,

@@ -116,14 +116,7 @@ pub async fn admin(server: &TestServer, phone: &str) -> String {
     let hash = app.identity.passwords.hash(hearth::identity::password::Asker::SignedIn, "Admin-Pass-1").await.unwrap();
     let phone_owned = phone.to_owned();
     app.db
-        .write(move |tx| {
-            hearth::identity::accounts::upsert_super_admin(
-                tx,
-                "care_admin",
-                &hash,
-                Some(&phone_owned),
-            )
-        })
+        .write(move |tx| hearth::identity::accounts::upsert_super_admin(tx, "care_admin", &hash, Some(&phone_owned)))
         .await
         .unwrap();
     login(server, phone, "Admin-Pass-1").await

@@ -82,14 +82,7 @@ impl TestServer {
         let app = &self.running().app;
         let hash = app.identity.passwords.hash(hearth::identity::password::Asker::SignedIn, password).await.unwrap();
         let name = username.to_owned();
-        app.db
-            .write(move |tx| {
-                hearth::identity::accounts::upsert_super_admin(
-                    tx, &name, &hash, None,
-                )
-            })
-            .await
-            .unwrap()
+        app.db.write(move |tx| hearth::identity::accounts::upsert_super_admin(tx, &name, &hash, None)).await.unwrap()
     }
 
     /// Creates an ordinary user (role 普通用户) with a login name.
