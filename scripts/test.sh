@@ -21,6 +21,9 @@ fi
 
 # Style and lints first: they fail in seconds where the tests take minutes.
 if ((! $#)); then
+    if command -v rustup >/dev/null && ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
+        rustup component add rustfmt clippy
+    fi
     cargo fmt --check
     cargo clippy --all-targets --locked -- -D warnings
 fi
