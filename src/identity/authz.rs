@@ -21,6 +21,8 @@ pub struct Operation {
     pub method: String,
     /// The documented path under the surface's mount, e.g. `/api/auth/role/{id}`.
     pub path: String,
+    /// Who may call it, as declared; the surface's guard enforces it before the handler runs.
+    pub audience: Audience,
 }
 
 impl<'a> FromRequest<'a> for &'a Operation {
@@ -39,7 +41,7 @@ impl<'a> FromRequest<'a> for &'a Operation {
 /// row is created; administrators may change grants afterwards and those changes stay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
-    /// Needs no account (login, captcha, device calls); never checked.
+    /// Needs no account (login, captcha, device calls); never checked. Bodies are small.
     Public,
     /// Every signed-in built-in role.
     Everyone,
@@ -49,15 +51,22 @@ pub enum Audience {
     Analyst,
     /// 管理员 only.
     Admin,
+    /// Open-platform apps, by their token and its scopes (checked by the handler's token parameter).
+    App,
+    /// Not declared: refused to every caller.
+    Nobody,
 }
 
 impl Audience {
     pub fn default_roles(self) -> &'static [i64] {
         match self {
-            Audience::Public | Audience::Everyone => &[roles::ADMIN, roles::USER, roles::CREATOR, roles::ANALYST],
+            Audience::Public | Audience::Everyone | Audience::App => {
+                &[roles::ADMIN, roles::USER, roles::CREATOR, roles::ANALYST]
+            }
             Audience::Creator => &[roles::ADMIN, roles::CREATOR],
             Audience::Analyst => &[roles::ADMIN, roles::ANALYST],
             Audience::Admin => &[roles::ADMIN],
+            Audience::Nobody => &[],
         }
     }
 
@@ -68,6 +77,8 @@ impl Audience {
             Audience::Creator => "creators",
             Audience::Analyst => "analysts",
             Audience::Admin => "administrators",
+            Audience::App => "open-platform apps",
+            Audience::Nobody => "nobody (undeclared)",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! raised under the mount (parse errors, unknown routes, wrong methods, 413s) in the
 //! surface's envelope.
 
+pub mod access;
 pub mod body;
 pub mod care;
 pub mod documents;
@@ -16,6 +17,7 @@ pub mod pictures;
 pub mod system;
 pub mod transit;
 
+use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -29,8 +31,13 @@ use poem_openapi::ApiResponse;
 
 pub use failure::Failure;
 
-use crate::identity::authz::Audience;
+use crate::identity::authz::{Audience, Operation};
+use crate::identity::Caller;
 use crate::AppState;
+
+/// The most an operation open to anonymous callers reads, whatever the content type: nobody
+/// can make the server buffer more without signing in (or, for a camera, its device token).
+pub const ANONYMOUS_BODY_LIMIT: u64 = 64 * 1024;
 
 pub trait Surface: Send + Sync + 'static {
     const NAME: &'static str;
@@ -44,12 +51,34 @@ pub trait Surface: Send + Sync + 'static {
     fn failure_statuses() -> &'static [u16] {
         &[200]
     }
-    /// Who an operation is granted to when it first appears in the catalogue.
-    fn audience(method: &str, path: &str) -> Audience;
-    /// The surface's token always travels in `Authorization` (music), so an upload to an
-    /// operation that needs a caller is refused before its body is read when the token
-    /// does not work: nobody can make the server take in 64 MiB without signing in.
-    const TOKEN_IN_HEADER: bool = false;
+    /// The account credential a request carries, where the document puts it. `body` is the
+    /// request body (at most `ANONYMOUS_BODY_LIMIT`) on surfaces that may send it there; a
+    /// body that cannot be read for it is refused as the handler would refuse it.
+    fn credential(req: &Request, body: Option<&[u8]>) -> Result<Option<String>, Failure>;
+    /// The credential may travel in a JSON body (transit's `token`).
+    const CREDENTIAL_IN_BODY: bool = false;
+    /// Who a credential belongs to: a JWT on most surfaces.
+    fn authenticate(
+        app: &AppState,
+        credential: Option<String>,
+    ) -> impl Future<Output = Result<Caller, Failure>> + Send {
+        async move { Ok(app.identity.authenticate_jwt(credential.as_deref()).await?) }
+    }
+    /// How an operation answers a refusal before its handler: in the envelope by default;
+    /// some documents word or shape it their own way for one operation.
+    fn refusal(_op: &Operation, failure: Failure) -> Refusal {
+        Refusal::Envelope(failure)
+    }
+    /// A public operation whose body may be larger than an anonymous one is admitted by this
+    /// check before its body is read (care snapshots: the camera's device token). `None`: the
+    /// operation is not such an upload.
+    fn admit_upload(
+        _app: &AppState,
+        _req: &Request,
+        _op: &Operation,
+    ) -> impl Future<Output = Option<Result<(), Failure>>> + Send {
+        async { None }
+    }
     /// Failures echo something of the request body (care's `id`), also when no handler ran.
     const ECHOES_REQUEST: bool = false;
     /// Copies what the envelope echoes from the request body into a rendered failure.
@@ -110,6 +139,11 @@ pub async fn sweep_orphan_files(app: &AppState) -> Result<usize, Failure> {
         .await
 }
 
+/// The `Authorization` header as sent; the identity core takes `Bearer <jwt>` or the raw JWT.
+pub fn authorization(req: &Request) -> Option<String> {
+    req.headers().get(header::AUTHORIZATION)?.to_str().ok().map(str::to_owned)
+}
+
 /// `Surface::TITLE` by surface name.
 pub fn title(surface: &str) -> &'static str {
     match surface {
@@ -122,16 +156,10 @@ pub fn title(surface: &str) -> &'static str {
     }
 }
 
-/// `Surface::audience` by surface name.
-pub fn audience(surface: &str, method: &str, path: &str) -> Audience {
-    match surface {
-        "care" => care::Care::audience(method, path),
-        "music" => music::Music::audience(method, path),
-        "transit" => transit::Transit::audience(method, path),
-        "system" => system::System::audience(method, path),
-        "open" => open::Open::audience(method, path),
-        _ => Audience::Admin,
-    }
+/// A refusal before the handler: a failure for the envelope, or a document's own answer.
+pub enum Refusal {
+    Envelope(Failure),
+    Own(Response),
 }
 
 /// A handler error that answers in surface `S`'s envelope.
@@ -170,6 +198,24 @@ impl<S: Surface> std::error::Error for ApiError<S> {}
 
 pub fn render<S: Surface>(failure: &Failure) -> Response {
     let (status, body) = S::render(failure);
+    respond(failure, status, body)
+}
+
+fn render_echoing<S: Surface>(failure: &Failure, request_body: &[u8]) -> Response {
+    let (status, mut body) = S::render(failure);
+    S::echo(&mut body, request_body);
+    respond(failure, status, body)
+}
+
+/// A failure of this kind with a more precise message.
+fn render_saying<S: Surface>(failure: &Failure, message: &str) -> Response {
+    let (status, mut body) = S::render(failure);
+    body["message"] = message.into();
+    respond(failure, status, body)
+}
+
+/// A rendered failure as a response, telling when to retry where that is known.
+fn respond(failure: &Failure, status: StatusCode, body: serde_json::Value) -> Response {
     let mut response =
         Response::builder().status(status).content_type("application/json; charset=utf-8").body(body.to_string());
     match failure {
@@ -182,19 +228,6 @@ pub fn render<S: Surface>(failure: &Failure) -> Response {
         _ => {}
     }
     response
-}
-
-fn render_echoing<S: Surface>(failure: &Failure, request_body: &[u8]) -> Response {
-    let (status, mut body) = S::render(failure);
-    S::echo(&mut body, request_body);
-    Response::builder().status(status).content_type("application/json; charset=utf-8").body(body.to_string())
-}
-
-/// A failure of this kind with a more precise message.
-fn render_saying<S: Surface>(failure: &Failure, message: &str) -> Response {
-    let (status, mut body) = S::render(failure);
-    body["message"] = message.into();
-    Response::builder().status(status).content_type("application/json; charset=utf-8").body(body.to_string())
 }
 
 impl<S: Surface> poem::error::ResponseError for ApiError<S> {
@@ -230,35 +263,29 @@ impl<S: Surface> ApiResponse for ApiError<S> {
     }
 }
 
-/// Wraps a surface's endpoint: body limits, the request's catalogue operation (for
-/// `authorize`), panics and every error in the envelope.
+/// Wraps a surface's endpoint. Before any handler runs, the request is resolved to its
+/// catalogue operation and admitted as `access.rs` declares it (`admit`), so no handler can
+/// forget a check. It also contains panics and renders every error raised under the mount
+/// (parse errors, unknown routes, wrong methods, 413s) in the surface's envelope.
 pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) -> impl Endpoint<Output = Response> {
     inner.around(move |ep, req| {
         let app = app.clone();
         async move {
             let op = app.operations.get().and_then(|ops| ops.resolve(S::NAME, req.method(), req.uri().path())).cloned();
-            if let Some(op) = &op {
-                if S::TOKEN_IN_HEADER && is_upload(&req) && S::audience(&op.method, &op.path) != Audience::Public {
-                    let token = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-                    if let Err(refused) = app.identity.authenticate_jwt(token).await {
-                        return Ok(render::<S>(&Failure::from(refused)));
-                    }
-                }
-            }
-            let mut req = match limit_body(req, &app).await {
+            let mut req = match admit::<S>(&app, req, op.as_ref()).await {
                 Ok(req) => req,
-                Err(failure) => return Ok(render::<S>(&failure)),
+                Err(refusal) => return Ok(refusal),
             };
             // No operation means no handler will read the body: keep it (bounded by the
             // limit above) so the failure can echo what the envelope echoes.
             let mut sent = None;
             if S::ECHOES_REQUEST && op.is_none() && !is_upload(&req) {
-                match req.take_body().into_bytes_limit(app.config.json_limit as usize).await {
+                match req.take_body().into_bytes_limit(ANONYMOUS_BODY_LIMIT as usize).await {
                     Ok(bytes) => {
                         req.set_body(Body::from(bytes.clone()));
                         sent = Some(bytes);
                     }
-                    Err(_) => return Ok(render::<S>(&Failure::TooLarge(app.config.json_limit))),
+                    Err(_) => return Ok(render::<S>(&Failure::TooLarge(ANONYMOUS_BODY_LIMIT))),
                 }
             }
             if let Some(op) = op {
@@ -303,15 +330,97 @@ pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) ->
     })
 }
 
-/// Multipart bodies may be as large as the upload limit, all others the JSON limit. A
-/// declared length over the limit is refused before reading; a body without a declared
-/// length is read up to the limit and refused if it goes past it.
+/// Admits a request by its operation's declared audience, before any of its body is read
+/// beyond what an anonymous caller may send: an undeclared operation is refused to everyone;
+/// an account operation needs a caller whose roles grant it (the caller goes on the request);
+/// a public one gets at most `ANONYMOUS_BODY_LIMIT` unless the surface admits it as an upload.
+async fn admit<S: Surface>(app: &AppState, mut req: Request, op: Option<&Operation>) -> Result<Request, Response> {
+    let full_limit = if is_upload(&req) { app.config.upload_limit } else { app.config.json_limit };
+    let anonymous_limit = ANONYMOUS_BODY_LIMIT.min(full_limit);
+    let limit = match op {
+        None => anonymous_limit,
+        Some(op) if op.audience == Audience::Nobody => {
+            let refused = Failure::Forbidden(format!("{} {} is not open to anyone", op.method, op.path));
+            return Err(refuse::<S>(refused, req).await);
+        }
+        Some(op) if matches!(op.audience, Audience::Public | Audience::App) => {
+            match S::admit_upload(app, &req, op).await {
+                None => anonymous_limit,
+                Some(Ok(())) => full_limit,
+                Some(Err(refused)) => return Err(refuse::<S>(refused, req).await),
+            }
+        }
+        Some(op) => {
+            let caller = match credential::<S>(&mut req, anonymous_limit).await {
+                Ok(credential) => match S::authenticate(app, credential).await {
+                    Ok(caller) => app.identity.authorize(&caller, op).await.map(|()| caller).map_err(Failure::from),
+                    Err(refused) => Err(refused),
+                },
+                Err(refused) => Err(refused),
+            };
+            match caller {
+                Ok(caller) => {
+                    req.extensions_mut().insert(caller);
+                    full_limit
+                }
+                Err(refused) => {
+                    return Err(match S::refusal(op, refused) {
+                        Refusal::Envelope(refused) => refuse::<S>(refused, req).await,
+                        Refusal::Own(answer) => answer,
+                    })
+                }
+            }
+        }
+    };
+    limit_body(req, limit).await.map_err(|too_large| render::<S>(&too_large))
+}
+
+/// The request's credential, reading at most `limit` bytes of the body where the surface may
+/// carry it there.
+async fn credential<S: Surface>(req: &mut Request, limit: u64) -> Result<Option<String>, Failure> {
+    let outside = S::credential(req, None)?;
+    if outside.is_some() || !S::CREDENTIAL_IN_BODY || is_upload(req) {
+        return Ok(outside);
+    }
+    let body = read_at_most(req, limit).await?;
+    S::credential(req, Some(&body))
+}
+
+/// A refusal before the handler, echoing what the envelope echoes from a small body whose
+/// length is declared (an endless body is not waited for).
+async fn refuse<S: Surface>(refused: Failure, mut req: Request) -> Response {
+    let small = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|len| len <= ANONYMOUS_BODY_LIMIT);
+    if S::ECHOES_REQUEST && !is_upload(&req) && small {
+        if let Ok(bytes) = read_at_most(&mut req, ANONYMOUS_BODY_LIMIT).await {
+            return render_echoing::<S>(&refused, &bytes);
+        }
+    }
+    render::<S>(&refused)
+}
+
+/// Reads the whole body if it is at most `limit` bytes and puts it back for the handler.
+async fn read_at_most(req: &mut Request, limit: u64) -> Result<Vec<u8>, Failure> {
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(Failure::TooLarge(limit));
+    }
+    let bytes = req.take_body().into_bytes_limit(limit as usize).await.map_err(|_| Failure::TooLarge(limit))?;
+    req.set_body(Body::from(bytes.clone()));
+    Ok(bytes.to_vec())
+}
+
+/// Multipart bodies may be as large as the upload limit, all others the JSON limit, once
+/// admitted. A declared length over the limit is refused before reading; a body without a
+/// declared length is read up to the limit and refused if it goes past it.
 fn is_upload(req: &Request) -> bool {
     req.content_type().is_some_and(|ct| ct.starts_with("multipart/"))
 }
 
-async fn limit_body(mut req: Request, app: &AppState) -> Result<Request, Failure> {
-    let limit = if is_upload(&req) { app.config.upload_limit } else { app.config.json_limit };
+async fn limit_body(mut req: Request, limit: u64) -> Result<Request, Failure> {
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     match declared {
         Some(len) if len > limit => Err(Failure::TooLarge(limit)),
@@ -342,6 +451,73 @@ mod tests {
         let status = response.status();
         let body = response.into_body().into_vec().await.unwrap();
         (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    /// A handler someone adds to a surface without declaring it in `access.rs`: the guard
+    /// must refuse it to everyone, the super-administrator included, before it runs.
+    #[tokio::test]
+    async fn an_undeclared_operation_is_refused_to_every_caller() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        use poem::IntoEndpoint;
+        use poem_openapi::payload::PlainText;
+        use poem_openapi::{OpenApi, OpenApiService};
+
+        static RAN: AtomicBool = AtomicBool::new(false);
+        struct Forgotten;
+        #[OpenApi]
+        impl Forgotten {
+            #[oai(path = "/api/forgotten", method = "post")]
+            async fn forgotten(&self) -> PlainText<&'static str> {
+                RAN.store(true, Ordering::SeqCst);
+                PlainText("ran")
+            }
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        let app = AppState::open(Config::for_tests(dir.path())).unwrap();
+        let service = OpenApiService::new(Forgotten, "t", "1");
+        let mut declared = operations::catalogue(&app);
+        for op in operations::documented(music::Music::NAME, &service.spec()) {
+            let audience = access::audience(op.surface, &op.method, &op.path);
+            assert_eq!(audience, Audience::Nobody);
+            let entry = crate::identity::catalogue::Entry::operation(op.surface, &op.method, &op.path, "", audience);
+            declared.push((entry, Some(op)));
+        }
+        let _ = app.operations.set(operations::sync_entries(&app, declared).await.unwrap());
+
+        let hash =
+            app.identity.passwords.hash(crate::identity::password::Asker::SignedIn, "Root-pass-1").await.unwrap();
+        app.db.write(move |tx| crate::identity::accounts::upsert_super_admin(tx, "root", &hash, None)).await.unwrap();
+        let issued = app.identity.login_with_username("127.0.0.1", "music", "root", "Root-pass-1").await.unwrap();
+
+        let endpoint = guard::<music::Music, _>(service.into_endpoint(), app.clone());
+        for token in [None, Some("not-a-token".to_owned()), Some(issued.token)] {
+            let mut req = Request::builder().method(poem::http::Method::POST).uri_str("/api/forgotten");
+            if let Some(token) = &token {
+                req = req.header(header::AUTHORIZATION, token.as_str());
+            }
+            let response = endpoint.call(req.finish()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "token {token:?}");
+            let body: serde_json::Value =
+                serde_json::from_slice(&response.into_body().into_vec().await.unwrap()).unwrap();
+            assert_eq!(body["message"], "POST /api/forgotten is not open to anyone");
+        }
+        assert!(!RAN.load(Ordering::SeqCst), "the undeclared handler ran");
+    }
+
+    /// Every operation the five surfaces document is declared.
+    #[test]
+    fn every_documented_operation_is_declared() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = AppState::open(Config::for_tests(dir.path())).unwrap();
+        let undeclared: Vec<String> = crate::specs(&app)
+            .into_iter()
+            .flat_map(|(surface, spec)| operations::documented(surface, &spec))
+            .filter(|op| access::audience(op.surface, &op.method, &op.path) == Audience::Nobody)
+            .map(|op| format!("{} {} {}", op.surface, op.method, op.path))
+            .collect();
+        assert!(undeclared.is_empty(), "declare these in surfaces/access.rs: {undeclared:?}");
     }
 
     #[tokio::test]

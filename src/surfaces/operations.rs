@@ -102,7 +102,7 @@ pub fn catalogue(app: &Arc<AppState>) -> Vec<(Entry, Option<Documented>)> {
     for (surface, spec) in crate::specs(app) {
         entries.push((Entry::module(surface, super::title(surface)), None));
         for op in documented(surface, &spec) {
-            let audience = super::audience(surface, &op.method, &op.path);
+            let audience = super::access::audience(surface, &op.method, &op.path);
             entries.push((Entry::operation(surface, &op.method, &op.path, &op.summary, audience), Some(op)));
         }
     }
@@ -114,12 +114,25 @@ pub fn catalogue(app: &Arc<AppState>) -> Vec<(Entry, Option<Documented>)> {
 
 /// Writes the catalogue to the database and builds the index the guards resolve with.
 pub async fn sync(app: &Arc<AppState>) -> anyhow::Result<OperationIndex> {
-    let declared = catalogue(app);
+    sync_entries(app, catalogue(app)).await
+}
+
+/// `sync` for a given catalogue.
+pub async fn sync_entries(
+    app: &Arc<AppState>,
+    declared: Vec<(Entry, Option<Documented>)>,
+) -> anyhow::Result<OperationIndex> {
     let entries: Vec<Entry> = declared.iter().map(|(e, _)| e.clone()).collect();
     let ids = app.db.write(move |tx| Ok::<_, crate::db::DbError>(catalogue::sync(tx, &entries)?)).await?;
     app.identity.grants.invalidate();
     let mut index = OperationIndex::default();
     for (entry, op) in declared {
+        if entry.audience == Audience::Nobody {
+            if let Some(op) = &op {
+                tracing::warn!(surface = op.surface, method = %op.method, path = %op.path,
+                    "operation not declared in surfaces/access.rs: refused to every caller");
+            }
+        }
         let Some(op) = op else { continue };
         let method = Method::from_bytes(op.method.as_bytes())?;
         let segments = op
@@ -127,23 +140,16 @@ pub async fn sync(app: &Arc<AppState>) -> anyhow::Result<OperationIndex> {
             .split('/')
             .map(|s| if s.starts_with('{') && s.ends_with('}') { None } else { Some(s.to_owned()) })
             .collect();
-        let operation =
-            Operation { permission_id: ids[&entry.value], surface: op.surface, method: op.method, path: op.path };
+        let operation = Operation {
+            permission_id: ids[&entry.value],
+            surface: op.surface,
+            method: op.method,
+            path: op.path,
+            audience: entry.audience,
+        };
         index.by_surface.entry(op.surface).or_default().push(Pattern { method, segments, operation });
     }
     Ok(index)
-}
-
-/// Default audiences that hold for a whole surface: an operation whose path starts with
-/// one of `admin_prefixes` is for administrators, one listed in `public` needs no account.
-pub fn audience_by_rules(path: &str, public: &[&str], admin_prefixes: &[&str]) -> Audience {
-    if public.contains(&path) {
-        Audience::Public
-    } else if admin_prefixes.iter().any(|p| path.starts_with(p)) {
-        Audience::Admin
-    } else {
-        Audience::Everyone
-    }
 }
 
 #[cfg(test)]
@@ -159,6 +165,7 @@ mod tests {
                 surface: "system",
                 method: method.to_string(),
                 path: path.into(),
+                audience: Audience::Admin,
             },
         }
     }

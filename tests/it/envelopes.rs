@@ -98,6 +98,8 @@ async fn oversized_bodies_get_413_in_each_envelope() {
 #[tokio::test]
 async fn payload_and_auth_errors_answer_in_the_system_envelope() {
     let server = TestServer::start().await;
+    server.create_admin("root", "root-password").await;
+    let token = server.system_login("root", "root-password").await;
     let login = server.url("/system/api/auth/login");
     let cases: Vec<(&str, reqwest::RequestBuilder, &str)> = vec![
         (
@@ -122,7 +124,7 @@ async fn payload_and_auth_errors_answer_in_the_system_envelope() {
         ("bad token", server.client.get(server.url("/system/api/sms/outbox")).bearer_auth("abc.def.ghi"), "not valid"),
         (
             "bad query value",
-            server.client.get(server.url("/system/api/sms/outbox?pageNum=abc")).bearer_auth("x"),
+            server.client.get(server.url("/system/api/sms/outbox?pageNum=abc")).bearer_auth(&token),
             "pageNum",
         ),
     ];

@@ -14,6 +14,7 @@ mod account_rules;
 mod alerts_mqtt;
 mod alerts_offline;
 mod backup;
+mod bodies;
 mod care_accounts;
 mod care_admin;
 mod care_notices;

@@ -15,18 +15,19 @@ mod user;
 
 pub use user::open_console_session;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use poem::http::StatusCode;
+use poem::Request;
 use poem_openapi::{Object, OpenApiService};
 use tokio::sync::broadcast;
 
 use super::documents::{Declared, ErrorCode};
-use super::operations::audience_by_rules;
-use super::{Failure, Surface};
+use super::{Failure, Refusal, Surface};
 use crate::config::Config;
-use crate::identity::authz::{Audience, Operation};
+use crate::identity::authz::Operation;
 use crate::identity::ratelimit::FailureLimiter;
 use crate::identity::Caller;
 use crate::AppState;
@@ -104,19 +105,40 @@ impl Surface for Care {
         }
     }
 
-    fn audience(_method: &str, path: &str) -> Audience {
-        let public = [
-            "/api/captcha",
-            "/api/user/login",
-            "/api/user/register",
-            "/api/user/password",
-            "/api/device/heartbeat",
-            "/api/notice",
-        ];
-        if path.starts_with("/api/get/portrait/") {
-            return Audience::Public;
+    /// Care session tokens travel in the query (`?token=`).
+    fn credential(req: &Request, _body: Option<&[u8]>) -> Result<Option<String>, Failure> {
+        Ok(query_token(req))
+    }
+
+    /// `user/info` and `user/doki` answer a bad token with status 1, as their tables say.
+    fn refusal(op: &Operation, failure: Failure) -> Refusal {
+        Refusal::Envelope(match op.path.as_str() {
+            "/api/user/info" if op.method == "GET" => user::own_token_status(failure, user::INFO_TOKEN_REFUSAL),
+            "/api/user/doki" => user::own_token_status(failure, user::DOKI_TOKEN_REFUSAL),
+            _ => failure,
+        })
+    }
+
+    fn authenticate(
+        app: &AppState,
+        credential: Option<String>,
+    ) -> impl Future<Output = Result<Caller, Failure>> + Send {
+        async move { Ok(app.identity.authenticate_session(care_token(credential.as_deref())?).await?) }
+    }
+
+    /// A camera's snapshot may be megabytes: its device token is checked before the body is read.
+    fn admit_upload(
+        app: &AppState,
+        req: &Request,
+        op: &Operation,
+    ) -> impl Future<Output = Option<Result<(), Failure>>> + Send {
+        let (upload, client, token) = (op.path == "/api/notice", user::client_key(req.remote_addr()), query_token(req));
+        async move {
+            if !upload {
+                return None;
+            }
+            Some(device::authenticate(app, &client, token.as_deref()).await.map(|_| ()))
         }
-        audience_by_rules(path, &public, &["/api/admin/"])
     }
 }
 
@@ -161,6 +183,14 @@ impl Default for CareState {
     fn default() -> Self {
         CareState::new(&Config::default())
     }
+}
+
+fn query_token(req: &Request) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct TokenQuery {
+        token: Option<String>,
+    }
+    req.params::<TokenQuery>().ok()?.token
 }
 
 /// Care tokens are 32 hex digits; anything else (a JWT of another surface) is not one.

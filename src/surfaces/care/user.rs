@@ -445,8 +445,11 @@ pub struct PhoneOnly {
     pub phone: String,
 }
 
+pub const INFO_TOKEN_REFUSAL: &str = "Error Token: log in again";
+pub const DOKI_TOKEN_REFUSAL: &str = "Token not existed: log in again";
+
 /// On the endpoints whose own tables say so, a bad token is status 1.
-fn own_token_status(failure: Failure, message: &str) -> Failure {
+pub fn own_token_status(failure: Failure, message: &str) -> Failure {
     match failure {
         Failure::BadToken | Failure::TokenExpired => Failure::Code(1, message.into()),
         other => other,
@@ -489,7 +492,7 @@ impl UserApi {
     async fn info(&self, op: &Operation, token: Query<Option<String>>) -> Answer<Profile> {
         let outcome = match signed_in(&self.0, op, token.0.as_deref()).await {
             Ok(caller) => self.profile_of(caller.account_id).await,
-            Err(failure) => Err(own_token_status(failure, "Error Token: log in again")),
+            Err(failure) => Err(own_token_status(failure, INFO_TOKEN_REFUSAL)),
         };
         Answer::get(outcome)
     }
@@ -504,6 +507,6 @@ impl UserApi {
     #[oai(path = "/api/user/doki", method = "get")]
     async fn doki(&self, op: &Operation, token: Query<Option<String>>) -> Answer<Empty> {
         let outcome = signed_in(&self.0, op, token.0.as_deref()).await.map(|_| Empty {});
-        Answer::get(outcome.map_err(|f| own_token_status(f, "Token not existed: log in again")))
+        Answer::get(outcome.map_err(|f| own_token_status(f, DOKI_TOKEN_REFUSAL)))
     }
 }

@@ -21,7 +21,7 @@ use poem_openapi::{Object, OpenApiService, SecurityScheme};
 
 use super::documents::{Declared, ErrorCode};
 use super::{ApiError, Failure, Surface};
-use crate::identity::authz::{Audience, Operation};
+use crate::identity::authz::Operation;
 use crate::identity::{roles, Caller};
 use crate::AppState;
 
@@ -55,17 +55,9 @@ impl Surface for Music {
         &[400, 401, 403, 404, 409, 413, 429, 500, 503]
     }
 
-    const TOKEN_IN_HEADER: bool = true;
-
-    fn audience(method: &str, path: &str) -> Audience {
-        match path {
-            "/api/user/signup" | "/api/user/login" => Audience::Public,
-            p if p.starts_with("/api/files/") => Audience::Public,
-            "/api/univer/banuser" | "/api/univer/permission" | "/api/univer/reject" => Audience::Admin,
-            "/api/music" if method != "GET" => Audience::Creator,
-            "/api/music/res" | "/api/music/avatar" | "/api/music/unshelve" | "/api/music/shelve" => Audience::Creator,
-            _ => Audience::Everyone,
-        }
+    /// The JWT travels raw in `Authorization` (or as `Bearer <jwt>`).
+    fn credential(req: &Request, _body: Option<&[u8]>) -> Result<Option<String>, Failure> {
+        Ok(super::authorization(req))
     }
 }
 

@@ -13,6 +13,7 @@ pub mod webhooks;
 use std::sync::Arc;
 
 use poem::http::StatusCode;
+use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{Object, OpenApiService};
@@ -20,7 +21,6 @@ use poem_openapi::{Object, OpenApiService};
 use super::documents::{Declared, ErrorCode};
 use super::{Failure, Surface};
 use crate::clock::now_millis;
-use crate::identity::authz::Audience;
 use crate::AppState;
 
 pub struct Open;
@@ -76,9 +76,10 @@ impl Surface for Open {
         (http, body)
     }
 
-    /// Partner apps authenticate with client credentials and scopes, not roles.
-    fn audience(_method: &str, _path: &str) -> Audience {
-        Audience::Public
+    /// Partner apps authenticate with client credentials and scopes, not accounts: their
+    /// operations are declared for apps (`access.rs`) and each handler takes the app token.
+    fn credential(_req: &Request, _body: Option<&[u8]>) -> Result<Option<String>, Failure> {
+        Ok(None)
     }
 }
 

@@ -16,14 +16,13 @@ pub use auth::{client_key, is_mainland_mobile};
 use std::sync::Arc;
 
 use poem::http::StatusCode;
+use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{auth::ApiKey, Object, OpenApiService, SecurityScheme};
 
 use super::documents::{Declared, ErrorCode};
-use super::operations::audience_by_rules;
 use super::{ApiError, Failure, Surface};
-use crate::identity::authz::Audience;
 use crate::identity::authz::Operation;
 use crate::identity::Caller;
 use crate::AppState;
@@ -40,11 +39,9 @@ impl Surface for System {
         (http, serde_json::json!({ "code": -1, "message": failure.message(), "data": null }))
     }
 
-    fn audience(_method: &str, path: &str) -> Audience {
-        if path == "/api/auth/permission/mine" || path == "/api/auth/careSession" {
-            return Audience::Everyone;
-        }
-        audience_by_rules(path, &["/api/auth/login", "/api/auth/logout", "/api/auth/captcha", "/api/setup"], &["/api/"])
+    /// `Authorization: Bearer <jwt>`, or the raw JWT as music takes it.
+    fn credential(req: &Request, _body: Option<&[u8]>) -> Result<Option<String>, Failure> {
+        Ok(super::authorization(req))
     }
 }
 

@@ -66,6 +66,18 @@ impl ApiResponse for ExportReply {
     }
 }
 
+/// The document's answer to a refused export, for the guard.
+pub fn refusal_for(failure: &Failure) -> Option<Response> {
+    match failure {
+        Failure::Forbidden(_) => Some(refusal(ADMINS_ONLY).0),
+        Failure::NoToken | Failure::BadToken | Failure::TokenExpired => Some(refusal(SIGN_IN_FIRST).0),
+        _ => None,
+    }
+}
+
+const ADMINS_ONLY: &str = "需要高级管理员权限才可导出数据";
+const SIGN_IN_FIRST: &str = "请先登录: 需要高级管理员权限才可导出数据";
+
 fn refusal(msg: &str) -> ExportReply {
     let body = serde_json::json!({ "code": 1000, "msg": msg, "message": msg, "redirect": "/sign.html" });
     ExportReply(Response::builder().content_type("application/json; charset=utf-8").body(body.to_string()))
@@ -235,13 +247,7 @@ impl ExportApi {
     ) -> Result<ExportReply, ApiError<super::Transit>> {
         let scope = match signed_in(&self.0, op, req, Sent { token: token.0.as_deref(), action: None }, &[]).await {
             Ok((_, scope)) => scope,
-            Err(e) if matches!(e.failure, Failure::Forbidden(_)) => {
-                return Ok(refusal("需要高级管理员权限才可导出数据"))
-            }
-            Err(e) if matches!(e.failure, Failure::NoToken | Failure::BadToken | Failure::TokenExpired) => {
-                return Ok(refusal("请先登录: 需要高级管理员权限才可导出数据"));
-            }
-            Err(e) => return Err(e),
+            Err(e) => return refusal_for(&e.failure).map(ExportReply).ok_or(e),
         };
         let text = model.0.unwrap_or_default();
         let model = Model::parse(&text).ok_or_else(|| {

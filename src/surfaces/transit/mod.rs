@@ -23,11 +23,10 @@ use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{Object, OpenApiService};
 use rusqlite::Connection;
 
-use super::body::TrailingCommas;
+use super::body::{Dialect, TrailingCommas};
 use super::documents::{Declared, ErrorCode};
-use super::operations::audience_by_rules;
-use super::{ApiError, Failure, Surface};
-use crate::identity::authz::{Audience, DataScope, Operation};
+use super::{ApiError, Failure, Refusal, Surface};
+use crate::identity::authz::{DataScope, Operation};
 use crate::identity::Caller;
 use crate::AppState;
 
@@ -60,16 +59,28 @@ impl Surface for Transit {
         (http, serde_json::json!({ "code": 1000, "message": message }))
     }
 
-    fn audience(_method: &str, path: &str) -> Audience {
-        if path.starts_with("/api/echarts/") {
-            return Audience::Analyst;
-        }
-        audience_by_rules(
-            path,
-            &["/api/userprofile/login", "/api/userprofile/logout"],
-            &["/api/manage", "/api/exports"],
-        )
+    /// `token` in the JSON body, the query or `Authorization`, in that order (CONTRACT §3).
+    fn credential(req: &Request, body: Option<&[u8]>) -> Result<Option<String>, Failure> {
+        let sent = match body.filter(|bytes| !bytes.iter().all(u8::is_ascii_whitespace)) {
+            None => None,
+            Some(bytes) => {
+                let json: serde_json::Value = serde_json::from_slice(&TrailingCommas::prepare(bytes))
+                    .map_err(|e| Failure::Malformed(format!("the request body is not valid JSON: {e}")))?;
+                json.get("token").and_then(|t| t.as_str()).map(str::to_owned)
+            }
+        };
+        Ok(token_of(req, sent.as_deref()))
     }
+
+    /// The export's document answers refusals in its own shape.
+    fn refusal(op: &Operation, failure: Failure) -> Refusal {
+        match (op.path.as_str(), export::refusal_for(&failure)) {
+            ("/api/exports", Some(answer)) => Refusal::Own(answer),
+            _ => Refusal::Envelope(failure),
+        }
+    }
+
+    const CREDENTIAL_IN_BODY: bool = true;
 }
 
 /// `{"code":2000}`: a change was made.
