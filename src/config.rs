@@ -257,8 +257,6 @@ impl Default for Config {
     }
 }
 
-pub const SURFACES: [&str; 5] = ["care", "music", "transit", "system", "open"];
-
 impl Config {
     /// Merges flags/environment (`cli`) over `hearth.toml` in `data` over defaults.
     pub fn load(data: &Path, cli: &Settings) -> anyhow::Result<Config> {
@@ -286,8 +284,9 @@ impl Config {
 
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_addr()?;
-        if self.compat_root != "none" && !SURFACES.contains(&self.compat_root.as_str()) {
-            bail!("compat_root must be one of care, music, transit, system, open or none, not {:?}", self.compat_root);
+        if self.compat_root != "none" && crate::surfaces::registry::find(&self.compat_root).is_none() {
+            let names: Vec<&str> = crate::surfaces::registry::surfaces().iter().map(|s| s.name).collect();
+            bail!("compat_root must be one of {} or none, not {:?}", names.join(", "), self.compat_root);
         }
         if self.json_limit == 0 || self.upload_limit == 0 {
             bail!("body limits must be above zero");

@@ -33,14 +33,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, Server};
+use poem::{Endpoint, EndpointExt, Server};
 use tokio::sync::oneshot;
 
 use config::Config;
 use db::Db;
 use files::FileStore;
 use identity::Identity;
-use surfaces::{care, guard, music, open, system, transit, Surface};
+use surfaces::{care, open};
 
 pub struct AppState {
     pub config: Config,
@@ -99,61 +99,18 @@ fn make_private(data: &std::path::Path) -> anyhow::Result<()> {
 
 /// Every surface's OpenAPI document, by surface name, in mount order.
 pub fn specs(app: &Arc<AppState>) -> Vec<(&'static str, String)> {
-    vec![
-        ("care", care::service(app.clone()).spec()),
-        ("music", music::service(app.clone()).spec()),
-        ("transit", transit::service(app.clone()).spec()),
-        ("system", system::service(app.clone()).spec()),
-        ("open", open::service(app.clone()).spec()),
-    ]
-}
-
-/// Where a surface is mounted: under its own prefix, or (the compatibility root) with its
-/// documented paths as they are. Every documented path of every seed starts with `/api/`.
-#[derive(Clone, Copy)]
-enum Mount<'a> {
-    Prefix(&'a str),
-    Root,
-}
-
-fn mount_surface<S: Surface, E: Endpoint + 'static>(
-    route: Route,
-    mount: Mount,
-    endpoint: E,
-    app: &Arc<AppState>,
-) -> Route {
-    let endpoint = guard::<S, _>(endpoint, app.clone());
-    match mount {
-        Mount::Prefix(path) => route.nest(path, endpoint),
-        Mount::Root => route.nest_no_strip("/api", endpoint),
-    }
-}
-
-fn mount_by_name(route: Route, name: &str, path: Mount, app: &Arc<AppState>) -> Route {
-    match name {
-        "care" => mount_surface::<care::Care, _>(route, path, care::service(app.clone()).into_endpoint(), app),
-        "music" => {
-            let endpoint = music::service(app.clone()).into_endpoint().before(music::form_body_into_query);
-            mount_surface::<music::Music, _>(route, path, endpoint, app)
-        }
-        "transit" => {
-            let endpoint = transit::service(app.clone()).into_endpoint().before(transit::get_body_token_into_query);
-            mount_surface::<transit::Transit, _>(route, path, endpoint, app)
-        }
-        "system" => mount_surface::<system::System, _>(route, path, system::service(app.clone()).into_endpoint(), app),
-        "open" => mount_surface::<open::Open, _>(route, path, open::service(app.clone()).into_endpoint(), app),
-        _ => route,
-    }
+    surfaces::registry::surfaces().iter().map(|s| (s.name, (s.spec)(app))).collect()
 }
 
 pub fn routes(app: Arc<AppState>) -> impl Endpoint {
     let mut route = web::routes(app.clone(), specs(&app));
-    for name in config::SURFACES {
-        route = mount_by_name(route, name, Mount::Prefix(&format!("/{name}")), &app);
+    for surface in surfaces::registry::surfaces() {
+        route = route.nest(format!("/{}", surface.name), (surface.endpoint)(app.clone()));
     }
-    let compat = app.config.compat_root.clone();
-    if compat != "none" {
-        route = mount_by_name(route, &compat, Mount::Root, &app);
+    // The compatibility root serves one surface's documented paths as they are; every
+    // documented path of every seed starts with `/api/`.
+    if let Some(surface) = surfaces::registry::find(&app.config.compat_root) {
+        route = route.nest_no_strip("/api", (surface.endpoint)(app.clone()));
     }
     let origins = app.config.cors_origin_list();
     route.with_if(!origins.is_empty(), web::cors::Cors::new(&origins)).around(web::log::log_request)

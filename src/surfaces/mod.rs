@@ -14,6 +14,7 @@ pub mod music;
 pub mod open;
 pub mod operations;
 pub mod pictures;
+pub mod registry;
 pub mod system;
 pub mod transit;
 
@@ -51,6 +52,10 @@ pub trait Surface: Send + Sync + 'static {
     fn failure_statuses() -> &'static [u16] {
         &[200]
     }
+    /// The surface's OpenAPI document.
+    fn spec(app: &Arc<AppState>) -> String;
+    /// The surface's operations, before its guard.
+    fn routes(app: Arc<AppState>) -> poem::endpoint::BoxEndpoint<'static, Response>;
     /// The account credential a request carries, where the document puts it. `body` is the
     /// request body (at most `ANONYMOUS_BODY_LIMIT`) on surfaces that may send it there; a
     /// body that cannot be read for it is refused as the handler would refuse it.
@@ -142,18 +147,6 @@ pub async fn sweep_orphan_files(app: &AppState) -> Result<usize, Failure> {
 /// The `Authorization` header as sent; the identity core takes `Bearer <jwt>` or the raw JWT.
 pub fn authorization(req: &Request) -> Option<String> {
     req.headers().get(header::AUTHORIZATION)?.to_str().ok().map(str::to_owned)
-}
-
-/// `Surface::TITLE` by surface name.
-pub fn title(surface: &str) -> &'static str {
-    match surface {
-        "care" => care::Care::TITLE,
-        "music" => music::Music::TITLE,
-        "transit" => transit::Transit::TITLE,
-        "system" => system::System::TITLE,
-        "open" => open::Open::TITLE,
-        _ => "",
-    }
 }
 
 /// A refusal before the handler: a failure for the envelope, or a document's own answer.

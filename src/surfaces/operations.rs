@@ -99,11 +99,11 @@ pub fn documented(surface: &'static str, spec: &str) -> Vec<Documented> {
 /// the admin UI's pages.
 pub fn catalogue(app: &Arc<AppState>) -> Vec<(Entry, Option<Documented>)> {
     let mut entries = Vec::new();
-    for (surface, spec) in crate::specs(app) {
-        entries.push((Entry::module(surface, super::title(surface)), None));
-        for op in documented(surface, &spec) {
-            let audience = super::access::audience(surface, &op.method, &op.path);
-            entries.push((Entry::operation(surface, &op.method, &op.path, &op.summary, audience), Some(op)));
+    for surface in super::registry::surfaces() {
+        entries.push((Entry::module(surface.name, surface.title), None));
+        for op in documented(surface.name, &(surface.spec)(app)) {
+            let audience = super::access::audience(surface.name, &op.method, &op.path);
+            entries.push((Entry::operation(surface.name, &op.method, &op.path, &op.summary, audience), Some(op)));
         }
     }
     for page in crate::web::admin::PAGES {

@@ -65,6 +65,15 @@ pub struct FailureBody {
 impl Surface for Care {
     const NAME: &'static str = "care";
     const TITLE: &'static str = "跌倒警报 Care";
+
+    fn spec(app: &Arc<AppState>) -> String {
+        service(app.clone()).spec()
+    }
+
+    fn routes(app: Arc<AppState>) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
+        use poem::{EndpointExt, IntoEndpoint};
+        service(app).into_endpoint().map_to_response().boxed()
+    }
     type ErrorBody = FailureBody;
 
     fn render(failure: &Failure) -> (StatusCode, serde_json::Value) {

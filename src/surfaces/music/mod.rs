@@ -44,6 +44,15 @@ pub struct FailureBody {
 impl Surface for Music {
     const NAME: &'static str = "music";
     const TITLE: &'static str = "音乐 Music";
+
+    fn spec(app: &Arc<AppState>) -> String {
+        service(app.clone()).spec()
+    }
+
+    fn routes(app: Arc<AppState>) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
+        use poem::{EndpointExt, IntoEndpoint};
+        service(app).into_endpoint().before(fields::form_body_into_query).map_to_response().boxed()
+    }
     type ErrorBody = FailureBody;
 
     fn render(failure: &Failure) -> (StatusCode, serde_json::Value) {

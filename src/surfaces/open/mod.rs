@@ -51,6 +51,15 @@ pub struct FailureBody {
 impl Surface for Open {
     const NAME: &'static str = "open";
     const TITLE: &'static str = "开放平台 Open platform";
+
+    fn spec(app: &Arc<AppState>) -> String {
+        service(app.clone()).spec()
+    }
+
+    fn routes(app: Arc<AppState>) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
+        use poem::{EndpointExt, IntoEndpoint};
+        service(app).into_endpoint().map_to_response().boxed()
+    }
     type ErrorBody = FailureBody;
 
     fn render(failure: &Failure) -> (StatusCode, serde_json::Value) {

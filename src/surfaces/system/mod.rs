@@ -32,6 +32,15 @@ pub struct System;
 impl Surface for System {
     const NAME: &'static str = "system";
     const TITLE: &'static str = "系统设置 System";
+
+    fn spec(app: &Arc<AppState>) -> String {
+        service(app.clone()).spec()
+    }
+
+    fn routes(app: Arc<AppState>) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
+        use poem::{EndpointExt, IntoEndpoint};
+        service(app).into_endpoint().map_to_response().boxed()
+    }
     type ErrorBody = FailureBody;
 
     fn render(failure: &Failure) -> (StatusCode, serde_json::Value) {

@@ -48,6 +48,15 @@ pub struct FailureBody {
 impl Surface for Transit {
     const NAME: &'static str = "transit";
     const TITLE: &'static str = "地铁客流 Transit";
+
+    fn spec(app: &Arc<AppState>) -> String {
+        service(app.clone()).spec()
+    }
+
+    fn routes(app: Arc<AppState>) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
+        use poem::{EndpointExt, IntoEndpoint};
+        service(app).into_endpoint().before(get_body_token_into_query).map_to_response().boxed()
+    }
     type ErrorBody = FailureBody;
 
     fn render(failure: &Failure) -> (StatusCode, serde_json::Value) {
