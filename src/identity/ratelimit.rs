@@ -45,14 +45,7 @@ impl FailureLimiter {
     pub fn reserve(&self, key: &str) -> Result<(), u64> {
         let now = Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.len() > PRUNE_ABOVE {
-            let window = self.window;
-            seen.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < window));
-        }
-        let times = seen.entry(key.to_owned()).or_default();
-        while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
-            times.pop_front();
-        }
+        let times = self.recent(&mut seen, key, now);
         if times.len() >= self.max {
             let oldest = *times.front().expect("max is at least one");
             return Err((self.window - now.duration_since(oldest)).as_secs().max(1));
@@ -84,14 +77,28 @@ impl FailureLimiter {
         self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 
-    pub fn fail(&self, key: &str) {
-        let now = Instant::now();
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+    /// `key`'s failures inside the window; keys with none are dropped once there are many.
+    fn recent<'a>(
+        &self,
+        seen: &'a mut HashMap<String, VecDeque<Instant>>,
+        key: &str,
+        now: Instant,
+    ) -> &'a mut VecDeque<Instant> {
         if seen.len() > PRUNE_ABOVE {
             let window = self.window;
             seen.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < window));
         }
         let times = seen.entry(key.to_owned()).or_default();
+        while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+            times.pop_front();
+        }
+        times
+    }
+
+    pub fn fail(&self, key: &str) {
+        let now = Instant::now();
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let times = self.recent(&mut seen, key, now);
         times.push_back(now);
         while times.len() > self.max {
             times.pop_front();
