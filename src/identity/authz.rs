@@ -45,6 +45,9 @@ pub enum Audience {
     Public,
     /// Every signed-in built-in role.
     Everyone,
+    /// Any signed-in account whatever its roles grant (reading its own permissions); never
+    /// checked against grants.
+    SignedIn,
     /// 创作者 and 管理员.
     Creator,
     /// 分析员 and 管理员.
@@ -60,7 +63,7 @@ pub enum Audience {
 impl Audience {
     pub fn default_roles(self) -> &'static [i64] {
         match self {
-            Audience::Public | Audience::Everyone | Audience::App => {
+            Audience::Public | Audience::Everyone | Audience::SignedIn | Audience::App => {
                 &[roles::ADMIN, roles::USER, roles::CREATOR, roles::ANALYST]
             }
             Audience::Creator => &[roles::ADMIN, roles::CREATOR],
@@ -74,6 +77,7 @@ impl Audience {
         match self {
             Audience::Public => "public",
             Audience::Everyone => "everyone",
+            Audience::SignedIn => "any signed-in account",
             Audience::Creator => "creators",
             Audience::Analyst => "analysts",
             Audience::Admin => "administrators",

@@ -130,7 +130,7 @@ const SYSTEM: Declared = &[
     ("POST", "/api/auth/logout", Public),
     ("GET", "/api/auth/permission/getPermissList/{id}", Admin),
     ("GET", "/api/auth/permission/list", Admin),
-    ("GET", "/api/auth/permission/mine", Everyone),
+    ("GET", "/api/auth/permission/mine", SignedIn),
     ("POST", "/api/auth/permission/rolePer/edit/{id}", Admin),
     ("DELETE", "/api/auth/role/delete/{id}", Admin),
     ("PUT", "/api/auth/role/edit/{id}", Admin),

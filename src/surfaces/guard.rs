@@ -103,6 +103,7 @@ async fn admit<S: Surface>(app: &AppState, mut req: Request, op: Option<&Operati
         Some(op) => {
             let caller = match credential::<S>(&mut req, anonymous_limit).await {
                 Ok(credential) => match S::authenticate(app, credential).await {
+                    Ok(caller) if op.audience == Audience::SignedIn => Ok(caller),
                     Ok(caller) => app.identity.authorize(&caller, op).await.map(|()| caller).map_err(Failure::from),
                     Err(refused) => Err(refused),
                 },

@@ -128,6 +128,7 @@ impl Surface for Care {
         })
     }
 
+    #[allow(clippy::manual_async_fn)] // the trait asks for a Send future, which `async fn` cannot promise
     fn authenticate(
         app: &AppState,
         credential: Option<String>,
