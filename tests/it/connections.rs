@@ -204,6 +204,7 @@ async fn two_hundred_idle_sockets_are_all_closed() {
 #[tokio::test]
 async fn zero_turns_the_timeout_off() {
     let untimed = TestServer::start_with(|c| c.header_timeout_secs = 0).await;
+    untimed.config.validate().expect("0 is an accepted setting");
     let timed = timed_server().await;
     let mut kept = connect(&untimed).await;
     let mut cut = connect(&timed).await;
