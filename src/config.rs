@@ -92,7 +92,7 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_PASSWORD_QUEUE", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_queue: Option<u32>,
-    /// Seconds a connection may take to send complete request headers before it is closed
+    /// Seconds a connection may take to send complete request headers before it is closed (0: never)
     #[arg(long, env = "HEARTH_HEADER_TIMEOUT_SECS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub header_timeout_secs: Option<u64>,
@@ -327,7 +327,6 @@ impl Config {
             ("signup_max_per_client", self.signup_max_per_client as u64),
             ("signup_window_secs", self.signup_window_secs),
             ("password_queue", self.password_queue as u64),
-            ("header_timeout_secs", self.header_timeout_secs),
             ("care_offline_secs", self.care_offline_secs),
         ];
         if let Some((name, _)) = limits.iter().find(|(_, value)| *value == 0) {

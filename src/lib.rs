@@ -193,7 +193,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         );
     }
     let (stop, stopped) = oneshot::channel::<()>();
-    let endpoint = routes(app.clone());
+    let (acceptor, endpoint) =
+        web::connections::header_timeout(acceptor, routes(app.clone()), app.config.header_timeout_secs);
     let task = tokio::spawn(async move {
         Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(

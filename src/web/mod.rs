@@ -1,6 +1,7 @@
 //! What is not a surface: health, the API documentation, the admin UI.
 
 pub mod admin;
+pub mod connections;
 pub mod cors;
 mod docs;
 pub mod headers;

@@ -19,6 +19,7 @@ mod care_accounts;
 mod care_admin;
 mod care_notices;
 mod conformance;
+mod connections;
 mod documents;
 mod envelopes;
 mod foundation;
