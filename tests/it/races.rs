@@ -111,7 +111,7 @@ async fn parallel_wrong_device_tokens_are_looked_up_at_most_the_limit() {
 /// 200 registrations with wrong SMS codes for one phone: at most 10 codes are compared
 /// (400, "does not match"), the rest wait (-103); then the right code waits too, and no
 /// account was made.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_wrong_sms_codes_are_compared_at_most_the_limit() {
     let server = TestServer::start().await;
     let phone = "13600000702";
