@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use poem::http::StatusCode;
 use poem::{FromRequest, Request, RequestBody};
 use rusqlite::Connection;
 
@@ -27,12 +28,11 @@ pub struct Operation {
 
 impl<'a> FromRequest<'a> for &'a Operation {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        // A plain 500: the surface's guard renders it as its own internal failure.
         req.extensions().get::<Operation>().ok_or_else(|| {
-            poem::Error::from(crate::surfaces::Failure::Internal(format!(
-                "no catalogue entry for {} {}",
-                req.method(),
-                req.uri().path()
-            )))
+            let missing =
+                IdentityError::Internal(format!("no catalogue entry for {} {}", req.method(), req.uri().path()));
+            poem::Error::from_string(missing.to_string(), StatusCode::INTERNAL_SERVER_ERROR)
         })
     }
 }

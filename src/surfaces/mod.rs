@@ -6,6 +6,7 @@
 pub mod access;
 pub mod body;
 pub mod care;
+pub mod client;
 pub mod documents;
 pub mod failure;
 mod guard;
@@ -13,6 +14,7 @@ pub mod lenient;
 pub mod music;
 pub mod open;
 pub mod operations;
+pub mod paging;
 pub mod pictures;
 pub mod registry;
 pub mod system;
@@ -87,15 +89,6 @@ pub trait Surface: Send + Sync + 'static {
     const ECHOES_REQUEST: bool = false;
     /// Copies what the envelope echoes from the request body into a rendered failure.
     fn echo(_answer: &mut serde_json::Value, _request_body: &[u8]) {}
-}
-
-/// `pageNum` (from 1) and `pageSize` (1 to 500, else `default_size`) as (limit, offset).
-pub fn paging(page_num: Option<i64>, page_size: Option<i64>, default_size: i64) -> Result<(i64, i64), Failure> {
-    let (number, size) = (page_num.unwrap_or(1), page_size.unwrap_or(default_size));
-    if number < 1 || !(1..=500).contains(&size) {
-        return Err(Failure::Invalid("pageNum must be at least 1 and pageSize between 1 and 500".into()));
-    }
-    Ok((size, (number - 1).saturating_mul(size)))
 }
 
 /// The stored file names rows refer to, per bucket: the queries of the surfaces that own

@@ -31,6 +31,7 @@ mod music_users;
 mod open;
 mod open_reads;
 mod ownership;
+mod races;
 mod rate_limits;
 mod system;
 mod transit;

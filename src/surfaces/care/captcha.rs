@@ -6,9 +6,9 @@ use poem::web::RemoteAddr;
 use poem_openapi::{Object, OpenApi};
 
 use super::envelope::{Answer, CareBody};
-use super::user::client_key;
 use super::{status, CareState};
 use crate::identity::sms::SmsCheck;
+use crate::surfaces::client::client_key;
 use crate::surfaces::Failure;
 use crate::AppState;
 

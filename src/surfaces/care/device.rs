@@ -9,12 +9,12 @@ use poem_openapi::{Object, OpenApi};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::envelope::{Answer, CareBody, Empty};
-use super::user::client_key;
 use super::{signed_in, status};
 use crate::clock::{local_datetime, now};
 use crate::identity::authz::Operation;
 use crate::identity::tokens::{md5_hex, random_hex, token_hash};
 use crate::identity::Caller;
+use crate::surfaces::client::client_key;
 use crate::surfaces::Failure;
 use crate::AppState;
 

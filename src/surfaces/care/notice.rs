@@ -11,12 +11,12 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection};
 
 use super::envelope::{Answer, CareBody, Empty};
-use super::user::client_key;
 use super::{device, pictures, signed_in, status};
 use crate::clock::{local_datetime, now};
 use crate::files::Bucket;
 use crate::identity::authz::{DataScope, Operation};
 use crate::identity::tokens::random_hex;
+use crate::surfaces::client::client_key;
 use crate::surfaces::Failure;
 use crate::AppState;
 

@@ -18,6 +18,7 @@ use crate::identity::authz::Operation;
 use crate::identity::password::Asker;
 use crate::identity::tokens::random_hex;
 use crate::identity::{roles, sessions, Caller, IdentityError};
+use crate::surfaces::client::client_key;
 use crate::surfaces::Failure;
 use crate::AppState;
 
@@ -133,10 +134,6 @@ pub struct ProfileData {
     email: Option<String>,
     /// Only administrators may change it
     level: Option<i64>,
-}
-
-pub fn client_key(remote: &RemoteAddr) -> String {
-    remote.as_socket_addr().map_or_else(|| remote.to_string(), |a| a.ip().to_string())
 }
 
 fn nonempty(text: String) -> Option<String> {

@@ -20,6 +20,7 @@ use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{Object, OpenApiService, SecurityScheme};
 
 use super::documents::{Declared, ErrorCode};
+use super::paging::OutOfRange;
 use super::{ApiError, Failure, Surface};
 use crate::identity::authz::Operation;
 use crate::identity::{roles, Caller};
@@ -150,19 +151,19 @@ pub fn base_url(app: &AppState, req: &Request) -> String {
     format!("http://{host}/music")
 }
 
-/// `pageNum`/`pageSize` as LIMIT and OFFSET.
+/// `pageNum`/`pageSize` as LIMIT and OFFSET; the document requires both (some lists give
+/// `pageSize` a default) and refuses each value in its own words.
 pub fn paging(page_num: Option<i64>, page_size: Option<i64>, default_size: Option<i64>) -> Result<(i64, i64), Failure> {
     let number = page_num.ok_or_else(|| Failure::Missing("pageNum is required (the page number, from 1)".into()))?;
     let size = page_size
         .or(default_size)
         .ok_or_else(|| Failure::Missing("pageSize is required (rows per page, 1 to 500)".into()))?;
-    if number < 1 {
-        return Err(Failure::Invalid("pageNum must be at least 1".into()));
-    }
-    if !(1..=500).contains(&size) {
-        return Err(Failure::Invalid("pageSize must be between 1 and 500".into()));
-    }
-    Ok((size, (number - 1).saturating_mul(size)))
+    super::paging::window(Some(number), Some(size), size, 500).map_err(|bad| {
+        Failure::Invalid(match bad {
+            OutOfRange::Number => "pageNum must be at least 1".into(),
+            OutOfRange::Size => "pageSize must be between 1 and 500".into(),
+        })
+    })
 }
 
 pub type MusicApis = (users::UserApi, songs::SongApi, playlists::PlaylistApi, tasks::TaskApi, media::FileApi);

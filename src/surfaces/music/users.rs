@@ -19,6 +19,7 @@ use crate::identity::accounts::{self, NewAccount};
 use crate::identity::authz::Operation;
 use crate::identity::password::Asker;
 use crate::identity::{roles, Caller, IdentityError};
+use crate::surfaces::client::client_key;
 use crate::surfaces::lenient::{LenientBool, LenientId};
 use crate::surfaces::Failure;
 use crate::AppState;
@@ -108,11 +109,6 @@ struct BanRequest {
     uid: LenientId,
     /// true bans, false lifts a ban
     isBanned: LenientBool,
-}
-
-/// The client's IP address, which failed logins are counted against.
-fn client_address(remote: &RemoteAddr) -> String {
-    remote.as_socket_addr().map_or_else(|| remote.to_string(), |a| a.ip().to_string())
 }
 
 pub fn check_username(username: &str) -> Result<(), Failure> {
@@ -245,7 +241,7 @@ impl UserApi {
         if self.0.db.read(move |c| Ok::<_, Failure>(accounts::by_username(c, &wanted)?)).await?.is_some() {
             return Err(taken(&body.username).into());
         }
-        let client = client_address(remote);
+        let client = client_key(remote);
         let signups = &self.0.identity.signups;
         signups.reserve(&client).map_err(Failure::RateLimited)?;
         let hash = self.0.identity.passwords.hash(Asker::Anonymous, &body.password).await;
@@ -278,11 +274,8 @@ impl UserApi {
         if body.username.is_empty() || body.password.is_empty() {
             return Err(Failure::Missing("username and password are required".into()).into());
         }
-        let issued = self
-            .0
-            .identity
-            .login_with_username(&client_address(remote), "music", &body.username, &body.password)
-            .await?;
+        let issued =
+            self.0.identity.login_with_username(&client_key(remote), "music", &body.username, &body.password).await?;
         ok(issued.token)
     }
 
@@ -398,7 +391,7 @@ impl UserApi {
             return Err(Failure::Invalid("re_pwd does not match new_pwd".into()).into());
         }
         let uid = caller.account_id;
-        if !self.0.identity.check_own_password(&client_address(remote), uid, &body.old_pwd).await? {
+        if !self.0.identity.check_own_password(&client_key(remote), uid, &body.old_pwd).await? {
             return Err(Failure::Invalid("old_pwd is not your current password".into()).into());
         }
         let hash = self.0.identity.passwords.hash(Asker::SignedIn, &body.new_pwd).await?;

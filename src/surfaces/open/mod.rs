@@ -125,7 +125,7 @@ pub fn page<T: Type + ParseFromJSON + ToJSON>(data: T, total: i64) -> Reply<T> {
 
 /// `pageNum`/`pageSize` with this surface's default page of 50.
 pub fn paging(page_num: Option<i64>, page_size: Option<i64>) -> Result<(i64, i64), Failure> {
-    super::paging(page_num, page_size, 50)
+    super::paging::paging(page_num, page_size, 50)
 }
 
 type Apis = (token::TokenApi, care::CareReadApi, music::MusicReadApi, transit::TransitReadApi);

@@ -9,7 +9,7 @@ use super::access::{calling_app, AppToken};
 use super::{apps, code, ok, Reply};
 use crate::clock::{local_datetime, now};
 use crate::surfaces::body::JsonBody;
-use crate::surfaces::system::client_key;
+use crate::surfaces::client::client_key;
 use crate::surfaces::Failure;
 use crate::AppState;
 

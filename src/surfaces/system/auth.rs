@@ -13,6 +13,7 @@ use crate::identity::password::Asker;
 use crate::identity::ratelimit::FailureLimiter;
 use crate::identity::{accounts, setup, IdentityError, IssuedToken};
 use crate::surfaces::body::JsonBody;
+use crate::surfaces::client::client_key;
 use crate::surfaces::Failure;
 use crate::AppState;
 
@@ -91,10 +92,6 @@ fn invalid_setup_link() -> Failure {
     Failure::Forbidden(
         "this setup link is not valid: it was used, it expired, or an administrator already exists".into(),
     )
-}
-
-pub fn client_key(remote: &RemoteAddr) -> String {
-    remote.as_socket_addr().map_or_else(|| remote.to_string(), |a| a.ip().to_string())
 }
 
 pub fn is_mainland_mobile(phone: &str) -> bool {

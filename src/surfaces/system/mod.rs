@@ -11,7 +11,7 @@ mod roles;
 mod sms;
 mod users;
 
-pub use auth::{client_key, is_mainland_mobile};
+pub use auth::is_mainland_mobile;
 
 use std::sync::Arc;
 
@@ -88,7 +88,7 @@ pub fn page<T: Type + ParseFromJSON + ToJSON>(data: T, total: i64) -> Reply<T> {
     Ok(Json(Envelope { code: 0, message: "SUCC".into(), data: Some(data), total: Some(total) }))
 }
 
-pub use super::paging;
+pub use super::paging::paging;
 
 /// `Authorization: Bearer <jwt>` from `POST /system/api/auth/login` (the raw JWT is accepted
 /// too, as on music).

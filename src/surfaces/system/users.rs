@@ -17,6 +17,7 @@ use crate::identity::roles::{ANALYST, USER};
 use crate::identity::{accounts, Caller};
 use crate::surfaces::body::JsonBody;
 use crate::surfaces::lenient::{LenientBool, LenientId};
+use crate::surfaces::paging::window;
 use crate::surfaces::Failure;
 use crate::AppState;
 
@@ -344,12 +345,9 @@ impl UsersApi {
         #[oai(name = "pageSize")] page_size: Query<Option<i64>>,
     ) -> Reply<Vec<UserInfo>> {
         permitted(&self.0, op, &token).await?;
-        let size = page_size.0.unwrap_or(i64::MAX);
-        let number = page_num.0.unwrap_or(1);
-        if size < 1 || number < 1 {
-            return Err(Failure::Invalid("pageNum and pageSize must be at least 1".into()).into());
-        }
-        let offset = (number - 1).saturating_mul(size);
+        // Without pageSize the whole list is one page.
+        let (size, offset) = window(page_num.0, page_size.0, i64::MAX, i64::MAX)
+            .map_err(|_| Failure::Invalid("pageNum and pageSize must be at least 1".into()))?;
         let (users, total) = self.0.db.read(move |c| Ok::<_, Failure>(user_list(c, size, offset)?)).await?;
         page(users, total)
     }

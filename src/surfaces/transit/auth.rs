@@ -13,6 +13,7 @@ use super::JsonBody;
 use super::LooseBody;
 use super::{ack, data, signed_in, token_of, Ack, Data, Reply, Sent};
 use crate::identity::authz::Operation;
+use crate::surfaces::client::client_key;
 use crate::surfaces::Failure;
 use crate::AppState;
 
@@ -28,10 +29,6 @@ struct LoginRequest {
 struct TokenData {
     /// Send it back as `token` (query or JSON body) or `Authorization: Bearer`
     token: String,
-}
-
-fn client_key(remote: &RemoteAddr) -> String {
-    remote.as_socket_addr().map_or_else(|| remote.to_string(), |a| a.ip().to_string())
 }
 
 #[derive(Object)]

@@ -3,6 +3,7 @@
 
 use rusqlite::types::Value;
 
+use crate::surfaces::paging::{window, OutOfRange};
 use crate::surfaces::Failure;
 
 pub struct Paging {
@@ -11,15 +12,13 @@ pub struct Paging {
 }
 
 pub fn paging(page: Option<i64>, limit: Option<i64>) -> Result<Paging, Failure> {
-    let page = page.unwrap_or(1);
-    let limit = limit.unwrap_or(40);
-    if page < 1 {
-        return Err(Failure::Invalid("page must be 1 or more".into()));
-    }
-    if !(1..=1000).contains(&limit) {
-        return Err(Failure::Invalid("limit must be between 1 and 1000".into()));
-    }
-    Ok(Paging { limit, offset: (page - 1).saturating_mul(limit) })
+    let (limit, offset) = window(page, limit, 40, 1000).map_err(|bad| {
+        Failure::Invalid(match bad {
+            OutOfRange::Number => "page must be 1 or more".into(),
+            OutOfRange::Size => "limit must be between 1 and 1000".into(),
+        })
+    })?;
+    Ok(Paging { limit, offset })
 }
 
 /// `ORDER BY …` for `sort`, from (field name, SQL expression) pairs; `tiebreak` keeps pages
