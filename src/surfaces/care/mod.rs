@@ -7,6 +7,7 @@ mod captcha;
 pub mod device;
 pub(crate) mod envelope;
 mod notice;
+pub mod partner;
 pub(crate) mod pictures;
 mod portrait;
 pub mod retention;

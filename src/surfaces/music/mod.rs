@@ -4,6 +4,7 @@
 
 mod fields;
 mod media;
+pub mod partner;
 mod playlists;
 mod recommend;
 mod songs;

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Binary;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use super::access::{app_with_scope, AppToken};
 use super::{ok, page, paging, Open, Reply};
-use crate::clock::{local_datetime, now, parse_local_datetime};
+use crate::clock::{local_datetime, parse_local_datetime};
 use crate::files::Bucket;
-use crate::surfaces::care::device::ONLINE_SECS;
+use crate::surfaces::care::partner;
 use crate::surfaces::{ApiError, Failure};
 use crate::AppState;
 
@@ -50,58 +50,21 @@ enum Image {
     Png(Binary<Vec<u8>>),
 }
 
-const NOTICE_COLUMNS: &str = "n.event_id, n.pic_name, d.name, d.id, n.content, n.created_at, n.file";
-
-fn notice_row(r: &rusqlite::Row) -> rusqlite::Result<(Notice, String)> {
-    Ok((
+impl From<partner::NoticeRow> for Notice {
+    fn from(row: partner::NoticeRow) -> Self {
         Notice {
-            event_id: r.get(0)?,
-            pic_name: r.get(1)?,
-            device: r.get(2)?,
-            device_id: r.get(3)?,
-            content: r.get(4)?,
-            createtime: local_datetime(r.get(5)?),
-        },
-        r.get(6)?,
-    ))
+            event_id: row.event_id,
+            pic_name: row.pic_name,
+            device: row.device_name,
+            device_id: row.device_id,
+            content: row.content,
+            createtime: local_datetime(row.created_at),
+        }
+    }
 }
 
-fn notices_since(conn: &Connection, since: i64, limit: i64, offset: i64) -> rusqlite::Result<(Vec<Notice>, i64)> {
-    let total = conn.query_row("SELECT count(*) FROM notice WHERE created_at >= ?1", [since], |r| r.get(0))?;
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {NOTICE_COLUMNS} FROM notice n JOIN device d ON d.id = n.device_id
-         WHERE n.created_at >= ?1 ORDER BY n.created_at, n.id LIMIT ?2 OFFSET ?3"
-    ))?;
-    let rows = stmt
-        .query_map([since, limit, offset], notice_row)?
-        .map(|r| r.map(|(n, _)| n))
-        .collect::<rusqlite::Result<_>>()?;
-    Ok((rows, total))
-}
-
-fn notice(conn: &Connection, event_id: &str) -> Result<(Notice, String), Failure> {
-    conn.query_row(
-        &format!("SELECT {NOTICE_COLUMNS} FROM notice n JOIN device d ON d.id = n.device_id WHERE n.event_id = ?1"),
-        [event_id],
-        notice_row,
-    )
-    .optional()?
-    .ok_or_else(|| Failure::NotFound(format!("no fall notice has event_id {event_id}")))
-}
-
-fn devices(conn: &Connection) -> rusqlite::Result<Vec<Device>> {
-    let time = now();
-    let mut stmt = conn.prepare_cached("SELECT id, name, last_seen FROM device ORDER BY id")?;
-    let rows = stmt.query_map([], |r| {
-        let last_seen: Option<i64> = r.get(2)?;
-        Ok(Device {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            online: last_seen.is_some_and(|t| time - t < ONLINE_SECS),
-            last_seen: last_seen.map(local_datetime),
-        })
-    })?;
-    rows.collect()
+fn notice(conn: &Connection, event_id: &str) -> Result<partner::NoticeRow, Failure> {
+    partner::notice(conn, event_id)?.ok_or_else(|| Failure::NotFound(format!("no fall notice has event_id {event_id}")))
 }
 
 #[OpenApi]
@@ -123,22 +86,23 @@ impl CareReadApi {
             None => i64::MIN,
         };
         let (limit, offset) = paging(page_num.0, page_size.0)?;
-        let (rows, total) = self.0.db.read(move |c| Ok::<_, Failure>(notices_since(c, since, limit, offset)?)).await?;
-        page(rows, total)
+        let (rows, total) =
+            self.0.db.read(move |c| Ok::<_, Failure>(partner::notices_since(c, since, limit, offset)?)).await?;
+        page(rows.into_iter().map(Notice::from).collect(), total)
     }
 
     /// One fall notice
     #[oai(path = "/api/care/notices/:event_id", method = "get")]
     async fn notice(&self, token: AppToken, event_id: Path<String>) -> Reply<Notice> {
         app_with_scope(&self.0, &token, SCOPE).await?;
-        ok(self.0.db.read(move |c| notice(c, &event_id.0)).await?.0)
+        ok(self.0.db.read(move |c| notice(c, &event_id.0)).await?.into())
     }
 
     /// A fall notice's snapshot (JPEG or PNG)
     #[oai(path = "/api/care/notices/:event_id/image", method = "get")]
     async fn image(&self, token: AppToken, event_id: Path<String>) -> Result<Image, ApiError<Open>> {
         app_with_scope(&self.0, &token, SCOPE).await?;
-        let (_, file) = self.0.db.read(move |c| notice(c, &event_id.0)).await?;
+        let file = self.0.db.read(move |c| notice(c, &event_id.0)).await?.file;
         let files = self.0.files.clone();
         let name = file.clone();
         let bytes = tokio::task::spawn_blocking(move || files.read(Bucket::Notices, &name))
@@ -152,7 +116,14 @@ impl CareReadApi {
     #[oai(path = "/api/care/devices", method = "get")]
     async fn devices(&self, token: AppToken) -> Reply<Vec<Device>> {
         app_with_scope(&self.0, &token, SCOPE).await?;
-        let rows = self.0.db.read(|c| Ok::<_, Failure>(devices(c)?)).await?;
+        let rows: Vec<Device> = self
+            .0
+            .db
+            .read(|c| Ok::<_, Failure>(partner::devices(c)?))
+            .await?
+            .into_iter()
+            .map(|d| Device { id: d.id, name: d.name, online: d.online, last_seen: d.last_seen.map(local_datetime) })
+            .collect();
         let total = rows.len() as i64;
         page(rows, total)
     }

@@ -10,7 +10,7 @@ use rusqlite::Connection;
 
 use super::access::{app_with_scope, AppToken};
 use super::{page, paging, Reply};
-use crate::surfaces::music::{base_url, file_url, FileKind};
+use crate::surfaces::music::{base_url, file_url, partner, FileKind};
 use crate::surfaces::Failure;
 use crate::AppState;
 
@@ -37,10 +37,6 @@ struct Song {
     fav_count: i64,
 }
 
-fn ids(json: &str) -> Vec<i64> {
-    serde_json::from_str(json).unwrap_or_default()
-}
-
 fn songs(
     conn: &Connection,
     base: &str,
@@ -48,27 +44,22 @@ fn songs(
     limit: i64,
     offset: i64,
 ) -> rusqlite::Result<(Vec<Song>, i64)> {
-    let pattern = name.map(|n| format!("%{}%", n.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-    let filter = "on_shelf = 1 AND (?1 IS NULL OR name LIKE ?1 ESCAPE '\\')";
-    let total = conn.query_row(&format!("SELECT count(*) FROM music_song WHERE {filter}"), [&pattern], |r| r.get(0))?;
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, name, creator, album, introduction, res_file, cover_file, published_at, fav_count
-         FROM music_song WHERE {filter} ORDER BY id LIMIT ?2 OFFSET ?3"
-    ))?;
-    let rows = stmt.query_map(rusqlite::params![pattern, limit, offset], |r| {
-        Ok(Song {
-            mid: r.get(0)?,
-            musicname: r.get(1)?,
-            creator: ids(&r.get::<_, String>(2)?),
-            album: ids(&r.get::<_, String>(3)?),
-            introduction: r.get(4)?,
-            res_url: file_url(base, FileKind::Songs, Some(&r.get::<_, String>(5)?)),
-            music_avatar: file_url(base, FileKind::Covers, r.get::<_, Option<String>>(6)?.as_deref()),
-            publish_time: r.get(7)?,
-            fav_count: r.get(8)?,
+    let (rows, total) = partner::songs_on_shelf(conn, name, limit, offset)?;
+    let songs = rows
+        .into_iter()
+        .map(|r| Song {
+            mid: r.id,
+            musicname: r.name,
+            creator: r.creator,
+            album: r.album,
+            introduction: r.introduction,
+            res_url: file_url(base, FileKind::Songs, Some(&r.res_file)),
+            music_avatar: file_url(base, FileKind::Covers, r.cover_file.as_deref()),
+            publish_time: r.published_at,
+            fav_count: r.fav_count,
         })
-    })?;
-    Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+        .collect();
+    Ok((songs, total))
 }
 
 #[OpenApi]

@@ -14,7 +14,7 @@ use crate::identity::authz::DataScope;
 use crate::surfaces::transit::echarts::{
     self, day_param, month_param, DayCount, HourCount, NameValue, PairCount, AGE_GROUPS,
 };
-use crate::surfaces::transit::Scope;
+use crate::surfaces::transit::{partner, Scope};
 use crate::surfaces::Failure;
 use crate::AppState;
 
@@ -45,20 +45,12 @@ fn whole_box() -> Scope {
 }
 
 fn stations(c: &Connection, limit: i64, offset: i64) -> rusqlite::Result<(Vec<Station>, i64)> {
-    let total = c.query_row("SELECT count(*) FROM transit_station", [], |r| r.get(0))?;
-    let mut stmt =
-        c.prepare_cached("SELECT id, name, route, area FROM transit_station ORDER BY id LIMIT ?1 OFFSET ?2")?;
-    let rows = stmt
-        .query_map([limit, offset], |r| {
-            Ok(Station {
-                station_id: r.get(0)?,
-                station_name: r.get(1)?,
-                station_route: r.get(2)?,
-                admin_area: r.get(3)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok((rows, total))
+    let (rows, total) = partner::stations(c, limit, offset)?;
+    let stations = rows
+        .into_iter()
+        .map(|s| Station { station_id: s.id, station_name: s.name, station_route: s.route, admin_area: s.area })
+        .collect();
+    Ok((stations, total))
 }
 
 fn text(value: Query<Option<String>>) -> Option<String> {

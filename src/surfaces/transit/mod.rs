@@ -7,6 +7,7 @@ mod export;
 pub mod import;
 mod listing;
 pub mod moment;
+pub mod partner;
 mod passengers;
 pub mod rollup;
 mod stations;
