@@ -143,7 +143,8 @@ impl Surface for Care {
         req: &Request,
         op: &Operation,
     ) -> impl Future<Output = Option<Result<(), Failure>>> + Send {
-        let (upload, client, token) = (op.path == "/api/notice", user::client_key(req.remote_addr()), query_token(req));
+        let (upload, client, token) =
+            (op.path == "/api/notice", super::client::client_key(req.remote_addr()), query_token(req));
         async move {
             if !upload {
                 return None;
