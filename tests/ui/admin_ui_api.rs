@@ -99,7 +99,7 @@ async fn the_captcha_and_login_are_public_and_catalogued() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(remark, "default audience: everyone");
+    assert_eq!(remark, "default audience: any signed-in account");
 }
 
 #[tokio::test]
