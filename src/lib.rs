@@ -20,7 +20,7 @@ pub mod fuzzing {
     pub use crate::surfaces::care::pictures::{decode_base64, portrait_jpeg, verify, MAX_BYTES};
     pub use crate::surfaces::lenient::{LenientBool, LenientId};
     pub use crate::surfaces::music::paging as music_paging;
-    pub use crate::surfaces::paging;
+    pub use crate::surfaces::paging::paging;
     pub use crate::surfaces::transit::import::{import_text, Kind as CsvKind};
     pub use crate::surfaces::transit::moment::{
         civil_from_days, format_date, format_time, parse_date, parse_day_of, parse_month, parse_time,
