@@ -74,14 +74,14 @@ async fn main() -> anyhow::Result<()> {
     let app = running.app.clone();
     let account = app
         .db
-        .write(|tx| {
-            tx.execute(
-                "INSERT INTO account (phone, password_hash, created_at, updated_at) VALUES ('13900000009', 'x', 0, 0)",
-                [],
-            )?;
-            let id = tx.last_insert_rowid();
-            hearth::identity::roles::grant(tx, id, hearth::identity::roles::USER)?;
-            Ok::<_, hearth::db::DbError>(id)
+        .write(move |tx| {
+            let new = hearth::identity::accounts::NewAccount {
+                phone: Some("13900000009"),
+                password_hash: "x",
+                enabled: true,
+                ..Default::default()
+            };
+            hearth::identity::accounts::create(tx, &new, &[hearth::identity::roles::USER])
         })
         .await?;
     let session = hearth::surfaces::care::open_console_session(&app, account, None, hearth::clock::now() + 86_400)

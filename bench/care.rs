@@ -40,13 +40,13 @@ async fn family(
     let account = app
         .db
         .write(move |tx| {
-            tx.execute(
-                "INSERT INTO account (phone, password_hash, created_at, updated_at) VALUES (?1, 'x', 0, 0)",
-                [&phone],
-            )?;
-            let id = tx.last_insert_rowid();
-            hearth::identity::roles::grant(tx, id, hearth::identity::roles::USER)?;
-            Ok::<_, hearth::db::DbError>(id)
+            let new = hearth::identity::accounts::NewAccount {
+                phone: Some(&phone),
+                password_hash: "x",
+                enabled: true,
+                ..Default::default()
+            };
+            hearth::identity::accounts::create(tx, &new, &[hearth::identity::roles::USER])
         })
         .await?;
     let session = hearth::surfaces::care::open_console_session(&app, account, None, hearth::clock::now() + 86_400)
