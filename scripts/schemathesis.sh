@@ -7,13 +7,13 @@
 #
 #   bash scripts/schemathesis.sh                    # every surface
 #   bash scripts/schemathesis.sh care music         # some of them
-#   HEARTH_RELEASE_BIN=target/debug/hearth bash scripts/schemathesis.sh
+#   HEARTH_BIN=target/debug/hearth bash scripts/schemathesis.sh
 #
 # Settings are in scripts/schemathesis/schemathesis.toml; generation is deterministic, so
 # every run sends the same requests. HEARTH_FUZZ_EXAMPLES (default 50) bounds the test cases
 # per operation and phase. JUnit reports land in target/schemathesis-report/<surface>/.
 set -euo pipefail
-bin=$(realpath -m "${HEARTH_RELEASE_BIN:-$(dirname "${BASH_SOURCE[0]}")/../target/release/hearth}")
+bin=$(realpath -m "${HEARTH_BIN:-$(dirname "${BASH_SOURCE[0]}")/../target/release/hearth}")
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 here=scripts/schemathesis
 
@@ -26,7 +26,7 @@ if ! cmp -s "$here/requirements.txt" "$venv/requirements.txt"; then
     cp "$here/requirements.txt" "$venv/requirements.txt"
 fi
 
-if [[ -z ${HEARTH_RELEASE_BIN:-} && ! -x $bin ]]; then
+if [[ -z ${HEARTH_BIN:-} && ! -x $bin ]]; then
     cargo build --release --locked
 fi
 [[ -x $bin ]] || { echo "no hearth binary at $bin" >&2; exit 1; }

@@ -28,16 +28,15 @@ if ((! $#)); then
     cargo clippy --all-targets --locked -- -D warnings
 fi
 
-# The crash-safety test kills and restarts the release binary, as a box runs it.
-cargo build --release --locked
-export HEARTH_RELEASE_BIN="$PWD/target/release/hearth"
-
+# One build serves every step: the tests (which also replay each fuzz target's corpus and
+# mutated inputs, tests/it/fuzzing.rs) and the contract fuzzing use the same debug binary,
+# whose dependencies are optimized (Cargo.toml's dev profile). Coverage-guided fuzzing with
+# libFuzzer needs an instrumented build of everything and is run apart: scripts/fuzz.sh.
 cargo test --locked "$@"
 
 # With arguments (a filter for cargo test) only those tests run; the whole suite goes on
-# with contract fuzzing of the five OpenAPI documents against the release binary (a pinned
-# schemathesis from PyPI in a venv under target/) and a short run of each parser fuzz target.
+# with contract fuzzing of the five OpenAPI documents (a pinned schemathesis from PyPI in a
+# venv under target/).
 if ((! $#)); then
-    bash scripts/schemathesis.sh
-    bash scripts/fuzz.sh
+    HEARTH_BIN="$PWD/target/debug/hearth" bash scripts/schemathesis.sh
 fi
