@@ -26,6 +26,7 @@ mod foundation;
 mod hardening;
 mod lifecycle;
 mod music_playlists;
+mod music_scan;
 mod music_songs;
 mod music_users;
 mod open;

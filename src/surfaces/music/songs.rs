@@ -12,6 +12,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use super::fields::{Fields, FilePart, IdList};
+use super::library::set_albums;
 use super::media::{discard, file_url, store_audio, store_image, store_optional_image, FileKind};
 use super::playlists::owned_playlist;
 use super::{base_url, done, ok, page, paging, signed_in, Done, MusicToken, Reply};
@@ -330,6 +331,7 @@ impl SongApi {
                 )?;
                 let mid = tx.last_insert_rowid();
                 set_creators(tx, mid, &creator)?;
+                set_albums(tx, mid, &album.0)?;
                 load_song(tx, mid, &base)
             })
             .await?;
@@ -427,6 +429,9 @@ impl SongApi {
                 )?;
                 if let Some(creator) = &creator {
                     set_creators(tx, mid.0, creator)?;
+                }
+                if let Some(album) = &album {
+                    set_albums(tx, mid.0, &album.0)?;
                 }
                 load_song(tx, mid.0, &base)
             })
