@@ -287,3 +287,21 @@ async fn scan_folder(app: &Arc<AppState>, owner: i64, folder: &Path, key: &str) 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_running_scan_is_not_started_twice() {
+        let state = ScanState::default();
+        assert!(state.begin());
+        assert!(!state.begin(), "second start while running");
+        state.update(|s| {
+            s.running = false;
+            s.runs += 1;
+        });
+        assert!(state.begin(), "free again once finished");
+        assert_eq!((state.status().runs, state.status().running), (1, true));
+    }
+}
