@@ -244,6 +244,16 @@ async fn scanned_files_become_songs_albums_and_artists_served_in_place() {
         .unwrap();
     assert_eq!((track, duration, genre.as_str()), (1, 1, "Folk"));
     assert!(bit_rate > 0, "bit rate {bit_rate}");
+
+    // Its file is the folder's: replacing the audio through the API is refused.
+    let form = music_support::multipart(&[("mid", &high["mid"].to_string())])
+        .part("file", music_support::file_part(music_support::wav(800), "x.wav", "audio/wav"));
+    let message = music_support::failed(
+        call(&server, Method::PUT, "/api/music/res", Some(&music), Body::Multipart(form)).await,
+        409,
+    );
+    assert!(message.contains("music folder"), "{message}");
+    assert_eq!(get_bytes(&server, url, None).await, (200, file));
     server.stop().await;
 }
 
@@ -323,4 +333,35 @@ async fn without_music_folders_a_scan_is_refused_in_words() {
     assert_eq!(body["code"], -1);
     assert!(body["message"].as_str().unwrap().contains("no music folders"), "{body}");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn the_command_line_scans_into_the_data_folder() {
+    let outside = tempfile::tempdir().unwrap();
+    let (folder, data) = (outside.path().join("music"), outside.path().join("data"));
+    make(&folder.join("one.mp3"), &harbour(1, "One"));
+    make(&folder.join("two.flac"), &harbour(2, "Two"));
+    let hearth = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hearth")).arg("--data").arg(&data).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        // The summary is the last line; the log may come before it.
+        String::from_utf8(out.stdout).unwrap().lines().last().unwrap_or_default().to_owned()
+    };
+    hearth(&["admin", "create", "--username", "root", "--password", PASSWORD]);
+    let folder_arg = folder.to_str().unwrap();
+    let printed = hearth(&["music", "scan", "--music-folder", folder_arg]);
+    assert!(printed.starts_with("scanned 2 files in "), "{printed}");
+    assert!(printed.contains(": 2 added, 0 changed, 0 removed"), "{printed}");
+    std::fs::remove_file(folder.join("one.mp3")).unwrap();
+    let printed = hearth(&["music", "scan", "--music-folder", folder_arg]);
+    assert!(printed.contains(": 0 added, 0 changed, 1 removed"), "{printed}");
+    let conn = rusqlite::Connection::open(data.join("hearth.db")).unwrap();
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM music_song")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(names, ["Two"]);
 }

@@ -234,6 +234,13 @@ impl SongApi {
             .db
             .write(move |tx| {
                 let song = owned_song(tx, mid, &caller)?;
+                let scanned: bool =
+                    tx.query_row("SELECT folder IS NOT NULL FROM music_song WHERE id = ?1", [mid], |r| r.get(0))?;
+                if scanned {
+                    return Err(Failure::Conflict(format!(
+                        "song {mid} is read from a music folder; change its file there and scan again"
+                    )));
+                }
                 let (sql, old) = match kind {
                     FileKind::Songs => {
                         ("UPDATE music_song SET res_file = ?1, updated_at = ?2 WHERE id = ?3", Some(song.res_file))
