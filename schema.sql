@@ -472,3 +472,59 @@ CREATE TABLE alert_device_state (
     online    INTEGER NOT NULL,
     since     INTEGER NOT NULL
 );
+
+-- migration 10: music library
+-- Artists and albums as rows. Uploaded songs name their albums by integer (the music
+-- document's `album` array): every integer a song names is an album row with that id,
+-- nameless until a scan names it. music_song_album and music_song_artist link songs to them;
+-- the song's `album` JSON stays as the document's view.
+CREATE TABLE music_artist (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX music_artist_by_name ON music_artist(name COLLATE NOCASE);
+CREATE TABLE music_album (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL DEFAULT '',
+    artist_id  INTEGER REFERENCES music_artist(id) ON DELETE SET NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX music_album_by_name ON music_album(name COLLATE NOCASE, artist_id);
+CREATE TABLE music_song_album (
+    song_id  INTEGER NOT NULL REFERENCES music_song(id) ON DELETE CASCADE,
+    album_id INTEGER NOT NULL REFERENCES music_album(id) ON DELETE CASCADE,
+    PRIMARY KEY (song_id, album_id)
+) WITHOUT ROWID;
+CREATE INDEX music_song_album_by_album ON music_song_album(album_id, song_id);
+CREATE TABLE music_song_artist (
+    song_id   INTEGER NOT NULL REFERENCES music_song(id) ON DELETE CASCADE,
+    artist_id INTEGER NOT NULL REFERENCES music_artist(id) ON DELETE CASCADE,
+    position  INTEGER NOT NULL,
+    PRIMARY KEY (song_id, artist_id)
+) WITHOUT ROWID;
+CREATE INDEX music_song_artist_by_artist ON music_song_artist(artist_id, song_id);
+INSERT OR IGNORE INTO music_album (id, created_at)
+    SELECT DISTINCT j.value, strftime('%s','now') FROM music_song s, json_each(s.album) j
+     WHERE j.type = 'integer' AND j.value > 0;
+INSERT OR IGNORE INTO music_song_album (song_id, album_id)
+    SELECT s.id, j.value FROM music_song s, json_each(s.album) j WHERE j.type = 'integer' AND j.value > 0;
+-- A scanned song lives at `path` (relative, '/'-separated) inside the music folder `folder`
+-- (as configured); uploads have neither. Its res_file/cover_file are `library-…` names that
+-- the file store never makes, served from that path. size and mtime (Unix milliseconds) tell a
+-- rescan whether to read the tags again. duration is in seconds, bit_rate in kbit/s.
+ALTER TABLE music_song ADD COLUMN folder TEXT;
+ALTER TABLE music_song ADD COLUMN path TEXT;
+ALTER TABLE music_song ADD COLUMN size INTEGER;
+ALTER TABLE music_song ADD COLUMN mtime INTEGER;
+ALTER TABLE music_song ADD COLUMN artist TEXT NOT NULL DEFAULT '';
+ALTER TABLE music_song ADD COLUMN album_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE music_song ADD COLUMN album_artist TEXT NOT NULL DEFAULT '';
+ALTER TABLE music_song ADD COLUMN track INTEGER;
+ALTER TABLE music_song ADD COLUMN disc INTEGER;
+ALTER TABLE music_song ADD COLUMN year INTEGER;
+ALTER TABLE music_song ADD COLUMN genre TEXT NOT NULL DEFAULT '';
+ALTER TABLE music_song ADD COLUMN duration INTEGER;
+ALTER TABLE music_song ADD COLUMN bit_rate INTEGER;
+ALTER TABLE music_song ADD COLUMN has_cover INTEGER NOT NULL DEFAULT 0;
+CREATE UNIQUE INDEX music_song_by_path ON music_song(folder, path) WHERE folder IS NOT NULL;

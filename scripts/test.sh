@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # System packages the tests use, from Debian's archive: the admin UI tests drive headless
 # Chromium, a CJK font makes their screenshots of the Chinese pages readable, and the
 # contract fuzzing needs Python's venv module; the Home Assistant tests start their own mosquitto broker.
-packages=(chromium fonts-wqy-microhei python3-venv iproute2 mosquitto)
+packages=(chromium fonts-wqy-microhei python3-venv iproute2 mosquitto lame flac)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -165,6 +165,19 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_CARE_OFFLINE_SECS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub care_offline_secs: Option<u64>,
+    /// Music: a folder of music files scanned in place (repeat the flag for more;
+    /// HEARTH_MUSIC_FOLDERS takes them comma-separated)
+    #[arg(long = "music-folder", env = "HEARTH_MUSIC_FOLDERS", value_delimiter = ',', global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub music_folders: Option<Vec<PathBuf>>,
+    /// Music: minutes between scans of the music folders (0: only at start and on demand)
+    #[arg(long, env = "HEARTH_MUSIC_SCAN_INTERVAL_MINS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub music_scan_interval_mins: Option<u64>,
+    /// Music: the account scanned songs belong to (default: the first super-administrator)
+    #[arg(long, env = "HEARTH_MUSIC_SCAN_OWNER", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub music_scan_owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -209,6 +222,9 @@ pub struct Config {
     pub mqtt_prefix: String,
     pub mqtt_discovery_prefix: String,
     pub care_offline_secs: u64,
+    pub music_folders: Vec<PathBuf>,
+    pub music_scan_interval_mins: u64,
+    pub music_scan_owner: Option<String>,
 }
 
 impl Default for Config {
@@ -253,6 +269,9 @@ impl Default for Config {
             mqtt_prefix: "hearth".into(),
             mqtt_discovery_prefix: "homeassistant".into(),
             care_offline_secs: 300,
+            music_folders: Vec::new(),
+            music_scan_interval_mins: 60,
+            music_scan_owner: None,
         }
     }
 }
@@ -310,6 +329,9 @@ impl Config {
         }
         if let Some(url) = &self.mqtt_url {
             crate::alerts::mqtt::broker(url)?;
+        }
+        if let Some(folder) = self.music_folders.iter().find(|f| f.as_os_str().is_empty()) {
+            bail!("music_folders must not hold an empty path ({folder:?})");
         }
         if self.db_pool == 0 {
             bail!("db_pool must be at least 1");

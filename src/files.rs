@@ -179,14 +179,19 @@ impl FileStore {
     /// extension. Returns None when there is no such file, so the caller answers in its
     /// surface's envelope.
     pub async fn serve(&self, req: &Request, bucket: Bucket, name: &str) -> Option<Response> {
-        let path = self.path(bucket, name)?;
-        let conditions = StaticFileRequest::from_request_without_body(req).await.ok()?;
-        let answer = tokio::task::spawn_blocking(move || conditions.create_response(&path, false, false)).await.ok()?;
-        match answer {
-            Ok(found) => Some(found.into_response()),
-            Err(poem::error::StaticFileError::NotFound) => None,
-            Err(other) => Some(poem::Error::from(other).into_response()),
-        }
+        serve_path(req, self.path(bucket, name)?).await
+    }
+}
+
+/// Serves a file on disk as `FileStore::serve` does; the caller has checked that the path
+/// is one it may serve.
+pub async fn serve_path(req: &Request, path: PathBuf) -> Option<Response> {
+    let conditions = StaticFileRequest::from_request_without_body(req).await.ok()?;
+    let answer = tokio::task::spawn_blocking(move || conditions.create_response(&path, false, false)).await.ok()?;
+    match answer {
+        Ok(found) => Some(found.into_response()),
+        Err(poem::error::StaticFileError::NotFound) => None,
+        Err(other) => Some(poem::Error::from(other).into_response()),
     }
 }
 

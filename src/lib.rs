@@ -59,6 +59,8 @@ pub struct AppState {
     pub care: care::CareState,
     /// Fall alerts on their way to MQTT (see `alerts`).
     pub alerts: alerts::Alerts,
+    /// The music folder scan's progress; one scan at a time.
+    pub music_scan: surfaces::music::scan::ScanState,
 }
 
 impl AppState {
@@ -81,6 +83,7 @@ impl AppState {
             serving_lock: Default::default(),
             care,
             alerts: Default::default(),
+            music_scan: Default::default(),
         }))
     }
 }
@@ -211,6 +214,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let backups = tokio::spawn(backup::schedule(app.clone()));
     let trim = tokio::spawn(memory::trim_forever());
     let alerts = tokio::spawn(alerts::run(app.clone(), base));
+    let music_scans = tokio::spawn(surfaces::music::scan::schedule(app.clone()));
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "hearth is serving");
     Ok(Running {
         addr,
@@ -218,7 +222,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         setup_token,
         stop: Some(stop),
         task,
-        background: vec![janitor, webhooks, backups, trim, alerts],
+        background: vec![janitor, webhooks, backups, trim, alerts, music_scans],
     })
 }
 

@@ -39,6 +39,11 @@ enum Command {
         #[command(subcommand)]
         action: TransitAction,
     },
+    /// Manage the music library
+    Music {
+        #[command(subcommand)]
+        action: MusicAction,
+    },
     /// Write every surface's OpenAPI document into a folder
     Openapi {
         #[arg(long)]
@@ -68,6 +73,12 @@ enum AdminAction {
         #[arg(long)]
         phone: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum MusicAction {
+    /// Scan the music folders now (also while a server is running) and print what changed
+    Scan,
 }
 
 #[derive(Subcommand)]
@@ -159,6 +170,7 @@ fn main() -> anyhow::Result<()> {
         Command::Admin { action: AdminAction::Create { username, password, phone } } => {
             runtime.block_on(create_admin(config, username, password, phone))
         }
+        Command::Music { action: MusicAction::Scan } => runtime.block_on(music_scan(config)),
         Command::Transit { action: TransitAction::Import { dir, stations, users, workdays, trips, quiet } } => {
             let mut files = dir.as_deref().map(transit::import::Files::in_folder).unwrap_or_default();
             files.stations = stations.or(files.stations);
@@ -216,6 +228,27 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     ctrl_c.await.ok();
+}
+
+async fn music_scan(config: Config) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !config.music_folders.is_empty(),
+        "no music folders: give --music-folder DIR (or set music_folders)"
+    );
+    let app = tokio::task::spawn_blocking(move || AppState::open(config)).await??;
+    let started = std::time::Instant::now();
+    let report = hearth::surfaces::music::scan::run(&app).await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "scanned {} files in {:.1} s ({:.0} files/s): {} added, {} changed, {} removed",
+        report.seen,
+        secs,
+        report.seen as f64 / secs.max(1e-9),
+        report.added,
+        report.changed,
+        report.removed
+    );
+    Ok(())
 }
 
 async fn create_admin(config: Config, username: String, password: String, phone: Option<String>) -> anyhow::Result<()> {

@@ -44,6 +44,8 @@ const CARE: Declared = &[
 ];
 
 const MUSIC: Declared = &[
+    ("GET", "/api/albums", Everyone),
+    ("GET", "/api/artists", Everyone),
     ("GET", "/api/files/{kind}/{name}", Public),
     ("GET", "/api/music", Everyone),
     ("POST", "/api/music", Creator),
@@ -147,6 +149,8 @@ const SYSTEM: Declared = &[
     ("GET", "/api/backup/download/{name}", Admin),
     ("GET", "/api/backup/list", Admin),
     ("GET", "/api/backup/runs", Admin),
+    ("GET", "/api/music/scan", Admin),
+    ("POST", "/api/music/scan", Admin),
     ("DELETE", "/api/open/app/delete/{id}", Admin),
     ("GET", "/api/open/app/deliveries/{id}", Admin),
     ("PUT", "/api/open/app/edit/{id}", Admin),

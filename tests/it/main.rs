@@ -28,6 +28,7 @@ mod fuzzing;
 mod hardening;
 mod lifecycle;
 mod music_playlists;
+mod music_scan;
 mod music_songs;
 mod music_users;
 mod open;

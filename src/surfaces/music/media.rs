@@ -252,7 +252,12 @@ impl FileApi {
                 }
             }
         }
-        match self.0.files.serve(req, kind.bucket(), &name).await {
+        let served = if name.starts_with("library-") && kind != FileKind::Avatars {
+            library_file(&self.0, req, kind, &name).await?
+        } else {
+            self.0.files.serve(req, kind.bucket(), &name).await
+        };
+        match served {
             Some(response) if response.status() == StatusCode::RANGE_NOT_SATISFIABLE => {
                 Ok(FileResponse(unsatisfiable(response)))
             }
@@ -260,6 +265,43 @@ impl FileApi {
             None => Err(gone().into()),
         }
     }
+}
+
+/// A scanned song's audio, or the cover embedded in it, read from its music folder.
+async fn library_file(
+    app: &Arc<AppState>,
+    req: &Request,
+    kind: FileKind,
+    name: &str,
+) -> Result<Option<Response>, Failure> {
+    let key = name.to_owned();
+    let column = if kind == FileKind::Songs { "res_file" } else { "cover_file" };
+    let place: Option<(String, String)> = app
+        .db
+        .read(move |c| {
+            c.query_row(
+                &format!("SELECT folder, path FROM music_song WHERE {column} = ?1 AND folder IS NOT NULL"),
+                [&key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(Failure::from)
+        })
+        .await?;
+    let Some((folder, relative)) = place else { return Ok(None) };
+    let Some(path) = super::folder::resolve(std::path::Path::new(&folder), &relative) else { return Ok(None) };
+    if kind == FileKind::Songs {
+        return Ok(crate::files::serve_path(req, path).await);
+    }
+    let cover = tokio::task::spawn_blocking(move || super::folder::read_cover(&path))
+        .await
+        .map_err(|_| Failure::Internal("reading a cover stopped".into()))?;
+    Ok(cover.map(|(bytes, content_type)| {
+        Response::builder()
+            .content_type(content_type)
+            .header(header::CACHE_CONTROL, "private, max-age=3600")
+            .body(bytes)
+    }))
 }
 
 #[cfg(test)]

@@ -3,10 +3,13 @@
 //! (401 when not logged in, 403 when not allowed, …).
 
 mod fields;
+mod folder;
+mod library;
 mod media;
 pub mod partner;
 mod playlists;
 mod recommend;
+pub mod scan;
 mod songs;
 mod tasks;
 mod users;
@@ -167,7 +170,8 @@ pub fn paging(page_num: Option<i64>, page_size: Option<i64>, default_size: Optio
     })
 }
 
-pub type MusicApis = (users::UserApi, songs::SongApi, playlists::PlaylistApi, tasks::TaskApi, media::FileApi);
+pub type MusicApis =
+    (users::UserApi, songs::SongApi, playlists::PlaylistApi, tasks::TaskApi, media::FileApi, library::LibraryApi);
 
 pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<MusicApis>, ()> {
     let apis = (
@@ -175,7 +179,8 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<MusicApis>, ()> {
         songs::SongApi(app.clone()),
         playlists::PlaylistApi(app.clone()),
         tasks::TaskApi(app.clone()),
-        media::FileApi(app),
+        media::FileApi(app.clone()),
+        library::LibraryApi(app),
     );
     OpenApiService::new(Declared(apis), "hearth music", env!("CARGO_PKG_VERSION"))
         .description(

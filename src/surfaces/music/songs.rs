@@ -12,6 +12,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use super::fields::{Fields, FilePart, IdList};
+use super::library::set_albums;
 use super::media::{discard, file_url, store_audio, store_image, store_optional_image, FileKind};
 use super::playlists::owned_playlist;
 use super::{base_url, done, ok, page, paging, signed_in, Done, MusicToken, Reply};
@@ -233,6 +234,13 @@ impl SongApi {
             .db
             .write(move |tx| {
                 let song = owned_song(tx, mid, &caller)?;
+                let scanned: bool =
+                    tx.query_row("SELECT folder IS NOT NULL FROM music_song WHERE id = ?1", [mid], |r| r.get(0))?;
+                if scanned {
+                    return Err(Failure::Conflict(format!(
+                        "song {mid} is read from a music folder; change its file there and scan again"
+                    )));
+                }
                 let (sql, old) = match kind {
                     FileKind::Songs => {
                         ("UPDATE music_song SET res_file = ?1, updated_at = ?2 WHERE id = ?3", Some(song.res_file))
@@ -330,6 +338,7 @@ impl SongApi {
                 )?;
                 let mid = tx.last_insert_rowid();
                 set_creators(tx, mid, &creator)?;
+                set_albums(tx, mid, &album.0)?;
                 load_song(tx, mid, &base)
             })
             .await?;
@@ -427,6 +436,9 @@ impl SongApi {
                 )?;
                 if let Some(creator) = &creator {
                     set_creators(tx, mid.0, creator)?;
+                }
+                if let Some(album) = &album {
+                    set_albums(tx, mid.0, &album.0)?;
                 }
                 load_song(tx, mid.0, &base)
             })

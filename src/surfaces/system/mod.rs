@@ -5,6 +5,7 @@ mod auth;
 mod backups;
 mod data_roles;
 mod depts;
+mod music_scan;
 mod open_apps;
 mod permissions;
 mod roles;
@@ -113,6 +114,7 @@ type Apis = (
     sms::SmsApi,
     open_apps::OpenAppsApi,
     backups::BackupsApi,
+    music_scan::MusicScanApi,
 );
 
 pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
@@ -125,7 +127,8 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
         depts::DeptsApi(app.clone()),
         sms::SmsApi(app.clone()),
         open_apps::OpenAppsApi(app.clone()),
-        backups::BackupsApi(app),
+        backups::BackupsApi(app.clone()),
+        music_scan::MusicScanApi(app),
     );
     OpenApiService::new(Declared(apis), "hearth system", env!("CARGO_PKG_VERSION"))
         .description("Users, roles, permissions, data roles and departments (seed 001). Every answer is {code, message, data}: code 0 success, -1 failure, HTTP 200.")

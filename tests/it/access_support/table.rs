@@ -85,6 +85,8 @@ pub const TABLE: &[Row] = &[
     op("care", "POST", "/api/user/password", Public).care("password", "forget", NOBODY),
     op("care", "POST", "/api/user/register", Public).care("register", "phone", NOBODY),
     // music (seed 002 and CONTRACT §6)
+    op("music", "GET", "/api/albums", Signed),
+    op("music", "GET", "/api/artists", Signed),
     op("music", "GET", "/api/files/{kind}/{name}", Public).owned(),
     op("music", "GET", "/api/music", Signed).owned(),
     op("music", "POST", "/api/music", Creators),
@@ -184,6 +186,8 @@ pub const TABLE: &[Row] = &[
     op("system", "GET", "/api/backup/download/{name}", Admins),
     op("system", "GET", "/api/backup/list", Admins),
     op("system", "GET", "/api/backup/runs", Admins),
+    op("system", "GET", "/api/music/scan", Admins),
+    op("system", "POST", "/api/music/scan", Admins),
     op("system", "DELETE", "/api/open/app/delete/{id}", Admins),
     op("system", "GET", "/api/open/app/deliveries/{id}", Admins),
     op("system", "PUT", "/api/open/app/edit/{id}", Admins),
