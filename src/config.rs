@@ -165,6 +165,11 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_CARE_OFFLINE_SECS", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub care_offline_secs: Option<u64>,
+    /// Care: hosts Web Push endpoints may be on (comma-separated; `*.` a whole domain; an
+    /// exact host may also be plain http, for a LAN relay)
+    #[arg(long, env = "HEARTH_PUSH_ENDPOINT_HOSTS", value_delimiter = ',', global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_endpoint_hosts: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -209,7 +214,13 @@ pub struct Config {
     pub mqtt_prefix: String,
     pub mqtt_discovery_prefix: String,
     pub care_offline_secs: u64,
+    pub push_endpoint_hosts: Vec<String>,
 }
+
+/// The push services of Chrome/Edge/Android, Firefox, Safari/iOS and Windows: the default
+/// `push_endpoint_hosts`, and always https.
+pub const PUSH_SERVICES: [&str; 4] =
+    ["fcm.googleapis.com", "*.push.services.mozilla.com", "*.push.apple.com", "*.notify.windows.com"];
 
 impl Default for Config {
     fn default() -> Self {
@@ -253,6 +264,7 @@ impl Default for Config {
             mqtt_prefix: "hearth".into(),
             mqtt_discovery_prefix: "homeassistant".into(),
             care_offline_secs: 300,
+            push_endpoint_hosts: PUSH_SERVICES.map(String::from).to_vec(),
         }
     }
 }

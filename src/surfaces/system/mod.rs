@@ -7,11 +7,13 @@ mod data_roles;
 mod depts;
 mod open_apps;
 mod permissions;
+mod push;
 mod roles;
 mod sms;
 mod users;
 
 pub use auth::is_mainland_mobile;
+pub use push::{no_subscription, PushKey, PushSubscriptionBody, PushSubscriptionInfo};
 
 use std::sync::Arc;
 
@@ -113,6 +115,7 @@ type Apis = (
     sms::SmsApi,
     open_apps::OpenAppsApi,
     backups::BackupsApi,
+    push::PushApi,
 );
 
 pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
@@ -125,7 +128,8 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
         depts::DeptsApi(app.clone()),
         sms::SmsApi(app.clone()),
         open_apps::OpenAppsApi(app.clone()),
-        backups::BackupsApi(app),
+        backups::BackupsApi(app.clone()),
+        push::PushApi(app),
     );
     OpenApiService::new(Declared(apis), "hearth system", env!("CARGO_PKG_VERSION"))
         .description("Users, roles, permissions, data roles and departments (seed 001). Every answer is {code, message, data}: code 0 success, -1 failure, HTTP 200.")
