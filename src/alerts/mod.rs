@@ -79,11 +79,12 @@ pub async fn run(app: Arc<AppState>, base_url: String) {
     let (to_mqtt, mqtt_receiver) = mpsc::channel(QUEUE);
     let fan_out = async {
         while let Some(alert) = receiver.recv().await {
-            if let Alert::Fall(notice) = alert {
-                queue_push(&app, notice, "fall", &base_url).await;
-            }
+            // MQTT first: queueing pushes waits for a database write.
             if to_mqtt.try_send(alert).is_err() {
                 tracing::warn!(?alert, "the MQTT queue is full; this alert is not published");
+            }
+            if let Alert::Fall(notice) = alert {
+                queue_push(&app, notice, "fall", &base_url).await;
             }
         }
     };
