@@ -528,3 +528,31 @@ ALTER TABLE music_song ADD COLUMN duration INTEGER;
 ALTER TABLE music_song ADD COLUMN bit_rate INTEGER;
 ALTER TABLE music_song ADD COLUMN has_cover INTEGER NOT NULL DEFAULT 0;
 CREATE UNIQUE INDEX music_song_by_path ON music_song(folder, path) WHERE folder IS NOT NULL;
+-- migration 11: web push
+-- A browser's push subscription, for the account that made it. An endpoint names one
+-- browser: subscribing it again replaces its keys and owner.
+CREATE TABLE push_subscription (
+    id         INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    endpoint   TEXT NOT NULL UNIQUE,
+    p256dh     TEXT NOT NULL,
+    auth       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX push_subscription_by_account ON push_subscription(account_id);
+-- Messages on their way to a subscription; the payload is kept in clear and encrypted
+-- afresh at each attempt. Delivered and failed ones are pruned after a week.
+CREATE TABLE push_message (
+    id              INTEGER PRIMARY KEY,
+    subscription    INTEGER NOT NULL REFERENCES push_subscription(id) ON DELETE CASCADE,
+    kind            TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    delivered_at    INTEGER,
+    last_error      TEXT
+);
+CREATE INDEX push_message_due ON push_message(status, next_attempt_at);
+CREATE INDEX push_message_by_subscription ON push_message(subscription);

@@ -178,6 +178,11 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_MUSIC_SCAN_OWNER", global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub music_scan_owner: Option<String>,
+    /// Care: hosts Web Push endpoints may be on (comma-separated; `*.` a whole domain; an
+    /// exact host may also be plain http, for a LAN relay)
+    #[arg(long, env = "HEARTH_PUSH_ENDPOINT_HOSTS", value_delimiter = ',', global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_endpoint_hosts: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -225,7 +230,13 @@ pub struct Config {
     pub music_folders: Vec<PathBuf>,
     pub music_scan_interval_mins: u64,
     pub music_scan_owner: Option<String>,
+    pub push_endpoint_hosts: Vec<String>,
 }
+
+/// The push services of Chrome/Edge/Android, Firefox, Safari/iOS and Windows: the default
+/// `push_endpoint_hosts`, and always https.
+pub const PUSH_SERVICES: [&str; 4] =
+    ["fcm.googleapis.com", "*.push.services.mozilla.com", "*.push.apple.com", "*.notify.windows.com"];
 
 impl Default for Config {
     fn default() -> Self {
@@ -272,6 +283,7 @@ impl Default for Config {
             music_folders: Vec::new(),
             music_scan_interval_mins: 60,
             music_scan_owner: None,
+            push_endpoint_hosts: PUSH_SERVICES.map(String::from).to_vec(),
         }
     }
 }

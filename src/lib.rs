@@ -57,10 +57,12 @@ pub struct AppState {
     serving_lock: std::sync::Mutex<Option<std::fs::File>>,
     /// Live fall alerts and the care surface's per-phone limits.
     pub care: care::CareState,
-    /// Fall alerts on their way to MQTT (see `alerts`).
+    /// Fall alerts on their way to MQTT and Web Push (see `alerts`).
     pub alerts: alerts::Alerts,
     /// The music folder scan's progress; one scan at a time.
     pub music_scan: surfaces::music::scan::ScanState,
+    /// The key pair that signs Web Push requests (VAPID), from `secrets/vapid.key`.
+    pub vapid: alerts::push::Vapid,
 }
 
 impl AppState {
@@ -72,6 +74,8 @@ impl AppState {
         let identity = Identity::new(db.clone(), &config)?;
         let open_limits = open::access::RateLimits::new(config.open_rate_per_minute);
         let care = care::CareState::new(&config);
+        let vapid =
+            alerts::push::Vapid::load_or_create(&config.data.join("secrets")).context("loading the VAPID key")?;
         Ok(Arc::new(AppState {
             config,
             db,
@@ -84,6 +88,7 @@ impl AppState {
             care,
             alerts: Default::default(),
             music_scan: Default::default(),
+            vapid,
         }))
     }
 }

@@ -1,13 +1,14 @@
-//! Care alerts beyond the care surface's own SSE stream: Home Assistant over MQTT, and
-//! cameras going offline and back (told to the SSE stream as `event: device`).
+//! Care alerts beyond the care surface's own SSE stream: Home Assistant over MQTT, Web Push,
+//! and cameras going offline and back (told to the SSE stream as `event: device`).
 //!
 //! Care's handlers call one function per happening (`fall`, `acknowledged`,
 //! `devices_changed`); it hands a small message to a bounded channel and returns at once.
-//! One background task does the slow part (database reads, the broker), so a broker that
-//! is down or slow never holds up a camera's upload.
+//! One background task does the slow part (database reads, the broker, queueing pushes), so
+//! a broker or push service that is down or slow never holds up a camera's upload.
 
 pub mod mqtt;
 pub mod offline;
+pub mod push;
 
 use std::sync::{Arc, Mutex};
 
@@ -33,6 +34,8 @@ const QUEUE: usize = 1024;
 pub struct Alerts {
     /// Cameras going offline and back, for the live streams.
     pub devices: tokio::sync::broadcast::Sender<offline::DeviceChange>,
+    /// Wakes the push worker when messages were queued.
+    pub push_queued: tokio::sync::Notify,
     sender: mpsc::Sender<Alert>,
     receiver: Mutex<Option<mpsc::Receiver<Alert>>>,
 }
@@ -40,7 +43,12 @@ pub struct Alerts {
 impl Default for Alerts {
     fn default() -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        Alerts { devices: tokio::sync::broadcast::channel(256).0, sender, receiver: Mutex::new(Some(receiver)) }
+        Alerts {
+            devices: tokio::sync::broadcast::channel(256).0,
+            push_queued: tokio::sync::Notify::new(),
+            sender,
+            receiver: Mutex::new(Some(receiver)),
+        }
     }
 }
 
@@ -67,6 +75,35 @@ pub fn devices_changed(app: &AppState) {
 
 /// The task that fans alerts out, until the server stops. `base_url` makes links absolute.
 pub async fn run(app: Arc<AppState>, base_url: String) {
-    let Some(receiver) = app.alerts.receiver.lock().expect("alerts lock").take() else { return };
-    tokio::join!(offline::watch(app.clone()), mqtt::run(app, base_url, receiver));
+    let Some(mut receiver) = app.alerts.receiver.lock().expect("alerts lock").take() else { return };
+    let (to_mqtt, mqtt_receiver) = mpsc::channel(QUEUE);
+    let fan_out = async {
+        while let Some(alert) = receiver.recv().await {
+            // MQTT first: queueing pushes waits for a database write.
+            if to_mqtt.try_send(alert).is_err() {
+                tracing::warn!(?alert, "the MQTT queue is full; this alert is not published");
+            }
+            if let Alert::Fall(notice) = alert {
+                queue_push(&app, notice, "fall", &base_url).await;
+            }
+        }
+    };
+    tokio::join!(
+        fan_out,
+        offline::watch(app.clone(), base_url.clone()),
+        mqtt::run(app.clone(), base_url.clone(), mqtt_receiver),
+        push::deliver::deliver_forever(app.clone()),
+    );
+}
+
+/// Queues pushes of a fall notice to everyone who sees its camera, and wakes the worker.
+async fn queue_push(app: &AppState, notice: i64, kind: &'static str, base_url: &str) {
+    let base = base_url.to_owned();
+    let queued =
+        app.db.write(move |tx| Ok::<_, crate::db::DbError>(push::enqueue_fall(tx, notice, kind, &base)?)).await;
+    match queued {
+        Ok(0) => {}
+        Ok(_) => app.alerts.push_queued.notify_one(),
+        Err(e) => tracing::warn!(error = %e, notice, "queueing push messages failed"),
+    }
 }

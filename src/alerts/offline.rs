@@ -22,11 +22,12 @@ pub struct DeviceChange {
 }
 
 /// Checks every `care_offline_secs / 10` seconds (1 to 10), first right at start.
-pub async fn watch(app: Arc<AppState>) {
+pub async fn watch(app: Arc<AppState>, base_url: String) {
     let offline_after = app.config.care_offline_secs as i64;
     let mut tick = tokio::time::interval(Duration::from_secs((app.config.care_offline_secs / 10).clamp(1, 10)));
     loop {
         tick.tick().await;
+        let base = base_url.clone();
         let changes = app
             .db
             .write(move |tx| {
@@ -52,6 +53,8 @@ pub async fn watch(app: Arc<AppState>) {
                     )?;
                     // A camera seen for the first time sets the baseline; only its changes are told.
                     if reported.is_some() {
+                        // Queued with the state change, so a push is sent exactly when it is recorded.
+                        super::push::enqueue_device(tx, device, &name, online, time, &base)?;
                         changes.push(DeviceChange { device, name, online, at: local_datetime(time) });
                     }
                 }
@@ -60,6 +63,9 @@ pub async fn watch(app: Arc<AppState>) {
             .await;
         match changes {
             Ok(changes) => {
+                if !changes.is_empty() {
+                    app.alerts.push_queued.notify_one();
+                }
                 for change in changes {
                     tracing::info!(device = change.device, online = change.online, "camera connectivity changed");
                     // No receiver simply means nobody is watching live.

@@ -34,6 +34,7 @@ const CARE: Declared = &[
     ("POST", "/api/notice", Public),
     ("GET", "/api/notice/stream", Everyone),
     ("POST", "/api/portrait", Everyone),
+    ("POST", "/api/push", Everyone),
     ("GET", "/api/user/doki", Everyone),
     ("GET", "/api/user/info", Everyone),
     ("POST", "/api/user/info", Everyone),
@@ -157,6 +158,10 @@ const SYSTEM: Declared = &[
     ("GET", "/api/open/app/list", Admin),
     ("POST", "/api/open/app/rotate/{id}", Admin),
     ("POST", "/api/open/app/save", Admin),
+    ("GET", "/api/push/key", SignedIn),
+    ("GET", "/api/push/subscriptions", SignedIn),
+    ("POST", "/api/push/subscriptions", SignedIn),
+    ("DELETE", "/api/push/subscriptions/{id}", SignedIn),
     ("POST", "/api/setup", Public),
     ("GET", "/api/sms/outbox", Admin),
 ];

@@ -7,6 +7,7 @@ mod common;
 mod mqtt_support;
 mod music_support;
 mod open_support;
+mod push_support;
 mod transit_support;
 
 mod access_matrix;
@@ -34,6 +35,7 @@ mod music_users;
 mod open;
 mod open_reads;
 mod ownership;
+mod push;
 mod races;
 mod rate_limits;
 mod system;

@@ -10,10 +10,12 @@ mod notice;
 pub mod partner;
 pub(crate) mod pictures;
 mod portrait;
+mod push;
 pub mod retention;
 mod stream;
 mod user;
 
+pub use notice::watchers;
 pub use user::open_console_session;
 
 use std::future::Future;
@@ -230,6 +232,7 @@ type Apis = (
     notice::NoticeApi,
     stream::StreamApi,
     admin::AdminApi,
+    push::PushApi,
 );
 
 pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
@@ -240,7 +243,8 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
         device::DeviceApi(app.clone()),
         notice::NoticeApi(app.clone()),
         stream::StreamApi(app.clone()),
-        admin::AdminApi(app),
+        admin::AdminApi(app.clone()),
+        push::PushApi(app),
     );
     OpenApiService::new(Declared(apis), "hearth care", env!("CARGO_PKG_VERSION"))
         .description("Elderly fall alerts from camera devices (seed 004). Every answer is {id, status, message, data}, HTTP 200.")

@@ -14,7 +14,7 @@ use super::envelope::{Answer, CareBody, Empty};
 use super::{device, pictures, signed_in, status};
 use crate::clock::{local_datetime, now};
 use crate::files::Bucket;
-use crate::identity::authz::{DataScope, Operation};
+use crate::identity::authz::{data_scope_of, DataScope, Operation};
 use crate::identity::tokens::random_hex;
 use crate::surfaces::client::client_key;
 use crate::surfaces::Failure;
@@ -94,6 +94,33 @@ pub enum Filter<'a> {
 
 /// The caller's notices: those of devices it is bound to, within its data scope. Each row
 /// is (notice id, stored file, item).
+/// Whether an account sees a camera: bound to it, within its data scope. The live stream
+/// and Web Push both decide by this.
+pub fn sees_device(conn: &Connection, account: i64, scope: &DataScope, device: i64) -> rusqlite::Result<bool> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM device_binding WHERE account_id = ?1 AND device_id = ?2{})",
+        scope.device_filter("device_id")
+    );
+    conn.query_row(&sql, [account, device], |r| r.get(0))
+}
+
+/// Every enabled account that sees a camera, for alerts sent to people rather than to an
+/// open stream.
+pub fn watchers(conn: &Connection, device: i64) -> rusqlite::Result<Vec<i64>> {
+    let mut bound = conn.prepare_cached(
+        "SELECT b.account_id FROM device_binding b JOIN account a ON a.id = b.account_id
+         WHERE b.device_id = ?1 AND a.enabled = 1 ORDER BY b.account_id",
+    )?;
+    let accounts: Vec<i64> = bound.query_map([device], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let mut seeing = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        if sees_device(conn, account, &data_scope_of(conn, account)?, device)? {
+            seeing.push(account);
+        }
+    }
+    Ok(seeing)
+}
+
 pub fn visible(
     conn: &Connection,
     account: i64,

@@ -18,7 +18,7 @@ use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{ApiResponse, Object, OpenApi, Union};
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::notice::{visible, Filter, NoticeItem};
+use super::notice::{sees_device, visible, Filter, NoticeItem};
 use super::{care_token, signed_in, Care};
 use crate::alerts::offline::DeviceChange;
 use crate::identity::authz::{DataScope, Operation};
@@ -88,16 +88,7 @@ impl Watch {
     /// Whether the caller sees the camera: bound to it, within its data scope.
     async fn sees(&self, device: i64) -> Result<bool, Failure> {
         let (account, scope) = (self.account, self.scope.clone());
-        self.app
-            .db
-            .read(move |c| {
-                let sql = format!(
-                    "SELECT EXISTS (SELECT 1 FROM device_binding WHERE account_id = ?1 AND device_id = ?2{})",
-                    scope.device_filter("device_id")
-                );
-                Ok::<_, Failure>(c.query_row(&sql, [account, device], |r| r.get(0))?)
-            })
-            .await
+        self.app.db.read(move |c| Ok::<_, Failure>(sees_device(c, account, &scope, device)?)).await
     }
 
     async fn next(mut self) -> Option<(Live, Watch)> {

@@ -8,11 +8,13 @@ mod depts;
 mod music_scan;
 mod open_apps;
 mod permissions;
+mod push;
 mod roles;
 mod sms;
 mod users;
 
 pub use auth::is_mainland_mobile;
+pub use push::{no_subscription, PushKey, PushSubscriptionBody, PushSubscriptionInfo};
 
 use std::sync::Arc;
 
@@ -115,6 +117,7 @@ type Apis = (
     open_apps::OpenAppsApi,
     backups::BackupsApi,
     music_scan::MusicScanApi,
+    push::PushApi,
 );
 
 pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
@@ -129,6 +132,7 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
         open_apps::OpenAppsApi(app.clone()),
         backups::BackupsApi(app.clone()),
         music_scan::MusicScanApi(app),
+        push::PushApi(app),
     );
     OpenApiService::new(Declared(apis), "hearth system", env!("CARGO_PKG_VERSION"))
         .description("Users, roles, permissions, data roles and departments (seed 001). Every answer is {code, message, data}: code 0 success, -1 failure, HTTP 200.")

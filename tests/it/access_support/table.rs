@@ -77,6 +77,7 @@ pub const TABLE: &[Row] = &[
     op("care", "POST", "/api/notice", Device).care("notice", "upload", PNG),
     op("care", "GET", "/api/notice/stream", Signed).owned(),
     op("care", "POST", "/api/portrait", Signed).care("portrait", "upload", r#"{"base64": "AAAA"}"#),
+    op("care", "POST", "/api/push", Signed).care("push", "list", "{}"),
     op("care", "GET", "/api/user/doki", Signed),
     op("care", "GET", "/api/user/info", Signed),
     op("care", "POST", "/api/user/info", Signed).care("info", "update", r#"{"phone": "13000000009"}"#),
@@ -194,6 +195,10 @@ pub const TABLE: &[Row] = &[
     op("system", "GET", "/api/open/app/list", Admins),
     op("system", "POST", "/api/open/app/rotate/{id}", Admins),
     op("system", "POST", "/api/open/app/save", Admins),
+    op("system", "GET", "/api/push/key", Signed),
+    op("system", "GET", "/api/push/subscriptions", Signed),
+    op("system", "POST", "/api/push/subscriptions", Signed),
+    op("system", "DELETE", "/api/push/subscriptions/{id}", Signed),
     op("system", "POST", "/api/setup", Public),
     op("system", "GET", "/api/sms/outbox", Admins),
     // open (seed 003 and CONTRACT §8): app tokens, each read behind its scope

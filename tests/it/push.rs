@@ -1,0 +1,255 @@
+//! Web Push against a loopback push service: falls reach the subscriptions of those who see
+//! the camera, signed (VAPID) and encrypted (aes128gcm); an expired subscription is dropped;
+//! a failing service is retried; endpoints off the allowed hosts are refused.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::care_support::*;
+use crate::common::{read, TestServer};
+use crate::push_support::{verify_vapid, Browser, PushService};
+
+/// A server that may push to the loopback service (plain http, named exactly).
+async fn server_for(service: &PushService, adjust: impl FnOnce(&mut hearth::config::Config)) -> TestServer {
+    let _ = service;
+    TestServer::start_with(|c| {
+        c.push_endpoint_hosts = vec!["127.0.0.1".into()];
+        adjust(c)
+    })
+    .await
+}
+
+async fn care_subscribe(server: &TestServer, token: &str, subscription: Value) -> i64 {
+    let data = ok(call(server, "/api/push", Some(token), "push", "subscribe", subscription).await);
+    data["id"].as_i64().expect("the subscription's id")
+}
+
+async fn system_post(server: &TestServer, path: &str, token: &str, body: &Value) -> Value {
+    let res = server.client.post(server.url(path)).bearer_auth(token).json(body).send().await.unwrap();
+    let (http, answer) = read(res).await;
+    assert_eq!(http, 200, "{answer}");
+    answer
+}
+
+fn count(server: &TestServer, sql: &str) -> i64 {
+    server.sql().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+async fn poll_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_fall_is_pushed_signed_and_encrypted_to_everyone_who_sees_the_camera() {
+    let service = PushService::start().await;
+    let server = server_for(&service, |_| {}).await;
+    server.create_admin("root", "Root-pass-1").await;
+    let root = server.system_login("root", "Root-pass-1").await;
+    let (http, key) = server.get_auth("/system/api/push/key", &root).await;
+    assert_eq!((http, &key["code"]), (200, &json!(0)), "{key}");
+    let public_key = key["data"]["publicKey"].as_str().unwrap().to_owned();
+    assert_eq!(public_key.len(), 87, "65 bytes in unpadded base64url: {public_key}");
+
+    let alice = user(&server, "13700000021").await;
+    let bob = user(&server, "13700000022").await;
+    let camera = add_device(&server, &alice, "bedroom").await;
+    let (alices_phone, bobs_phone, roots_desk) = (Browser::new(), Browser::new(), Browser::new());
+    care_subscribe(&server, &alice, alices_phone.subscription(&service.endpoint("/push/alice"))).await;
+    care_subscribe(&server, &bob, bobs_phone.subscription(&service.endpoint("/push/bob"))).await;
+    // The super-administrator is not bound to the camera: it does not see its falls.
+    let answer = system_post(
+        &server,
+        "/system/api/push/subscriptions",
+        &root,
+        &roots_desk.subscription(&service.endpoint("/push/root")),
+    )
+    .await;
+    assert!(answer["data"].as_i64().is_some(), "{answer}");
+
+    upload(&server, &camera, "someone fell in the bedroom").await;
+    let got = service.wait_for("/push/alice", 1).await;
+    let push = &got[0];
+    assert_eq!(push.headers["content-encoding"], "aes128gcm");
+    assert_eq!(push.headers["urgency"], "high");
+    assert!(push.headers["ttl"].parse::<u64>().unwrap() > 0);
+    verify_vapid(&push.headers["authorization"], &public_key, &service.origin);
+    let payload = alices_phone.decrypt(&push.body);
+    let event_id: String =
+        server.sql().query_row("SELECT event_id FROM notice ORDER BY id DESC LIMIT 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(payload["type"], "fall", "{payload}");
+    assert_eq!(payload["event_id"], event_id.as_str());
+    assert_eq!(payload["device"], "bedroom");
+    assert_eq!(payload["content"], "someone fell in the bedroom");
+    assert_eq!(payload["createtime"].as_str().unwrap().len(), 19, "{payload}");
+    assert_eq!(payload["escalated"], false);
+    assert!(payload["url"].as_str().unwrap().starts_with(&server.base), "{payload}");
+    assert!(payload["url"].as_str().unwrap().contains(&event_id), "{payload}");
+    // Another browser's key does not open it.
+    assert!(std::panic::catch_unwind(|| bobs_phone.decrypt(&push.body)).is_err());
+
+    // Messages are queued for all recipients at once: none were queued for the others.
+    assert_eq!(count(&server, "SELECT count(*) FROM push_message"), 1);
+    poll_until("alice's message recorded as delivered", || {
+        count(&server, "SELECT count(*) FROM push_message WHERE status = 'delivered'") == 1
+    })
+    .await;
+    assert!(service.received("/push/bob").is_empty() && service.received("/push/root").is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_subscription_is_removed_and_a_failing_service_is_retried() {
+    let service = PushService::start().await;
+    let server = server_for(&service, |c| c.webhook_backoff_secs = 0).await;
+    let alice = user(&server, "13700000031").await;
+    let camera = add_device(&server, &alice, "hall").await;
+    let (phone, laptop) = (Browser::new(), Browser::new());
+    let kept = care_subscribe(&server, &alice, phone.subscription(&service.endpoint("/push/phone"))).await;
+    let expired = care_subscribe(&server, &alice, laptop.subscription(&service.endpoint("/push/laptop"))).await;
+    service.answer("/push/phone", &[500]);
+    service.answer("/push/laptop", &[410]);
+
+    upload(&server, &camera, "fall in the hall").await;
+    let got = service.wait_for("/push/phone", 2).await;
+    assert_eq!((got[0].status, got[1].status), (500, 201));
+    assert_eq!(phone.decrypt(&got[1].body)["content"], "fall in the hall");
+    poll_until("the retried message recorded as delivered after two attempts", || {
+        count(&server, "SELECT count(*) FROM push_message WHERE status = 'delivered' AND attempts = 2") == 1
+    })
+    .await;
+
+    assert_eq!(service.wait_for("/push/laptop", 1).await.len(), 1);
+    poll_until("the 410 subscription removed", || {
+        count(&server, &format!("SELECT count(*) FROM push_subscription WHERE id = {expired}")) == 0
+    })
+    .await;
+    let list = ok(call(&server, "/api/push", Some(&alice), "push", "list", json!({})).await);
+    let ids: Vec<i64> = list.as_array().unwrap().iter().map(|s| s["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![kept]);
+    // A gone subscription is never tried again.
+    upload(&server, &camera, "second fall").await;
+    service.wait_for("/push/phone", 3).await;
+    assert_eq!(service.received("/push/laptop").len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_camera_going_offline_is_pushed_to_those_bound_to_it() {
+    let service = PushService::start().await;
+    let server = server_for(&service, |c| c.care_offline_secs = 2).await;
+    let alice = user(&server, "13700000041").await;
+    let camera = add_device(&server, &alice, "porch").await;
+    ok(get(&server, &format!("/api/device/heartbeat?token={camera}")).await);
+    // Subscribed once the watcher has seen the camera online, so the first change is going offline.
+    poll_until("the camera seen online", || {
+        count(&server, "SELECT count(*) FROM alert_device_state WHERE online = 1") == 1
+    })
+    .await;
+    let phone = Browser::new();
+    care_subscribe(&server, &alice, phone.subscription(&service.endpoint("/push/alice"))).await;
+    let got = service.wait_for("/push/alice", 1).await;
+    let payload = phone.decrypt(&got[0].body);
+    assert_eq!((&payload["type"], &payload["device"]), (&json!("device_offline"), &json!("porch")), "{payload}");
+    assert_eq!(payload["escalated"], false);
+    ok(get(&server, &format!("/api/device/heartbeat?token={camera}")).await);
+    let got = service.wait_for("/push/alice", 2).await;
+    assert_eq!(phone.decrypt(&got[1].body)["type"], "device_online");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn subscriptions_off_the_allowed_hosts_or_with_bad_keys_are_refused_in_each_envelope() {
+    // The default hosts: the browsers' push services only.
+    let server = TestServer::start().await;
+    server.create_admin("root", "Root-pass-1").await;
+    let root = server.system_login("root", "Root-pass-1").await;
+    let browser = Browser::new();
+    let path = "/system/api/push/subscriptions";
+
+    let answer = system_post(&server, path, &root, &browser.subscription("https://push.evil.example/x")).await;
+    assert_eq!(answer["code"], -1, "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("push_endpoint_hosts"), "{answer}");
+    let answer = system_post(&server, path, &root, &browser.subscription("http://fcm.googleapis.com/fcm/send/x")).await;
+    assert!(answer["message"].as_str().unwrap().contains("https"), "{answer}");
+    let mut short = browser.subscription("https://fcm.googleapis.com/fcm/send/x");
+    short["keys"]["auth"] = json!("AAEC");
+    let answer = system_post(&server, path, &root, &short).await;
+    assert!(answer["message"].as_str().unwrap().contains("keys.auth"), "{answer}");
+
+    let alice = user(&server, "13700000051").await;
+    let answer =
+        call(&server, "/api/push", Some(&alice), "push", "subscribe", browser.subscription("https://evil.example/p"))
+            .await;
+    fails(&answer, -204);
+    assert!(answer["message"].as_str().unwrap().contains("push_endpoint_hosts"), "{answer}");
+    let mut bad_point = browser.subscription("https://web.push.apple.com/x");
+    bad_point["keys"]["p256dh"] = json!("BAAA");
+    fails(&call(&server, "/api/push", Some(&alice), "push", "subscribe", bad_point).await, -204);
+    fails(
+        &call(
+            &server,
+            "/api/push",
+            Some(&alice),
+            "push",
+            "subscribe",
+            json!({"endpoint": "https://fcm.googleapis.com/x"}),
+        )
+        .await,
+        -3,
+    );
+    assert_eq!(count(&server, "SELECT count(*) FROM push_subscription"), 0, "nothing half-written");
+
+    // An allowed one is kept, listed for its owner only, and only its owner removes it.
+    let answer =
+        system_post(&server, path, &root, &browser.subscription("https://fcm.googleapis.com/fcm/send/ok")).await;
+    let id = answer["data"].as_i64().expect("an id");
+    let (_, listed) = server.get_auth(path, &root).await;
+    assert_eq!(listed["data"][0]["endpoint"], "https://fcm.googleapis.com/fcm/send/ok", "{listed}");
+    assert_eq!(listed["data"][0]["id"], id);
+    let theirs = ok(call(&server, "/api/push", Some(&alice), "push", "list", json!({})).await);
+    assert_eq!(theirs, json!([]));
+    fails(&call(&server, "/api/push", Some(&alice), "push", "unsubscribe", json!({"id": id})).await, -204);
+    let res = server.client.delete(server.url(&format!("{path}/{id}"))).bearer_auth(&root).send().await.unwrap();
+    let (_, answer) = read(res).await;
+    assert_eq!(answer["code"], 0, "{answer}");
+    assert_eq!(count(&server, "SELECT count(*) FROM push_subscription"), 0);
+    let res = server.client.delete(server.url(&format!("{path}/{id}"))).bearer_auth(&root).send().await.unwrap();
+    assert_eq!(read(res).await.1["code"], -1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn care_push_subtypes_give_the_key_and_manage_own_subscriptions() {
+    let server = TestServer::start().await;
+    let alice = user(&server, "13700000061").await;
+    let key = ok(call(&server, "/api/push", Some(&alice), "push", "key", json!({})).await);
+    let public_key = key["publicKey"].as_str().unwrap();
+    assert_eq!(public_key, server.running().app.vapid.public_key);
+    let stored = std::fs::metadata(server.data().join("secrets/vapid.key")).unwrap();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&stored.permissions()) & 0o777, 0o600);
+
+    let browser = Browser::new();
+    let endpoint = "https://updates.push.services.mozilla.com/wpush/v2/abc";
+    let id = care_subscribe(&server, &alice, browser.subscription(endpoint)).await;
+    // The same browser subscribing again keeps one subscription.
+    assert_eq!(care_subscribe(&server, &alice, browser.subscription(endpoint)).await, id);
+    let list = ok(call(&server, "/api/push", Some(&alice), "push", "list", json!({})).await);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!((&list[0]["id"], &list[0]["endpoint"]), (&json!(id), &json!(endpoint)));
+    assert_eq!(list[0]["createTime"].as_str().unwrap().len(), 19);
+    ok(call(&server, "/api/push", Some(&alice), "push", "unsubscribe", json!({"id": id.to_string()})).await);
+    assert_eq!(ok(call(&server, "/api/push", Some(&alice), "push", "list", json!({})).await), json!([]));
+    fails(&call(&server, "/api/push", Some(&alice), "push", "unsubscribe", json!({"id": id})).await, -204);
+    fails(&call(&server, "/api/push", None, "push", "key", json!({})).await, -100);
+    fails(&call(&server, "/api/push", Some(&alice), "push", "other", json!({})).await, -2);
+
+    // The key survives a restart: browsers subscribed under it keep working.
+    let server = server.restart().await;
+    assert_eq!(server.running().app.vapid.public_key, public_key);
+    server.stop().await;
+}
