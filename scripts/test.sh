@@ -6,8 +6,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # System packages the tests use, from Debian's archive: the admin UI tests drive headless
 # Chromium, a CJK font makes their screenshots of the Chinese pages readable, and the
-# contract fuzzing needs Python's venv module; the Home Assistant tests start their own mosquitto broker.
-packages=(chromium fonts-wqy-microhei python3-venv iproute2 mosquitto)
+# contract fuzzing needs Python's venv module; the Home Assistant tests start their own mosquitto broker;
+# the Subsonic tests encode their MP3s with lame.
+packages=(chromium fonts-wqy-microhei python3-venv iproute2 mosquitto lame)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -31,6 +32,9 @@ fi
 # The crash-safety test kills and restarts the release binary, as a box runs it.
 cargo build --release --locked
 export HEARTH_RELEASE_BIN="$PWD/target/release/hearth"
+
+# The Subsonic client the /rest tests drive (py-opensonic, pinned, in a venv under target/).
+bash scripts/subsonic-client.sh
 
 cargo test --locked "$@"
 

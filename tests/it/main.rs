@@ -33,6 +33,7 @@ mod open_reads;
 mod ownership;
 mod races;
 mod rate_limits;
+mod subsonic;
 mod system;
 mod transit;
 mod transit_analytics;

@@ -3,6 +3,7 @@
 //! (401 when not logged in, 403 when not allowed, …).
 
 mod fields;
+pub mod library;
 mod media;
 pub mod partner;
 mod playlists;
