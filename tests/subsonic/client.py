@@ -17,7 +17,7 @@ seen = {}
 
 
 def connect(**kw):
-    return libopensonic.Connection(url, port=port, server_path="rest", app_name="hearth-test", **kw)
+    return libopensonic.Connection(url, port=port, app_name="hearth-test", **kw)
 
 
 conn = connect(username=user, password=password)
@@ -54,7 +54,9 @@ if mid is not None:
     starred = conn.get_starred2()
     seen["starred"] = [s.id for s in (starred.song or [])]
 
-    playlist = conn.create_playlist(name="Road trip", song_ids=[mid])
+    conn.create_playlist(name="Road trip", song_ids=[mid])
+    made = [p for p in conn.get_playlists() if p.name == "Road trip"]
+    playlist = conn.get_playlist(made[0].id)
     seen["playlist"] = {"id": playlist.id, "name": playlist.name, "entries": [e.id for e in (playlist.entry or [])]}
 
     try:
