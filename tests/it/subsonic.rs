@@ -206,7 +206,10 @@ async fn failures_answer_the_spec_codes_in_xml_and_json() {
         assert!(xml.contains(part), "{part} missing in {xml}");
     }
     let (_, xml) = rest(&server, "getSong", &[me[0], me[1], ("id", &mid.to_string())]).await;
-    assert!(xml.contains("<song ") && xml.contains(&format!(" id=\"{mid}\"")) && xml.contains("title=\"Song\""), "{xml}");
+    assert!(
+        xml.contains("<song ") && xml.contains(&format!(" id=\"{mid}\"")) && xml.contains("title=\"Song\""),
+        "{xml}"
+    );
     let (_, xml) = rest(&server, "ping", &[("u", "owner1"), ("p", "wrong")]).await;
     assert!(xml.contains("status=\"failed\"") && xml.contains("<error code=\"40\""), "{xml}");
 
@@ -308,6 +311,11 @@ async fn songs_hidden_by_the_music_surface_stay_hidden() {
     for method in ["getSong", "stream", "download", "star", "getCoverArt"] {
         let answer = rest_json(&server, method, &[auth[0], auth[1], ("id", &id)]).await;
         assert_eq!(error_code(&answer), 70, "{method}: {answer}");
+    }
+    for (method, key) in [("getArtists", "artists"), ("getAlbumList2", "albumList2"), ("getGenres", "genres")] {
+        let empty = rest_json(&server, method, &[auth[0], auth[1], ("type", "newest")]).await;
+        assert_eq!(empty["status"], "ok", "{empty}");
+        assert!(empty[key].is_object(), "{method}: {empty}");
     }
     let random = rest_json(&server, "getRandomSongs", &[auth[0], auth[1], ("size", "50")]).await;
     assert_eq!(random["randomSongs"]["song"].as_array().unwrap().len(), 1, "{random}");
