@@ -190,7 +190,7 @@ fn plain_password(p: &str) -> Result<String, Fault> {
         Some(hex_text) => hex::decode(hex_text)
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or_else(|| Fault::wrong_credentials()),
+            .ok_or_else(Fault::wrong_credentials),
     }
 }
 
