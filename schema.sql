@@ -556,3 +556,17 @@ CREATE TABLE push_message (
 );
 CREATE INDEX push_message_due ON push_message(status, next_attempt_at);
 CREATE INDEX push_message_by_subscription ON push_message(subscription);
+-- migration 12: app passwords
+-- Secrets for Subsonic clients, sealed with AES-256-GCM under secrets/app-passwords.key
+-- (src/identity/app_passwords.rs); `lookup` is the SHA-256 of the secret.
+CREATE TABLE app_password (
+    id           INTEGER PRIMARY KEY,
+    account_id   INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    nonce        BLOB NOT NULL,
+    sealed       BLOB NOT NULL,
+    lookup       BLOB NOT NULL UNIQUE,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER
+);
+CREATE INDEX app_password_by_account ON app_password(account_id);

@@ -6,7 +6,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # System packages the tests use, from Debian's archive: the admin UI tests drive headless
 # Chromium, a CJK font makes their screenshots of the Chinese pages readable, and the
-# contract fuzzing needs Python's venv module; the Home Assistant tests start their own mosquitto broker.
+# contract fuzzing needs Python's venv module; the Home Assistant tests start their own mosquitto broker;
+# the music scan and Subsonic tests encode their MP3 and FLAC files with lame and flac.
 packages=(chromium fonts-wqy-microhei python3-venv iproute2 mosquitto lame flac)
 missing=()
 for p in "${packages[@]}"; do
@@ -32,6 +33,10 @@ fi
 # mutated inputs, tests/it/fuzzing.rs) and the contract fuzzing use the same debug binary,
 # whose dependencies are optimized (Cargo.toml's dev profile). Coverage-guided fuzzing with
 # libFuzzer needs an instrumented build of everything and is run apart: scripts/fuzz.sh.
+#
+# The Subsonic client the /rest tests drive (py-opensonic, pinned, in a venv under target/).
+bash scripts/subsonic-client.sh
+
 cargo test --locked "$@"
 
 # With arguments (a filter for cargo test) only those tests run; the whole suite goes on

@@ -115,6 +115,8 @@ pub fn routes(app: Arc<AppState>) -> impl Endpoint {
     for surface in surfaces::registry::surfaces() {
         route = route.nest(format!("/{}", surface.name), (surface.endpoint)(app.clone()));
     }
+    // Subsonic clients ask for `<server>/rest/<method>`, so the API sits at the root.
+    route = route.nest("/rest", surfaces::subsonic::routes(app.clone()));
     // The compatibility root serves one surface's documented paths as they are; every
     // documented path of every seed starts with `/api/`.
     if let Some(surface) = surfaces::registry::find(&app.config.compat_root) {

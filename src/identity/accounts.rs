@@ -153,7 +153,7 @@ pub fn create(conn: &Connection, new: &NewAccount, roles: &[i64]) -> Result<i64,
     Ok(id)
 }
 
-/// Sets a password hash and ends every session of the account. The caller has proved
+/// Sets a password hash and ends every session and app password of the account. The caller has proved
 /// the right to do so: the old password, an SMS code, or `ensure_may_manage`.
 pub fn set_password(conn: &Connection, id: i64, password_hash: &str) -> rusqlite::Result<()> {
     conn.execute(
@@ -161,6 +161,7 @@ pub fn set_password(conn: &Connection, id: i64, password_hash: &str) -> rusqlite
         params![password_hash, now(), id],
     )?;
     sessions::revoke_all(conn, id)?;
+    super::app_passwords::revoke_all(conn, id)?;
     Ok(())
 }
 

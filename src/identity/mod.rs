@@ -2,6 +2,7 @@
 //! image captchas, SMS codes, failed-login limits and the first-run setup link.
 
 pub mod accounts;
+pub mod app_passwords;
 pub mod authz;
 pub mod captcha;
 pub mod catalogue;
@@ -104,6 +105,8 @@ pub struct Identity {
     pub db: Db,
     pub passwords: password::Passwords,
     jwt: jwt::JwtKeys,
+    /// Seals app passwords (secrets/app-passwords.key).
+    app_cipher: app_passwords::Cipher,
     /// Failed logins per client address, shared by every surface.
     pub login_failures: ratelimit::FailureLimiter,
     /// Accounts created per client address (music signup, care register together).
@@ -127,6 +130,7 @@ impl Identity {
             db,
             passwords: password::Passwords::new(config.password_queue)?,
             jwt: jwt::JwtKeys::load_or_create(&secrets)?,
+            app_cipher: app_passwords::Cipher::load_or_create(&secrets)?,
             login_failures: ratelimit::FailureLimiter::new(
                 config.login_max_failures,
                 Duration::from_secs(config.login_window_secs),
@@ -316,6 +320,55 @@ impl Identity {
             self.login_failures.release(client);
         }
         matched
+    }
+
+    /// A new app password for the account: its id and the secret, which is shown only now.
+    pub async fn create_app_password(&self, account_id: i64, name: String) -> Result<(i64, String), IdentityError> {
+        let cipher = self.app_cipher.clone();
+        self.db.write(move |tx| app_passwords::create(tx, &cipher, account_id, &name)).await
+    }
+
+    pub async fn app_passwords(&self, account_id: i64) -> Result<Vec<app_passwords::AppPasswordInfo>, IdentityError> {
+        self.db.read(move |c| Ok(app_passwords::list(c, account_id)?)).await
+    }
+
+    /// Revokes one of the account's own app passwords; false when it has none with that id.
+    pub async fn revoke_app_password(&self, account_id: i64, id: i64) -> Result<bool, IdentityError> {
+        self.db.write(move |tx| Ok(app_passwords::revoke(tx, account_id, id)?)).await
+    }
+
+    /// Checks a Subsonic client's credential like every other login: the attempt is reserved
+    /// for `client` before the check and handed back only on success. The caller has no
+    /// session (`session_id` 0): an app password is its own credential.
+    pub async fn authenticate_app(
+        &self,
+        client: &str,
+        credential: app_passwords::AppCredential,
+    ) -> Result<Caller, IdentityError> {
+        self.login_failures.reserve(client).map_err(IdentityError::RateLimited)?;
+        let cipher = self.app_cipher.clone();
+        let found = self
+            .db
+            .read(move |c| {
+                let Some((account_id, app_id)) = app_passwords::find(c, &cipher, &credential)? else {
+                    return Ok::<_, IdentityError>(None);
+                };
+                let account = accounts::by_id(c, account_id)?;
+                Ok(account.map(|a| (a, app_id, roles::of_account(c, account_id))))
+            })
+            .await;
+        if !matches!(found, Ok(None)) {
+            self.login_failures.release(client);
+        }
+        let (account, app_id, held) = found?.ok_or(IdentityError::WrongCredentials)?;
+        if !account.enabled {
+            return Err(IdentityError::Disabled);
+        }
+        if account.banned {
+            return Err(IdentityError::Banned);
+        }
+        self.db.write(move |tx| Ok::<_, IdentityError>(app_passwords::touch(tx, app_id)?)).await?;
+        Ok(Caller { account_id: account.id, session_id: 0, roles: held? })
     }
 
     /// Issues an SMS code and sends it; answers the code's `rand`.

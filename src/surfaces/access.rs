@@ -116,6 +116,9 @@ const TRANSIT: Declared = &[
 ];
 
 const SYSTEM: Declared = &[
+    ("GET", "/api/auth/appPasswords", SignedIn),
+    ("POST", "/api/auth/appPasswords", SignedIn),
+    ("DELETE", "/api/auth/appPasswords/{id}", SignedIn),
     ("GET", "/api/auth/captcha", Public),
     ("POST", "/api/auth/careSession", Everyone),
     ("GET", "/api/auth/dataRole/dataRoleList", Admin),

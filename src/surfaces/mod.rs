@@ -17,6 +17,7 @@ pub mod operations;
 pub mod paging;
 pub mod pictures;
 pub mod registry;
+pub mod subsonic;
 pub mod system;
 pub mod transit;
 

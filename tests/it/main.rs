@@ -38,6 +38,7 @@ mod ownership;
 mod push;
 mod races;
 mod rate_limits;
+mod subsonic;
 mod system;
 mod transit;
 mod transit_analytics;

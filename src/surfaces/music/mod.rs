@@ -2,6 +2,7 @@
 //! code 0 success, 1 failure; `status` repeats the HTTP status, which is a real one here
 //! (401 when not logged in, 403 when not allowed, …).
 
+pub mod collection;
 mod fields;
 mod folder;
 mod library;

@@ -104,7 +104,14 @@ pub fn owned_playlist(conn: &Connection, mlid: i64, caller: &Caller) -> Result<O
     Ok(cover)
 }
 
-fn check_text(field: &str, text: &str, min: usize, max: usize) -> Result<String, Failure> {
+/// Deletes one of the caller's playlists; answers its cover file, to discard once committed.
+pub fn delete_playlist(tx: &Connection, caller: &Caller, mlid: i64) -> Result<Option<String>, Failure> {
+    let cover = owned_playlist(tx, mlid, caller)?;
+    tx.execute("DELETE FROM music_playlist WHERE id = ?1", [mlid])?;
+    Ok(cover)
+}
+
+pub fn check_text(field: &str, text: &str, min: usize, max: usize) -> Result<String, Failure> {
     let text = text.trim();
     let chars = text.chars().count();
     if chars < min || chars > max {
@@ -412,15 +419,7 @@ impl PlaylistApi {
     async fn delete(&self, op: &Operation, token: MusicToken, body: Fields<PlaylistRef>) -> Done {
         let caller = signed_in(&self.0, op, &token).await?;
         let mlid = body.mlid.0;
-        let cover = self
-            .0
-            .db
-            .write(move |tx| {
-                let cover = owned_playlist(tx, mlid, &caller)?;
-                tx.execute("DELETE FROM music_playlist WHERE id = ?1", [mlid])?;
-                Ok::<_, Failure>(cover)
-            })
-            .await?;
+        let cover = self.0.db.write(move |tx| delete_playlist(tx, &caller, mlid)).await?;
         discard(&self.0, &[(Bucket::Covers, cover)]);
         done()
     }

@@ -272,35 +272,49 @@ impl SongApi {
 
     async fn favourite(&self, op: &Operation, token: &MusicToken, mid: i64, on: bool) -> Done {
         let caller = signed_in(&self.0, op, token).await?;
-        self.0
-            .db
-            .write(move |tx| {
-                let uid = caller.account_id;
-                let changed = if on {
-                    visible_song(tx, mid, &caller)?;
-                    tx.execute(
-                        "INSERT OR IGNORE INTO music_song_fav (account_id, song_id, created_at) VALUES (?1, ?2, ?3)",
-                        params![uid, mid, now()],
-                    )?
-                } else {
-                    let removed =
-                        tx.execute("DELETE FROM music_song_fav WHERE account_id = ?1 AND song_id = ?2", [uid, mid])?;
-                    // Unfavouriting answers 404 for an unknown song as favouriting does; a
-                    // favourite of a song hidden since can still be removed.
-                    if removed == 0 {
-                        visible_song(tx, mid, &caller)?;
-                    }
-                    removed
-                };
-                if changed > 0 {
-                    let delta = if on { 1 } else { -1 };
-                    tx.execute("UPDATE music_song SET fav_count = fav_count + ?1 WHERE id = ?2", [delta, mid])?;
-                }
-                Ok::<_, Failure>(())
-            })
-            .await?;
+        self.0.db.write(move |tx| set_favourite(tx, &caller, mid, on)).await?;
         done()
     }
+}
+
+/// Favourites (`on`) or unfavourites a song for the caller, keeping `fav_count` exact.
+pub fn set_favourite(tx: &Connection, caller: &Caller, mid: i64, on: bool) -> Result<(), Failure> {
+    let uid = caller.account_id;
+    let changed = if on {
+        visible_song(tx, mid, caller)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO music_song_fav (account_id, song_id, created_at) VALUES (?1, ?2, ?3)",
+            params![uid, mid, now()],
+        )?
+    } else {
+        let removed = tx.execute("DELETE FROM music_song_fav WHERE account_id = ?1 AND song_id = ?2", [uid, mid])?;
+        // Unfavouriting answers 404 for an unknown song as favouriting does; a
+        // favourite of a song hidden since can still be removed.
+        if removed == 0 {
+            visible_song(tx, mid, caller)?;
+        }
+        removed
+    };
+    if changed > 0 {
+        let delta = if on { 1 } else { -1 };
+        tx.execute("UPDATE music_song SET fav_count = fav_count + ?1 WHERE id = ?2", [delta, mid])?;
+    }
+    Ok(())
+}
+
+/// Adds a song the caller may see to one of the caller's playlists, after its latest entry.
+pub fn add_to_playlist(tx: &Connection, caller: &Caller, mlid: i64, mid: i64) -> Result<(), Failure> {
+    owned_playlist(tx, mlid, caller)?;
+    visible_song(tx, mid, caller)?;
+    // `added_at` is in milliseconds and strictly after the playlist's latest entry,
+    // so songs keep the order they were added in even within one millisecond.
+    tx.execute(
+        "INSERT OR IGNORE INTO music_playlist_song (playlist_id, song_id, added_at)
+         SELECT ?1, ?2, max(?3, COALESCE(max(added_at), 0) + 1) FROM music_playlist_song WHERE playlist_id = ?1",
+        params![mlid, mid, crate::clock::now_millis()],
+    )?;
+    tx.execute("UPDATE music_playlist SET updated_at = ?1 WHERE id = ?2", params![now(), mlid])?;
+    Ok(())
 }
 
 #[OpenApi]
@@ -512,23 +526,7 @@ impl SongApi {
     async fn listed_add(&self, op: &Operation, token: MusicToken, body: Fields<ListedRef>) -> Done {
         let caller = signed_in(&self.0, op, &token).await?;
         let (mid, mlid) = (body.mid.0, body.mlid.0);
-        self.0
-            .db
-            .write(move |tx| {
-                owned_playlist(tx, mlid, &caller)?;
-                visible_song(tx, mid, &caller)?;
-                let at = now();
-                // `added_at` is in milliseconds and strictly after the playlist's latest entry,
-                // so songs keep the order they were added in even within one millisecond.
-                tx.execute(
-                    "INSERT OR IGNORE INTO music_playlist_song (playlist_id, song_id, added_at)
-                     SELECT ?1, ?2, max(?3, COALESCE(max(added_at), 0) + 1) FROM music_playlist_song WHERE playlist_id = ?1",
-                    params![mlid, mid, crate::clock::now_millis()],
-                )?;
-                tx.execute("UPDATE music_playlist SET updated_at = ?1 WHERE id = ?2", params![at, mlid])?;
-                Ok::<_, Failure>(())
-            })
-            .await?;
+        self.0.db.write(move |tx| add_to_playlist(tx, &caller, mlid, mid)).await?;
         done()
     }
 

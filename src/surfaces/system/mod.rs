@@ -1,6 +1,7 @@
 //! `/system` (seed 001): users, roles, permissions, departments. Envelope
 //! `{"code":0,"message":"SUCC","data"}`, code -1 on any failure, always HTTP 200.
 
+mod app_passwords;
 mod auth;
 mod backups;
 mod data_roles;
@@ -118,6 +119,7 @@ type Apis = (
     backups::BackupsApi,
     music_scan::MusicScanApi,
     push::PushApi,
+    app_passwords::AppPasswordsApi,
 );
 
 pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
@@ -131,8 +133,9 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
         sms::SmsApi(app.clone()),
         open_apps::OpenAppsApi(app.clone()),
         backups::BackupsApi(app.clone()),
-        music_scan::MusicScanApi(app),
-        push::PushApi(app),
+        music_scan::MusicScanApi(app.clone()),
+        push::PushApi(app.clone()),
+        app_passwords::AppPasswordsApi(app),
     );
     OpenApiService::new(Declared(apis), "hearth system", env!("CARGO_PKG_VERSION"))
         .description("Users, roles, permissions, data roles and departments (seed 001). Every answer is {code, message, data}: code 0 success, -1 failure, HTTP 200.")

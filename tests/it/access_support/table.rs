@@ -153,6 +153,9 @@ pub const TABLE: &[Row] = &[
     op("transit", "POST", "/api/userprofile/login", Public),
     op("transit", "POST", "/api/userprofile/logout", Signed),
     // system (seed 001 and CONTRACT §8): everything but signing in is administration
+    op("system", "GET", "/api/auth/appPasswords", Signed),
+    op("system", "POST", "/api/auth/appPasswords", Signed),
+    op("system", "DELETE", "/api/auth/appPasswords/{id}", Signed),
     op("system", "GET", "/api/auth/captcha", Public),
     op("system", "POST", "/api/auth/careSession", Signed),
     op("system", "GET", "/api/auth/dataRole/dataRoleList", Admins),

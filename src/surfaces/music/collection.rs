@@ -1,0 +1,212 @@
+//! The music library as other APIs read it (Subsonic at `/rest`): songs, favourites and
+//! playlists through the same visibility rules as `/music/api`. Lists show only songs on the
+//! shelf; one song by id is shown to whoever `/music/api` shows it to (its uploader and
+//! administrators also see it while temporarily unshelved). Changes go through the music
+//! surface's own functions (`set_favourite`, `add_to_playlist`, `delete_playlist`).
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::fields::IdList;
+use super::songs::{visible_song, visible_to};
+use crate::identity::Caller;
+use crate::surfaces::Failure;
+
+pub use super::media::discard;
+pub use super::playlists::{check_text, delete_playlist, owned_playlist};
+pub use super::songs::{add_to_playlist, set_favourite};
+
+/// A song as stored, with what the caller's own favourites say about it.
+#[derive(Debug, Clone)]
+pub struct Track {
+    pub id: i64,
+    pub title: String,
+    /// Creator ids: account ids
+    pub creators: Vec<i64>,
+    /// The creators' display names (nickname, else login name), in creator order
+    pub artist: String,
+    pub albums: Vec<i64>,
+    pub lyric: String,
+    pub res_file: String,
+    pub cover_file: Option<String>,
+    /// Epoch seconds
+    pub published_at: i64,
+    pub created_at: i64,
+    /// When the caller favourited it (epoch seconds)
+    pub starred_at: Option<i64>,
+}
+
+const COLUMNS: &str =
+    "s.id, s.name, s.creator, s.album, s.lyric, s.res_file, s.cover_file, s.published_at, s.created_at, \
+     (SELECT f.created_at FROM music_song_fav f WHERE f.song_id = s.id AND f.account_id = ?1), \
+     (SELECT group_concat(CASE WHEN a.nickname <> '' THEN a.nickname ELSE COALESCE(a.username, '') END, ', ') \
+        FROM music_song_creator c JOIN account a ON a.id = c.creator_id WHERE c.song_id = s.id)";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Track> {
+    let ids = |text: String| IdList::parse_text(&text).unwrap_or_default().0;
+    Ok(Track {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        creators: ids(r.get(2)?),
+        albums: ids(r.get(3)?),
+        lyric: r.get(4)?,
+        res_file: r.get(5)?,
+        cover_file: r.get(6)?,
+        published_at: r.get(7)?,
+        created_at: r.get(8)?,
+        starred_at: r.get(9)?,
+        artist: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+    })
+}
+
+/// Which songs on the shelf, in what order.
+pub enum Pick<'a> {
+    /// Name or a creator's name containing the text (empty: all), by id.
+    Search(&'a str),
+    Random,
+    /// The caller's favourites, newest first.
+    Starred,
+}
+
+/// Songs on the shelf the caller may see, `limit` from `offset`.
+pub fn tracks(conn: &Connection, caller: &Caller, pick: Pick, limit: i64, offset: i64) -> Result<Vec<Track>, Failure> {
+    let visible = format!("s.on_shelf = 1 AND {}", visible_to(caller));
+    let (filter, order, text) = match pick {
+        Pick::Search(text) => (
+            "(?2 = '' OR s.name LIKE ?2 ESCAPE '\\' OR EXISTS (SELECT 1 FROM music_song_creator c JOIN account a
+               ON a.id = c.creator_id WHERE c.song_id = s.id AND (a.nickname LIKE ?2 ESCAPE '\\' OR a.username LIKE ?2 ESCAPE '\\')))",
+            "s.id",
+            if text.is_empty() { String::new() } else { super::songs::like_pattern(text) },
+        ),
+        Pick::Random => ("?2 = ''", "random()", String::new()),
+        Pick::Starred => (
+            "?2 = '' AND EXISTS (SELECT 1 FROM music_song_fav f WHERE f.song_id = s.id AND f.account_id = ?1)",
+            "(SELECT f.created_at FROM music_song_fav f WHERE f.song_id = s.id AND f.account_id = ?1) DESC, s.id",
+            String::new(),
+        ),
+    };
+    let sql =
+        format!("SELECT {COLUMNS} FROM music_song s WHERE {visible} AND {filter} ORDER BY {order} LIMIT ?3 OFFSET ?4");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![caller.account_id, text, limit, offset], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One song, if the music surface would show it to the caller.
+pub fn track(conn: &Connection, caller: &Caller, id: i64) -> Result<Track, Failure> {
+    visible_song(conn, id, caller)?;
+    Ok(conn.query_row(
+        &format!("SELECT {COLUMNS} FROM music_song s WHERE s.id = ?2"),
+        [caller.account_id, id],
+        from_row,
+    )?)
+}
+
+/// A playlist as stored.
+#[derive(Debug, Clone)]
+pub struct PlaylistRow {
+    pub id: i64,
+    pub name: String,
+    pub introduction: String,
+    pub owner_id: i64,
+    pub owner: String,
+    pub cover_file: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Entries the caller may see
+    pub song_count: i64,
+}
+
+fn playlist_columns(caller: &Caller) -> String {
+    format!(
+        "p.id, p.name, p.introduction, p.owner_id, COALESCE(a.username, ''), p.cover_file, p.created_at, p.updated_at,
+         (SELECT count(*) FROM music_playlist_song ps JOIN music_song s ON s.id = ps.song_id
+           WHERE ps.playlist_id = p.id AND {})",
+        visible_to(caller)
+    )
+}
+
+fn playlist_from_row(r: &rusqlite::Row) -> rusqlite::Result<PlaylistRow> {
+    Ok(PlaylistRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        introduction: r.get(2)?,
+        owner_id: r.get(3)?,
+        owner: r.get(4)?,
+        cover_file: r.get(5)?,
+        created_at: r.get(6)?,
+        updated_at: r.get(7)?,
+        song_count: r.get(8)?,
+    })
+}
+
+/// Every playlist (all are browsable by anyone signed in), or one owner's, newest first.
+pub fn playlists(conn: &Connection, caller: &Caller, owner: Option<i64>) -> Result<Vec<PlaylistRow>, Failure> {
+    let sql = format!(
+        "SELECT {} FROM music_playlist p JOIN account a ON a.id = p.owner_id WHERE (?1 IS NULL OR p.owner_id = ?1)
+         ORDER BY p.created_at DESC, p.id DESC",
+        playlist_columns(caller)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([owner], playlist_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A playlist and the songs in it the caller may see, in the order they were added.
+pub fn playlist(conn: &Connection, caller: &Caller, id: i64) -> Result<(PlaylistRow, Vec<Track>), Failure> {
+    let sql = format!(
+        "SELECT {} FROM music_playlist p JOIN account a ON a.id = p.owner_id WHERE p.id = ?1",
+        playlist_columns(caller)
+    );
+    let row = conn.query_row(&sql, [id], playlist_from_row).optional()?;
+    let row = row.ok_or_else(|| Failure::NotFound(format!("no playlist {id}")))?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM music_playlist_song ps JOIN music_song s ON s.id = ps.song_id
+         WHERE ps.playlist_id = ?2 AND {} ORDER BY ps.added_at, s.id",
+        visible_to(caller)
+    ))?;
+    let songs = stmt.query_map([caller.account_id, id], from_row)?.collect::<rusqlite::Result<_>>()?;
+    Ok((row, songs))
+}
+
+/// A new empty playlist of the caller's; answers its id.
+pub fn create_playlist(tx: &Connection, caller: &Caller, name: &str) -> Result<i64, Failure> {
+    let name = check_text("name", name, 1, 50)?;
+    let at = crate::clock::now();
+    tx.execute(
+        "INSERT INTO music_playlist (owner_id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+        params![caller.account_id, name, at],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Renames the caller's playlist and/or sets its introduction.
+pub fn edit_playlist(
+    tx: &Connection,
+    caller: &Caller,
+    id: i64,
+    name: Option<&str>,
+    introduction: Option<&str>,
+) -> Result<(), Failure> {
+    owned_playlist(tx, id, caller)?;
+    let name = name.map(|n| check_text("name", n, 1, 50)).transpose()?;
+    let introduction = introduction.map(|t| check_text("comment", t, 0, 2000)).transpose()?;
+    tx.execute(
+        "UPDATE music_playlist SET name = COALESCE(?1, name), introduction = COALESCE(?2, introduction), updated_at = ?3
+         WHERE id = ?4",
+        params![name, introduction, crate::clock::now(), id],
+    )?;
+    Ok(())
+}
+
+/// Removes entries of the caller's playlist by their position among the songs the caller sees.
+pub fn remove_from_playlist(tx: &Connection, caller: &Caller, id: i64, positions: &[usize]) -> Result<(), Failure> {
+    owned_playlist(tx, id, caller)?;
+    let (_, songs) = playlist(tx, caller, id)?;
+    for position in positions {
+        let song = songs.get(*position).ok_or_else(|| {
+            Failure::NotFound(format!("playlist {id} has no song at index {position} (it has {})", songs.len()))
+        })?;
+        tx.execute("DELETE FROM music_playlist_song WHERE playlist_id = ?1 AND song_id = ?2", [id, song.id])?;
+    }
+    Ok(())
+}

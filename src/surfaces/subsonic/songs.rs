@@ -1,0 +1,221 @@
+//! Songs, favourites (stars), the user and the fixed answers. A Subsonic song is a row of
+//! the music surface's library (`music::collection`), its ids the music `mid`s.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::{Answer, Fault, Outcome, Params};
+use crate::files::{Bucket, FileStore};
+use crate::identity::{accounts, Caller};
+use crate::surfaces::music::collection::{self, Pick, Track};
+use crate::AppState;
+
+/// The one music folder: the library of uploaded songs.
+pub const FOLDER_ID: i64 = 1;
+
+pub fn iso(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn year(secs: i64) -> i64 {
+    use chrono::Datelike;
+    chrono::DateTime::from_timestamp(secs, 0).map_or(1970, |t| t.year() as i64)
+}
+
+pub fn content_type(suffix: &str) -> &'static str {
+    match suffix {
+        "mp3" => "audio/mpeg",
+        "flac" => "audio/flac",
+        "ogg" | "oga" => "audio/ogg",
+        "opus" => "audio/opus",
+        "m4a" | "mp4" => "audio/mp4",
+        "aac" => "audio/aac",
+        "wav" => "audio/wav",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A song as a Subsonic `Child`.
+pub fn child(files: &FileStore, track: &Track) -> Value {
+    let suffix = track.res_file.rsplit_once('.').map_or("", |(_, ext)| ext).to_ascii_lowercase();
+    let size =
+        files.path(Bucket::Songs, &track.res_file).and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len());
+    let mut song = json!({
+        "id": track.id.to_string(),
+        "parent": FOLDER_ID.to_string(),
+        "isDir": false,
+        "title": track.title,
+        "artist": track.artist,
+        "year": year(track.published_at),
+        "size": size,
+        "contentType": content_type(&suffix),
+        "suffix": suffix,
+        "path": format!("{}.{suffix}", track.title),
+        "type": "music",
+        "mediaType": "song",
+        "isVideo": false,
+        "created": iso(track.created_at),
+    });
+    if let Some(first) = track.creators.first() {
+        song["artistId"] = json!(first.to_string());
+    }
+    if track.cover_file.is_some() {
+        song["coverArt"] = json!(format!("mf-{}", track.id));
+    }
+    if let Some(at) = track.starred_at {
+        song["starred"] = json!(iso(at));
+    }
+    song
+}
+
+fn children(files: &FileStore, tracks: &[Track]) -> Vec<Value> {
+    tracks.iter().map(|t| child(files, t)).collect()
+}
+
+/// A song id as Subsonic clients send it (the music `mid`); 70 when it is not one.
+pub fn song_id(text: &str) -> Result<i64, Fault> {
+    text.trim().parse().map_err(|_| Fault::not_found(format!("no song '{text}'")))
+}
+
+pub fn license() -> Outcome {
+    Ok(Answer::Body(json!({ "license": { "valid": true } })))
+}
+
+pub fn extensions() -> Outcome {
+    Ok(Answer::Body(json!({ "openSubsonicExtensions": [
+        { "name": "apiKeyAuthentication", "versions": [1] },
+        { "name": "formPost", "versions": [1] },
+        { "name": "songLyrics", "versions": [1] },
+    ] })))
+}
+
+pub fn music_folders() -> Outcome {
+    Ok(Answer::Body(json!({ "musicFolders": { "musicFolder": [{ "id": FOLDER_ID, "name": "hearth" }] } })))
+}
+
+/// The caller, or (for administrators) any account by login name.
+pub async fn user(app: &AppState, caller: &Caller, p: &Params) -> Outcome {
+    let username = p.require("username")?.to_owned();
+    let (self_id, admin) = (caller.account_id, caller.is_admin());
+    let account = app.db.read(move |c| Ok::<_, Fault>(accounts::by_username(c, &username)?)).await?;
+    let account = account.filter(|a| a.id == self_id || admin);
+    let account = account.ok_or_else(|| Fault::not_found("no such user (you may read only your own)"))?;
+    let held = app.db.read(move |c| Ok::<_, Fault>(crate::identity::roles::of_account(c, account.id)?)).await?;
+    let music = Caller { account_id: account.id, session_id: 0, roles: held };
+    Ok(Answer::Body(json!({ "user": {
+        "username": account.username.unwrap_or_default(),
+        "email": "",
+        "scrobblingEnabled": true,
+        "adminRole": music.is_admin(),
+        "settingsRole": false,
+        "downloadRole": true,
+        "uploadRole": music.is_admin() || music.has_role(crate::identity::roles::CREATOR),
+        "playlistRole": true,
+        "coverArtRole": false,
+        "commentRole": false,
+        "podcastRole": false,
+        "streamRole": true,
+        "jukeboxRole": false,
+        "shareRole": false,
+        "videoConversionRole": false,
+        "folder": [FOLDER_ID],
+    } })))
+}
+
+pub async fn song(app: &Arc<AppState>, caller: &Caller, p: &Params) -> Outcome {
+    let id = song_id(p.require("id")?)?;
+    let (caller, files) = (caller.clone(), app.files.clone());
+    let song = app.db.read(move |c| Ok::<_, Fault>(child(&files, &collection::track(c, &caller, id)?))).await?;
+    Ok(Answer::Body(json!({ "song": song })))
+}
+
+pub async fn random(app: &Arc<AppState>, caller: &Caller, p: &Params) -> Outcome {
+    let size = p.int_in("size", 10, 1, 500)?;
+    let (caller, files) = (caller.clone(), app.files.clone());
+    let songs = app
+        .db
+        .read(move |c| Ok::<_, Fault>(children(&files, &collection::tracks(c, &caller, Pick::Random, size, 0)?)))
+        .await?;
+    Ok(Answer::Body(json!({ "randomSongs": { "song": songs } })))
+}
+
+/// search2 / search3: songs whose name or creator contains `query` (empty or `""`: all,
+/// which is how clients sync a library). There are no artist or album rows yet.
+pub async fn search(app: &Arc<AppState>, caller: &Caller, p: &Params, key: &str) -> Outcome {
+    let query = p.get("query").unwrap_or("").trim();
+    let query = if query == "\"\"" { "" } else { query.trim_end_matches('*') }.to_owned();
+    let count = p.int_in("songCount", 20, 0, 500)?;
+    let offset = p.int_in("songOffset", 0, 0, i64::MAX)?;
+    let (caller, files) = (caller.clone(), app.files.clone());
+    let songs = app
+        .db
+        .read(move |c| {
+            let found = collection::tracks(c, &caller, Pick::Search(&query), count, offset)?;
+            Ok::<_, Fault>(children(&files, &found))
+        })
+        .await?;
+    Ok(Answer::Body(json!({ key: { "song": songs } })))
+}
+
+pub async fn starred(app: &Arc<AppState>, caller: &Caller, key: &str) -> Outcome {
+    let (caller, files) = (caller.clone(), app.files.clone());
+    let songs = app
+        .db
+        .read(move |c| Ok::<_, Fault>(children(&files, &collection::tracks(c, &caller, Pick::Starred, i64::MAX, 0)?)))
+        .await?;
+    Ok(Answer::Body(json!({ key: { "song": songs } })))
+}
+
+/// star / unstar: the music surface's favourites. Albums and artists have no rows yet.
+pub async fn star(app: &AppState, caller: &Caller, p: &Params, on: bool) -> Outcome {
+    if let Some(other) = p.get("albumId").or(p.get("artistId")) {
+        return Err(Fault::not_found(format!("no album or artist '{other}': hearth stars songs only")));
+    }
+    let ids = p.all("id").into_iter().map(song_id).collect::<Result<Vec<_>, _>>()?;
+    if ids.is_empty() {
+        return Err(Fault::missing("id"));
+    }
+    let caller = caller.clone();
+    app.db
+        .write(move |tx| {
+            for id in ids {
+                collection::set_favourite(tx, &caller, id, on)?;
+            }
+            Ok::<_, Fault>(())
+        })
+        .await?;
+    Ok(Answer::Body(json!({})))
+}
+
+/// Accepted for songs the caller may see; the music surface keeps no play counts.
+pub async fn scrobble(app: &AppState, caller: &Caller, p: &Params) -> Outcome {
+    let ids = p.all("id").into_iter().map(song_id).collect::<Result<Vec<_>, _>>()?;
+    if ids.is_empty() {
+        return Err(Fault::missing("id"));
+    }
+    let caller = caller.clone();
+    app.db
+        .read(move |c| {
+            for id in ids {
+                collection::track(c, &caller, id)?;
+            }
+            Ok::<_, Fault>(())
+        })
+        .await?;
+    Ok(Answer::Body(json!({})))
+}
+
+/// OpenSubsonic songLyrics: the song's lyric text, one line per line, unsynced.
+pub async fn lyrics_by_song(app: &AppState, caller: &Caller, p: &Params) -> Outcome {
+    let id = song_id(p.require("id")?)?;
+    let caller = caller.clone();
+    let track = app.db.read(move |c| Ok::<_, Fault>(collection::track(c, &caller, id)?)).await?;
+    let lines: Vec<Value> = track.lyric.lines().map(|l| json!({ "value": l })).collect();
+    let list = if lines.is_empty() {
+        json!([])
+    } else {
+        json!([{ "displayArtist": track.artist, "displayTitle": track.title, "lang": "xxx", "synced": false, "line": lines }])
+    };
+    Ok(Answer::Body(json!({ "lyricsList": { "structuredLyrics": list } })))
+}
