@@ -25,6 +25,7 @@ mod envelopes;
 mod foundation;
 mod hardening;
 mod lifecycle;
+mod metrics;
 mod music_playlists;
 mod music_songs;
 mod music_users;
