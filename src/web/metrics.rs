@@ -69,13 +69,20 @@ pub fn install() -> &'static PrometheusHandle {
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
     describe_counter!(REQUESTS, "HTTP requests answered, by surface, method, operation template and status class");
-    describe_histogram!(REQUEST_SECONDS, Unit::Seconds, "Time to the answer's headers, by surface, method and operation");
+    describe_histogram!(
+        REQUEST_SECONDS,
+        Unit::Seconds,
+        "Time to the answer's headers, by surface, method and operation"
+    );
     describe_histogram!(POOL_WAIT_SECONDS, Unit::Seconds, "Time a database call waited for a pooled connection");
     describe_gauge!(DB_CALLS_WAITING, "Database calls waiting for a pooled connection");
     describe_gauge!(DB_CALLS_IN_FLIGHT, "Database calls begun and not finished (waiting or on a blocking thread)");
     describe_counter!(ALERT_MESSAGES, "MQTT messages to Home Assistant: delivered (acknowledged) or dropped");
     describe_gauge!(ALERTS_QUEUED, "Care alerts waiting for the alert task");
-    describe_counter!(WEBHOOK_ATTEMPTS, "Webhook delivery attempts: delivered, retry (failed, will retry), failed (gave up)");
+    describe_counter!(
+        WEBHOOK_ATTEMPTS,
+        "Webhook delivery attempts: delivered, retry (failed, will retry), failed (gave up)"
+    );
     describe_gauge!(WEBHOOKS_PENDING, "Webhook events waiting for delivery");
     describe_gauge!(RSS_BYTES, Unit::Bytes, "Resident set size of the process");
 }

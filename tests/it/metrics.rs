@@ -175,7 +175,8 @@ async fn metrics_report_the_database_queues_and_memory() {
     assert!(value("hearth_db_pool_wait_seconds_count").is_some_and(|n| n >= 1.0), "pool waits are timed");
     assert!(value("hearth_db_calls_in_flight").is_some_and(|n| n >= 0.0));
     assert_eq!(value("hearth_webhooks_pending"), Some(0.0));
-    assert_eq!(value("hearth_alerts_queued"), Some(0.0));
+    // Alerts may be on their way at start (cameras are synced); the depth is there.
+    assert!(value("hearth_alerts_queued").is_some_and(|n| (0.0..=1024.0).contains(&n)));
 }
 
 #[test]
