@@ -29,6 +29,14 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_LOG")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+    /// Log line format: `text` (plain, coloured only on a terminal) or `json` (one object a line)
+    #[arg(long, env = "HEARTH_LOG_FORMAT", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
+    /// Bearer token that GET /metrics requires (unset: /metrics answers 404 and nothing is recorded)
+    #[arg(long, env = "HEARTH_METRICS_TOKEN", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_token: Option<String>,
     /// Largest accepted non-upload request body, in bytes
     #[arg(long, env = "HEARTH_JSON_LIMIT")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -194,6 +202,8 @@ pub struct Config {
     pub compat_root: String,
     pub public_url: Option<String>,
     pub log: String,
+    pub log_format: String,
+    pub metrics_token: Option<String>,
     pub json_limit: u64,
     pub upload_limit: u64,
     pub login_max_failures: u32,
@@ -246,6 +256,8 @@ impl Default for Config {
             compat_root: "care".into(),
             public_url: None,
             log: "info".into(),
+            log_format: "text".into(),
+            metrics_token: None,
             // An 8 MiB care snapshot (the largest the contract allows) is 10.7 MiB as base64.
             json_limit: 12 * 1024 * 1024,
             upload_limit: 64 * 1024 * 1024,
@@ -318,6 +330,12 @@ impl Config {
         if self.compat_root != "none" && crate::surfaces::registry::find(&self.compat_root).is_none() {
             let names: Vec<&str> = crate::surfaces::registry::surfaces().iter().map(|s| s.name).collect();
             bail!("compat_root must be one of {} or none, not {:?}", names.join(", "), self.compat_root);
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            bail!("log_format must be text or json, not {:?}", self.log_format);
+        }
+        if self.metrics_token.as_deref().is_some_and(|t| t.trim().len() < 16) {
+            bail!("metrics_token must have at least 16 characters (or be left unset to turn /metrics off)");
         }
         if self.json_limit == 0 || self.upload_limit == 0 {
             bail!("body limits must be above zero");

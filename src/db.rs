@@ -1,7 +1,8 @@
 //! The one SQLite database: a start-up connection that switches on WAL and applies the
 //! migrations in `schema.sql`, then a pool whose connections only set per-connection pragmas.
 //! All work runs on blocking threads, a semaphore sized to the pool keeping waiters queued
-//! as futures instead of parked threads.
+//! as futures instead of parked threads. With metrics on, each call reports how long it
+//! waited for a connection and how many calls wait or run.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -51,10 +52,18 @@ impl Db {
         E: From<DbError> + Send + 'static,
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
+        // Moved into the blocking closure: a call whose client went away still counts until
+        // its thread is done with it.
+        let in_flight = Counted::new(crate::web::metrics::DB_CALLS_IN_FLIGHT);
+        let waiting = Counted::new(crate::web::metrics::DB_CALLS_WAITING);
+        let asked = std::time::Instant::now();
         let _permit = self.permits.acquire().await.map_err(|_| DbError::Task)?;
+        drop(waiting);
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
+            let _in_flight = in_flight;
             let conn = pool.get().map_err(DbError::from)?;
+            metrics::histogram!(crate::web::metrics::POOL_WAIT_SECONDS).record(asked.elapsed().as_secs_f64());
             f(&conn)
         })
         .await
@@ -82,6 +91,22 @@ impl Db {
         let conn = self.pool.get()?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
+    }
+}
+
+/// One in a gauge while it lives; dropped also when the caller's future is (a client gone).
+struct Counted(&'static str);
+
+impl Counted {
+    fn new(gauge: &'static str) -> Counted {
+        metrics::gauge!(gauge).increment(1.0);
+        Counted(gauge)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        metrics::gauge!(self.0).decrement(1.0);
     }
 }
 

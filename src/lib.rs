@@ -202,6 +202,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             links.join("\n")
         );
     }
+    // Before the first request, so every request is counted from the start.
+    let metrics = app.config.metrics_token.is_some().then(web::metrics::install);
     let (stop, stopped) = oneshot::channel::<()>();
     let (acceptor, endpoint) =
         web::connections::header_timeout(acceptor, routes(app.clone()), app.config.header_timeout_secs);
@@ -222,15 +224,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let trim = tokio::spawn(memory::trim_forever());
     let alerts = tokio::spawn(alerts::run(app.clone(), base));
     let music_scans = tokio::spawn(surfaces::music::scan::schedule(app.clone()));
+    let mut background = vec![janitor, webhooks, backups, trim, alerts, music_scans];
+    background.extend(metrics.map(|handle| tokio::spawn(web::metrics::upkeep_forever(handle))));
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "hearth is serving");
-    Ok(Running {
-        addr,
-        app,
-        setup_token,
-        stop: Some(stop),
-        task,
-        background: vec![janitor, webhooks, backups, trim, alerts, music_scans],
-    })
+    Ok(Running { addr, app, setup_token, stop: Some(stop), task, background })
 }
 
 /// Removes what expires: sessions (also checked on every use), captchas, SMS codes, and

@@ -161,9 +161,8 @@ fn main() -> anyhow::Result<()> {
         _ => cli.settings.clone(),
     };
     let config = Config::load(&cli.data, &settings)?;
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).context("log filter")?)
-        .init();
+    // Lives to the end of `main`, so lines still buffered are written before the process exits.
+    let _log = hearth::web::log::init(&config.log, &config.log_format)?;
     let runtime = tokio::runtime::Runtime::new()?;
     match command {
         Command::Serve { .. } => runtime.block_on(serve(config)),

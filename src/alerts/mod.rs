@@ -56,8 +56,14 @@ impl Alerts {
     /// Never waits.
     fn send(&self, alert: Alert) {
         if let Err(mpsc::error::TrySendError::Full(alert)) = self.sender.try_send(alert) {
+            metrics::counter!(crate::web::metrics::ALERT_MESSAGES, "outcome" => "dropped").increment(1);
             tracing::warn!(?alert, "the alert queue is full; this alert reaches only the live stream");
         }
+    }
+
+    /// Alerts waiting for the background task.
+    pub fn queued(&self) -> usize {
+        self.sender.max_capacity() - self.sender.capacity()
     }
 }
 

@@ -90,6 +90,10 @@ async fn poll(mut eventloop: EventLoop, connected: mpsc::Sender<()>) {
                 down = false;
                 let _ = connected.try_send(());
             }
+            // Every message is sent at least once (QoS 1): the broker's PUBACK is delivery.
+            Ok(Event::Incoming(Packet::PubAck(_))) => {
+                metrics::counter!(crate::web::metrics::ALERT_MESSAGES, "outcome" => "delivered").increment(1);
+            }
             Ok(_) => {}
             Err(e) => {
                 // Once per outage, not once per retry.
@@ -180,6 +184,7 @@ impl Ha {
     fn publish(&self, topic: String, retain: bool, payload: impl Into<Vec<u8>>) {
         // A full request queue means a long outage; the state is published again on reconnect.
         if let Err(e) = self.client.try_publish(topic, QoS::AtLeastOnce, retain, payload) {
+            metrics::counter!(crate::web::metrics::ALERT_MESSAGES, "outcome" => "dropped").increment(1);
             tracing::debug!(error = %e, "an MQTT message was dropped");
         }
     }

@@ -22,9 +22,19 @@ pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) ->
         let app = app.clone();
         async move {
             let op = app.operations.get().and_then(|ops| ops.resolve(S::NAME, req.method(), req.uri().path())).cloned();
+            // The request log labels its metrics with the template, never the raw path.
+            let label = crate::web::metrics::enabled().then(|| crate::web::metrics::RouteLabel {
+                surface: S::NAME,
+                operation: op.as_ref().map_or_else(|| "unmatched".into(), |op| format!("/{}{}", S::NAME, op.path)),
+            });
             let mut req = match admit::<S>(&app, req, op.as_ref()).await {
                 Ok(req) => req,
-                Err(refusal) => return Ok(refusal),
+                Err(mut refusal) => {
+                    if let Some(label) = label {
+                        refusal.extensions_mut().insert(label);
+                    }
+                    return Ok(refusal);
+                }
             };
             // No operation means no handler will read the body: keep it (bounded by the
             // limit above) so the failure can echo what the envelope echoes.
@@ -74,6 +84,9 @@ pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) ->
                 if let Ok(value) = allow.parse() {
                     response.headers_mut().insert(header::ALLOW, value);
                 }
+            }
+            if let Some(label) = label {
+                response.extensions_mut().insert(label);
             }
             Ok(response)
         }

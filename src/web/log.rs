@@ -1,7 +1,9 @@
 //! One log line per request: method, path with secrets masked, status, latency, request id.
 //! Bodies are never logged, and query values that may be secrets are replaced by `***`.
-//! Every answer leaves here with the security headers of `headers.rs`.
+//! Every answer leaves here with the security headers of `headers.rs`, and is counted in
+//! the request metrics (`metrics.rs`) when they are on.
 
+use std::io::IsTerminal;
 use std::time::Instant;
 
 use poem::http::HeaderValue;
@@ -12,16 +14,42 @@ use crate::identity::tokens::random_hex;
 const SECRET_PARAMS: &[&str] =
     &["token", "password", "pass", "pwd", "secret", "appsecret", "hash", "code", "access_token", "key", "signature"];
 
+/// Sets the process's log output up: lines go to a background thread that writes stdout,
+/// so a slow terminal, pipe or journald never holds up a request. Should that thread fall a
+/// whole buffer behind, lines are dropped (and counted by tracing-appender) rather than
+/// making requests wait. Colour codes only reach a terminal. Keep the guard until the process
+/// ends: dropping it writes out what is still buffered.
+pub fn init(filter: &str, format: &str) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).map_err(|e| anyhow::anyhow!("log filter: {e}"))?;
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    if format == "json" {
+        // Flattened: `message` and the event's fields sit beside `level` and `target`.
+        builder.json().flatten_event(true).with_ansi(false).try_init()
+    } else {
+        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        builder.with_ansi(colour).try_init()
+    }
+    .map_err(|e| anyhow::anyhow!("setting up the log: {e}"))?;
+    Ok(guard)
+}
+
 pub async fn log_request<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> poem::Result<Response> {
     let started = Instant::now();
     let request_id = random_hex(6);
     let method = req.method().clone();
     let path = masked_path(req.uri());
+    let metered = super::metrics::enabled().then(|| req.uri().path().to_owned());
     // Errors carry their own response (each surface's guard has already enveloped its own).
     let mut response = match ep.call(req).await {
         Ok(r) => r.into_response(),
         Err(e) => e.into_response(),
     };
+    if let Some(raw_path) = metered {
+        let label = response.extensions_mut().remove::<super::metrics::RouteLabel>();
+        let label = label.unwrap_or_else(|| super::metrics::label_of(&raw_path));
+        super::metrics::record_request(label, &method, response.status(), started.elapsed());
+    }
     let headers = response.headers_mut();
     headers.insert("x-request-id", HeaderValue::from_str(&request_id).expect("hex"));
     super::headers::secure(headers);
@@ -32,6 +60,7 @@ pub async fn log_request<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> po
         status = response.status().as_u16(),
         latency_us = started.elapsed().as_micros() as u64,
         request_id = %request_id,
+        "answered"
     );
     Ok(response)
 }

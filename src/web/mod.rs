@@ -1,4 +1,4 @@
-//! What is not a surface: health, the API documentation, the admin UI.
+//! What is not a surface: health, metrics, the API documentation, the admin UI.
 
 pub mod admin;
 pub mod connections;
@@ -7,6 +7,7 @@ mod docs;
 pub mod headers;
 mod health;
 pub mod log;
+pub mod metrics;
 
 use std::sync::Arc;
 
@@ -17,7 +18,8 @@ use crate::AppState;
 pub fn routes(app: Arc<AppState>, specs: Vec<(&'static str, String)>) -> Route {
     Route::new()
         .at("/", get(poem::endpoint::make_sync(|_| Redirect::see_other("/admin/"))))
-        .at("/health", get(health::health).data(app))
+        .at("/health", get(health::health).data(app.clone()))
+        .at("/metrics", get(metrics::scrape).data(app))
         .nest("/docs", docs::endpoint(&specs))
         .at("/openapi/:file", get(docs::spec_file).data(Arc::new(specs)))
         .nest("/admin", admin::endpoint())

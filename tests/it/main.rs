@@ -28,6 +28,7 @@ mod foundation;
 mod fuzzing;
 mod hardening;
 mod lifecycle;
+mod metrics;
 mod music_playlists;
 mod music_scan;
 mod music_songs;

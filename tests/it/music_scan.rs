@@ -344,8 +344,10 @@ async fn the_command_line_scans_into_the_data_folder() {
     let hearth = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_hearth")).arg("--data").arg(&data).args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        // The summary is the last line; the log may come before it.
-        String::from_utf8(out.stdout).unwrap().lines().last().unwrap_or_default().to_owned()
+        // The log shares stdout and is written by its own thread, so it may come before or
+        // after the summary.
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        stdout.lines().rfind(|line| line.starts_with("scanned ")).unwrap_or_default().to_owned()
     };
     hearth(&["admin", "create", "--username", "root", "--password", PASSWORD]);
     let folder_arg = folder.to_str().unwrap();

@@ -158,6 +158,12 @@ pub async fn deliver_forever(app: Arc<AppState>) {
         };
         for event in batch {
             let attempt = post(&client, &event).await;
+            let outcome = match (attempt.succeeded(), event.attempts + 1 >= max_attempts) {
+                (true, _) => "delivered",
+                (false, false) => "retry",
+                (false, true) => "failed",
+            };
+            metrics::counter!(crate::web::metrics::WEBHOOK_ATTEMPTS, "outcome" => outcome).increment(1);
             if !attempt.succeeded() {
                 tracing::info!(event = %event.event_id, error = ?attempt.error, "webhook delivery failed; will retry");
             }
@@ -170,6 +176,11 @@ pub async fn deliver_forever(app: Arc<AppState>) {
             }
         }
     }
+}
+
+/// Events still to be delivered, due or waiting for a retry.
+pub fn pending(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT count(*) FROM webhook_event WHERE status = 'pending'", [], |r| r.get(0))
 }
 
 pub struct Delivery {
