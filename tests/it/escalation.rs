@@ -197,3 +197,28 @@ async fn acknowledging_midway_stops_escalation_at_once() {
     assert_eq!(scalar(&server, "SELECT sent FROM alert_escalation"), after_ack);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_restart_resumes_the_schedule_without_sending_early() {
+    let service = PushService::start().await;
+    let server = TestServer::start_with(|c| {
+        c.push_endpoint_hosts = vec!["127.0.0.1".into()];
+        c.care_escalate_after_secs = 3;
+        c.care_escalate_repeat = 2;
+    })
+    .await;
+    let s = scene(&server).await;
+    subscribe(&server, &s.root, &Browser::new(), service.endpoint("/push/root")).await;
+    upload(&server, &s.camera, "fell before a restart").await;
+    poll_until("a first escalation", || {
+        scalar(&server, "SELECT COALESCE((SELECT sent FROM alert_escalation), 0)") == 1
+    })
+    .await;
+    let due = scalar(&server, "SELECT next_at FROM alert_escalation");
+    let server = server.restart().await;
+    poll_until("the second escalation", || escalations_queued(&server) == 2).await;
+    let last = scalar(&server, "SELECT MAX(created_at) FROM push_message WHERE kind = 'escalation'");
+    assert!(last >= due / 1000, "the second round was queued at {last}, before it was due at {due} ms");
+    assert_eq!(scalar(&server, "SELECT sent FROM alert_escalation"), 2);
+    server.stop().await;
+}
