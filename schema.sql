@@ -570,3 +570,13 @@ CREATE TABLE app_password (
     last_used_at INTEGER
 );
 CREATE INDEX app_password_by_account ON app_password(account_id);
+-- migration 13: fall escalation
+-- One row per fall notice still to be escalated (src/alerts/escalate.rs): how many times it
+-- was sent again and when the next time is due, so a restart neither forgets nor resends early.
+CREATE TABLE alert_escalation (
+    notice_id INTEGER PRIMARY KEY REFERENCES notice(id) ON DELETE CASCADE,
+    sent      INTEGER NOT NULL DEFAULT 0,
+    next_at   INTEGER NOT NULL,
+    done      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX alert_escalation_due ON alert_escalation(done, next_at);

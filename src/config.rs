@@ -191,6 +191,20 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_PUSH_ENDPOINT_HOSTS", value_delimiter = ',', global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push_endpoint_hosts: Option<Vec<String>>,
+    /// Care: a fall nobody bound to the camera acknowledged within this many seconds is sent
+    /// again, also to the escalation roles (0: off)
+    #[arg(long, env = "HEARTH_CARE_ESCALATE_AFTER_SECS", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub care_escalate_after_secs: Option<u64>,
+    /// Care: how many times an unacknowledged fall is escalated, one interval apart
+    #[arg(long, env = "HEARTH_CARE_ESCALATE_REPEAT", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub care_escalate_repeat: Option<u32>,
+    /// Care: names of the roles whose holders also get escalations, within their data scope
+    /// (comma-separated)
+    #[arg(long, env = "HEARTH_CARE_ESCALATE_ROLES", value_delimiter = ',', global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub care_escalate_roles: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -241,6 +255,9 @@ pub struct Config {
     pub music_scan_interval_mins: u64,
     pub music_scan_owner: Option<String>,
     pub push_endpoint_hosts: Vec<String>,
+    pub care_escalate_after_secs: u64,
+    pub care_escalate_repeat: u32,
+    pub care_escalate_roles: Vec<String>,
 }
 
 /// The push services of Chrome/Edge/Android, Firefox, Safari/iOS and Windows: the default
@@ -296,6 +313,9 @@ impl Default for Config {
             music_scan_interval_mins: 60,
             music_scan_owner: None,
             push_endpoint_hosts: PUSH_SERVICES.map(String::from).to_vec(),
+            care_escalate_after_secs: 300,
+            care_escalate_repeat: 3,
+            care_escalate_roles: vec!["管理员".into(), "超级管理员".into()],
         }
     }
 }

@@ -1,11 +1,13 @@
 //! Care alerts beyond the care surface's own SSE stream: Home Assistant over MQTT, Web Push,
-//! and cameras going offline and back (told to the SSE stream as `event: device`).
+//! cameras going offline and back (told to the SSE stream as `event: device`), and
+//! escalation of falls nobody acknowledged (`event: escalation`).
 //!
 //! Care's handlers call one function per happening (`fall`, `acknowledged`,
 //! `devices_changed`); it hands a small message to a bounded channel and returns at once.
 //! One background task does the slow part (database reads, the broker, queueing pushes), so
 //! a broker or push service that is down or slow never holds up a camera's upload.
 
+pub mod escalate;
 pub mod mqtt;
 pub mod offline;
 pub mod push;
@@ -25,6 +27,8 @@ pub enum Alert {
     Acknowledged(i64),
     /// A camera was added, or may have gone.
     DevicesChanged,
+    /// An unacknowledged fall was sent again (the notice's row id); its pushes are queued.
+    Escalated(i64),
 }
 
 /// Alerts waiting for the background task. A burst beyond this is dropped with a warning;
@@ -34,6 +38,8 @@ const QUEUE: usize = 1024;
 pub struct Alerts {
     /// Cameras going offline and back, for the live streams.
     pub devices: tokio::sync::broadcast::Sender<offline::DeviceChange>,
+    /// Falls sent again, for the live streams of those they went to.
+    pub escalations: tokio::sync::broadcast::Sender<escalate::Escalation>,
     /// Wakes the push worker when messages were queued.
     pub push_queued: tokio::sync::Notify,
     sender: mpsc::Sender<Alert>,
@@ -45,6 +51,7 @@ impl Default for Alerts {
         let (sender, receiver) = mpsc::channel(QUEUE);
         Alerts {
             devices: tokio::sync::broadcast::channel(256).0,
+            escalations: tokio::sync::broadcast::channel(256).0,
             push_queued: tokio::sync::Notify::new(),
             sender,
             receiver: Mutex::new(Some(receiver)),
@@ -79,6 +86,10 @@ pub fn devices_changed(app: &AppState) {
     app.alerts.send(Alert::DevicesChanged);
 }
 
+fn escalated(app: &AppState, notice: i64) {
+    app.alerts.send(Alert::Escalated(notice));
+}
+
 /// The task that fans alerts out, until the server stops. `base_url` makes links absolute.
 pub async fn run(app: Arc<AppState>, base_url: String) {
     let Some(mut receiver) = app.alerts.receiver.lock().expect("alerts lock").take() else { return };
@@ -91,6 +102,7 @@ pub async fn run(app: Arc<AppState>, base_url: String) {
             }
             if let Alert::Fall(notice) = alert {
                 queue_push(&app, notice, "fall", &base_url).await;
+                schedule_escalation(&app, notice).await;
             }
         }
     };
@@ -99,6 +111,7 @@ pub async fn run(app: Arc<AppState>, base_url: String) {
         offline::watch(app.clone(), base_url.clone()),
         mqtt::run(app.clone(), base_url.clone(), mqtt_receiver),
         push::deliver::deliver_forever(app.clone()),
+        escalate::watch(app.clone(), base_url.clone()),
     );
 }
 
@@ -111,5 +124,16 @@ async fn queue_push(app: &AppState, notice: i64, kind: &'static str, base_url: &
         Ok(0) => {}
         Ok(_) => app.alerts.push_queued.notify_one(),
         Err(e) => tracing::warn!(error = %e, notice, "queueing push messages failed"),
+    }
+}
+
+async fn schedule_escalation(app: &AppState, notice: i64) {
+    let after = app.config.care_escalate_after_secs;
+    if after == 0 {
+        return;
+    }
+    let scheduled = app.db.write(move |tx| Ok::<_, crate::db::DbError>(escalate::schedule(tx, notice, after)?)).await;
+    if let Err(e) = scheduled {
+        tracing::warn!(error = %e, notice, "scheduling the escalation of a fall failed");
     }
 }

@@ -300,7 +300,8 @@ impl Ha {
     async fn handle(&mut self, alert: Alert) {
         match alert {
             Alert::DevicesChanged => self.sync().await,
-            Alert::Fall(notice) => self.fall(notice).await,
+            Alert::Fall(notice) => self.fall(notice, false).await,
+            Alert::Escalated(notice) => self.fall(notice, true).await,
             Alert::Acknowledged(notice) => {
                 let state = self
                     .app
@@ -325,7 +326,8 @@ impl Ha {
         }
     }
 
-    async fn fall(&mut self, notice: i64) {
+    /// An escalation repeats only the event: the sensors and the image already show the fall.
+    async fn fall(&mut self, notice: i64, escalated: bool) {
         let found = self.app.db.read(move |c| Ok::<_, DbError>(fall(c, notice)?)).await;
         let fall = match found {
             Ok(Some(fall)) => fall,
@@ -343,11 +345,14 @@ impl Ha {
             "device_id": device,
             "content": fall.content,
             "createtime": local_datetime(fall.created_at),
-            "escalated": false,
+            "escalated": escalated,
             "image_url": format!("{}/open/api/care/notices/{}/image", self.base_url, fall.event_id),
         });
         // The event first: it is what a Home Assistant automation waits for.
         self.publish(self.camera_topic(device, "event"), false, event.to_string());
+        if escalated {
+            return;
+        }
         self.publish(self.camera_topic(device, "fall"), true, "ON");
         let files = self.app.files.clone();
         let file = fall.file.clone();

@@ -17,6 +17,24 @@ pub fn of_account(conn: &Connection, account_id: i64) -> rusqlite::Result<Vec<i6
     roles
 }
 
+/// Enabled accounts holding an enabled role with one of these names.
+pub fn holders(conn: &Connection, names: &[String]) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT ar.account_id FROM account_role ar JOIN role r ON r.id = ar.role_id
+         JOIN account a ON a.id = ar.account_id
+         WHERE r.name = ?1 AND r.enabled = 1 AND a.enabled = 1",
+    )?;
+    let mut accounts = Vec::new();
+    for name in names {
+        for id in stmt.query_map([name.trim()], |r| r.get(0))? {
+            accounts.push(id?);
+        }
+    }
+    accounts.sort_unstable();
+    accounts.dedup();
+    Ok(accounts)
+}
+
 pub fn grant(conn: &Connection, account_id: i64, role_id: i64) -> rusqlite::Result<()> {
     conn.execute("INSERT OR IGNORE INTO account_role (account_id, role_id) VALUES (?1, ?2)", [account_id, role_id])?;
     Ok(())

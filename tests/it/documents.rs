@@ -228,9 +228,9 @@ async fn streams_files_and_required_parameters_are_declared_as_served() {
     let care = b.spec("care").await;
     let stream = &care["paths"]["/api/notice/stream"]["get"]["responses"]["200"]["content"];
     let event = &stream["text/event-stream"]["schema"];
-    // `device` events (a camera offline or back) carry no id: only notices resume.
+    // `device` (a camera offline or back) and `escalation` events carry no id: only notices resume.
     assert_eq!(event["required"], json!(["event", "data"]), "one schema per event: {stream}");
-    assert_eq!(event["properties"]["event"]["enum"], json!(["notice", "device"]));
+    assert_eq!(event["properties"]["event"]["enum"], json!(["notice", "device", "escalation"]));
     assert!(stream["application/json; charset=utf-8"].is_object(), "a refused stream answers in the envelope");
 
     let music = b.spec("music").await;

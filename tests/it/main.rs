@@ -24,6 +24,7 @@ mod connections;
 mod crash;
 mod documents;
 mod envelopes;
+mod escalation;
 mod foundation;
 mod fuzzing;
 mod hardening;

@@ -123,13 +123,18 @@ fn payload(kind: &str, event_id: Option<&str>, device: &str, content: &str, at: 
 /// Queues `payload` for every subscription of every account that sees `device`.
 fn enqueue(conn: &Connection, device: i64, kind: &str, payload: &str) -> rusqlite::Result<usize> {
     let accounts = crate::surfaces::care::watchers(conn, device)?;
+    enqueue_to(conn, &accounts, kind, payload)
+}
+
+/// Queues `payload` for every subscription of these accounts.
+fn enqueue_to(conn: &Connection, accounts: &[i64], kind: &str, payload: &str) -> rusqlite::Result<usize> {
     let mut subscriptions = conn.prepare_cached("SELECT id FROM push_subscription WHERE account_id = ?1")?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO push_message (subscription, kind, payload, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)",
     )?;
     let time = now();
     let mut queued = 0;
-    for account in accounts {
+    for &account in accounts {
         let ids: Vec<i64> = subscriptions.query_map([account], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         for id in ids {
             insert.execute(params![id, kind, payload, time])?;
@@ -142,6 +147,21 @@ fn enqueue(conn: &Connection, device: i64, kind: &str, payload: &str) -> rusqlit
 /// Queues a fall notice (by row id) for everyone who sees its camera; `kind` is `fall` or
 /// `escalation`. Answers how many messages were queued.
 pub fn enqueue_fall(conn: &Connection, notice: i64, kind: &str, base_url: &str) -> rusqlite::Result<usize> {
+    enqueue_notice(conn, notice, kind, None, base_url)
+}
+
+/// Queues an escalation of a fall notice for exactly these accounts.
+pub fn enqueue_escalation(conn: &Connection, notice: i64, accounts: &[i64], base_url: &str) -> rusqlite::Result<usize> {
+    enqueue_notice(conn, notice, "escalation", Some(accounts), base_url)
+}
+
+fn enqueue_notice(
+    conn: &Connection,
+    notice: i64,
+    kind: &str,
+    accounts: Option<&[i64]>,
+    base_url: &str,
+) -> rusqlite::Result<usize> {
     let found = conn
         .query_row(
             "SELECT n.device_id, d.name, n.event_id, n.content, n.created_at
@@ -160,7 +180,11 @@ pub fn enqueue_fall(conn: &Connection, notice: i64, kind: &str, base_url: &str) 
         .optional()?;
     let Some((device, name, event_id, content, at)) = found else { return Ok(0) };
     let url = format!("{base_url}/admin/#/alerts/{event_id}");
-    enqueue(conn, device, kind, &payload(kind, Some(&event_id), &name, &content, at, url))
+    let body = payload(kind, Some(&event_id), &name, &content, at, url);
+    match accounts {
+        Some(accounts) => enqueue_to(conn, accounts, kind, &body),
+        None => enqueue(conn, device, kind, &body),
+    }
 }
 
 /// Queues a camera going offline or coming back for everyone who sees it.

@@ -1,7 +1,8 @@
 //! `GET /api/notice/stream?token=`: new fall notices of the caller's devices as
 //! Server-Sent Events, the moment they are stored. The event id is the notice's number, so
 //! a client that reconnects with `Last-Event-ID` first gets what it missed. Cameras of the
-//! caller going offline and back arrive as events named `device` (without an id).
+//! caller going offline and back arrive as events named `device` (without an id); falls sent
+//! again to the caller because nobody acknowledged them, as events named `escalation`.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -20,7 +21,9 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::notice::{sees_device, visible, Filter, NoticeItem};
 use super::{care_token, signed_in, Care};
+use crate::alerts::escalate::Escalation;
 use crate::alerts::offline::DeviceChange;
+use crate::clock::local_datetime;
 use crate::identity::authz::{DataScope, Operation};
 use crate::surfaces::{ApiError, Failure};
 use crate::AppState;
@@ -53,11 +56,30 @@ pub struct DeviceEvent {
     time: String,
 }
 
+/// A fall nobody bound to the camera acknowledged in time, sent again.
+#[derive(Object)]
+pub struct EscalationEvent {
+    /// The notice's number
+    id: i64,
+    /// The fall's event id
+    event_id: String,
+    /// The camera's name
+    device: String,
+    content: String,
+    /// yyyy-MM-dd HH:mm:ss, server local time, when the fall was stored
+    createtime: String,
+    /// Always true
+    escalated: bool,
+    /// 1 for the first escalation, up to `care_escalate_repeat`
+    round: u32,
+}
+
 #[derive(Union)]
 #[oai(one_of)]
 pub enum Live {
     Notice(LiveNotice),
     Device(DeviceEvent),
+    Escalation(EscalationEvent),
 }
 
 struct Watch {
@@ -68,6 +90,7 @@ struct Watch {
     after: i64,
     alerts: broadcast::Receiver<i64>,
     devices: broadcast::Receiver<DeviceChange>,
+    escalations: broadcast::Receiver<Escalation>,
     pending: VecDeque<Live>,
     recheck: tokio::time::Interval,
 }
@@ -123,6 +146,25 @@ impl Watch {
                     }
                     continue;
                 }
+                escalated = self.escalations.recv() => {
+                    match escalated {
+                        // The recipients were chosen, data scope included, when it was sent.
+                        Ok(e) if e.accounts.contains(&self.account) => {
+                            self.pending.push_back(Live::Escalation(EscalationEvent {
+                                id: e.notice,
+                                event_id: e.event_id,
+                                device: e.device,
+                                content: e.content,
+                                createtime: local_datetime(e.created_at),
+                                escalated: true,
+                                round: e.round,
+                            }))
+                        }
+                        Ok(_) | Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => return None,
+                    }
+                    continue;
+                }
                 _ = self.recheck.tick() => {
                     // The open stream counts as activity, so it keeps the token alive.
                     if self.app.identity.authenticate_session(self.token.clone()).await.is_err() {
@@ -141,7 +183,7 @@ impl Watch {
 
 #[OpenApi]
 impl StreamApi {
-    /// Live fall alerts (Server-Sent Events, event type `notice`; `device` when a camera goes offline or comes back); resumes after `Last-Event-ID`
+    /// Live fall alerts (Server-Sent Events, event type `notice`; `device` when a camera goes offline or comes back; `escalation` when an unacknowledged fall is sent again); resumes after `Last-Event-ID`
     #[oai(path = "/api/notice/stream", method = "get")]
     async fn stream(
         &self,
@@ -156,6 +198,7 @@ impl StreamApi {
         // Subscribe before reading where to start, so nothing falls in between.
         let alerts = self.0.care.alerts.subscribe();
         let devices = self.0.alerts.devices.subscribe();
+        let escalations = self.0.alerts.escalations.subscribe();
         let resume = last_event_id.0.and_then(|id| id.trim().parse::<i64>().ok());
         let after = match resume {
             Some(id) => id,
@@ -178,6 +221,7 @@ impl StreamApi {
             after,
             alerts,
             devices,
+            escalations,
             pending: VecDeque::new(),
             recheck,
         };
@@ -190,12 +234,14 @@ impl StreamApi {
                 Event::message(notice.to_json_string()).id(notice.id.to_string()).event_type(EVENT_TYPE)
             }
             Live::Device(device) => Event::message(device.to_json_string()).event_type(DEVICE_EVENT),
+            Live::Escalation(escalation) => Event::message(escalation.to_json_string()).event_type(ESCALATION_EVENT),
         })))
     }
 }
 
 const EVENT_TYPE: &str = "notice";
 const DEVICE_EVENT: &str = "device";
+const ESCALATION_EVENT: &str = "escalation";
 
 /// The stream, declared one event at a time as OpenAPI 3.2 reads a `text/event-stream`
 /// schema (and schemathesis reads it in 3.0 documents): poem-openapi would declare an array
@@ -216,19 +262,19 @@ impl ApiResponse for Alerts {
             MetaSchemaRef::Inline(Box::new(schema))
         };
         let mut event = MetaSchema::new("string");
-        event.enum_items = vec![EVENT_TYPE.into(), DEVICE_EVENT.into()];
+        event.enum_items = vec![EVENT_TYPE.into(), DEVICE_EVENT.into(), ESCALATION_EVENT.into()];
         let mut schema = MetaSchema::new("object");
         schema.required = vec!["event", "data"];
         schema.properties = vec![
             ("event", MetaSchemaRef::Inline(Box::new(event))),
             ("id", text("The notice's id, to send back as `Last-Event-ID` (`notice` events only)")),
-            ("data", text("`notice`: the notice as JSON, a `LiveNotice`; `device`: a `DeviceEvent`")),
+            ("data", text("`notice`: the notice as JSON, a `LiveNotice`; `device`: a `DeviceEvent`; `escalation`: an `EscalationEvent`")),
         ];
         let content =
             vec![MetaMediaType { content_type: "text/event-stream", schema: MetaSchemaRef::Inline(Box::new(schema)) }];
         MetaResponses {
             responses: vec![MetaResponse {
-                description: "One event per new fall notice, one per camera going offline or back",
+                description: "One event per new fall notice, one per camera going offline or back, one per escalation",
                 status: Some(200),
                 status_range: None,
                 content,
@@ -240,5 +286,6 @@ impl ApiResponse for Alerts {
     fn register(registry: &mut Registry) {
         LiveNotice::register(registry);
         DeviceEvent::register(registry);
+        EscalationEvent::register(registry);
     }
 }
