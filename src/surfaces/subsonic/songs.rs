@@ -193,7 +193,7 @@ pub async fn starred(app: &Arc<AppState>, caller: &Caller, key: &str) -> Outcome
     Ok(Answer::Body(json!({ key: { "song": songs } })))
 }
 
-/// star / unstar: the music surface's favourites. Albums and artists have no rows yet.
+/// star / unstar: the music surface's favourites, which are of songs only.
 pub async fn star(app: &AppState, caller: &Caller, p: &Params, on: bool) -> Outcome {
     if let Some(other) = p.get("albumId").or(p.get("artistId")) {
         return Err(Fault::not_found(format!("no album or artist '{other}': hearth stars songs only")));
