@@ -136,3 +136,42 @@ async fn a_real_client_browses_artists_albums_and_genres_of_a_scanned_folder() {
     let on_disk = std::fs::read(folder.path().join("The Swell/Harbour Lights/c.flac")).unwrap();
     assert!(res.bytes().await.unwrap() == on_disk, "stream differs from the file in the folder");
 }
+
+/// The JSON `subsonic-response` of GET /rest/<method> as root with this app password.
+async fn rest_json(server: &crate::common::TestServer, secret: &str, method: &str, params: &[(&str, &str)]) -> Value {
+    let mut query = vec![("v", "1.16.1"), ("c", "test"), ("f", "json"), ("u", "root"), ("p", secret)];
+    query.extend_from_slice(params);
+    let res = server.client.get(server.url(&format!("/rest/{method}"))).query(&query).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.json::<Value>().await.unwrap()["subsonic-response"].clone()
+}
+
+#[tokio::test]
+async fn album_methods_refuse_bad_parameters_with_the_spec_codes() {
+    let folder = tempfile::tempdir().unwrap();
+    make(&folder.path().join("a/1.mp3"), &song("Only", "Solo", "Alone", 1, "2001", "Pop"));
+    let (server, system, _) = server_for(folder.path()).await;
+    scan(&server, &system).await;
+    let (_, secret) = app_password(&server, "root", "phone").await;
+    let code = |answer: &Value| {
+        assert_eq!(answer["status"], "failed", "{answer}");
+        answer["error"]["code"].as_i64().unwrap()
+    };
+
+    assert_eq!(code(&rest_json(&server, &secret, "getAlbumList2", &[]).await), 10);
+    assert_eq!(code(&rest_json(&server, &secret, "getAlbumList2", &[("type", "byYear"), ("fromYear", "1")]).await), 10);
+    assert_eq!(code(&rest_json(&server, &secret, "getAlbumList", &[("type", "byGenre")]).await), 10);
+    let odd = rest_json(&server, &secret, "getAlbumList2", &[("type", "loudest")]).await;
+    assert_eq!(code(&odd), 0);
+    assert!(odd["error"]["message"].as_str().unwrap().contains("loudest"), "{odd}");
+    assert_eq!(code(&rest_json(&server, &secret, "getAlbum", &[("id", "al-999")]).await), 70);
+    assert_eq!(code(&rest_json(&server, &secret, "getArtist", &[("id", "ar-x")]).await), 70);
+    assert_eq!(code(&rest_json(&server, &secret, "getMusicDirectory", &[("id", "zz-1")]).await), 70);
+
+    // Lists nothing counts are empty but well formed; the one album is there by name.
+    let frequent = rest_json(&server, &secret, "getAlbumList2", &[("type", "frequent")]).await;
+    assert_eq!(frequent["albumList2"]["album"], json!([]), "{frequent}");
+    let listed = rest_json(&server, &secret, "getAlbumList", &[("type", "alphabeticalByName")]).await;
+    assert_eq!(listed["albumList"]["album"][0]["title"], "Alone", "{listed}");
+    assert_eq!(listed["albumList"]["album"][0]["isDir"], true, "{listed}");
+}
