@@ -16,16 +16,16 @@ use serde_json::{json, Value};
 use crate::common::TestServer;
 use crate::music_support::{self, call, data, png, Body, PASSWORD};
 
-struct Song<'a> {
-    title: &'a str,
-    artist: &'a str,
-    album: &'a str,
-    album_artist: &'a str,
-    track: u32,
-    year: &'a str,
-    genre: &'a str,
-    cover: Option<Vec<u8>>,
-    lyrics: &'a str,
+pub(crate) struct Song<'a> {
+    pub(crate) title: &'a str,
+    pub(crate) artist: &'a str,
+    pub(crate) album: &'a str,
+    pub(crate) album_artist: &'a str,
+    pub(crate) track: u32,
+    pub(crate) year: &'a str,
+    pub(crate) genre: &'a str,
+    pub(crate) cover: Option<Vec<u8>>,
+    pub(crate) lyrics: &'a str,
 }
 
 impl Default for Song<'_> {
@@ -45,7 +45,7 @@ impl Default for Song<'_> {
 }
 
 /// Encodes one second of tone to `path` (.mp3 with lame, .flac with flac) and tags it.
-fn make(path: &Path, song: &Song) {
+pub(crate) fn make(path: &Path, song: &Song) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let pcm = path.with_extension("wav");
     std::fs::write(&pcm, music_support::wav(8000)).unwrap();
@@ -95,7 +95,7 @@ fn harbour(track: u32, title: &str) -> Song<'_> {
 }
 
 /// A server with `folder` as its music folder, an administrator and their system token.
-async fn server_for(folder: &Path) -> (TestServer, String, String) {
+pub(crate) async fn server_for(folder: &Path) -> (TestServer, String, String) {
     let folder = folder.to_path_buf();
     let server = TestServer::start_with(move |c| {
         c.music_folders = vec![folder];
@@ -116,7 +116,7 @@ async fn scan_status(server: &TestServer, token: &str) -> Value {
 
 /// Starts a scan (waiting out one already running, such as the one at start) and waits
 /// until it has finished; returns its status.
-async fn scan(server: &TestServer, token: &str) -> Value {
+pub(crate) async fn scan(server: &TestServer, token: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     let runs = loop {
         let before = scan_status(server, token).await["runs"].as_u64().unwrap();

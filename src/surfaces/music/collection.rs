@@ -15,6 +15,9 @@ pub use super::media::discard;
 pub use super::playlists::{check_text, delete_playlist, owned_playlist};
 pub use super::songs::{add_to_playlist, set_favourite};
 
+mod catalog;
+pub use catalog::{album, albums, artist, artists, genres, AlbumOrder, AlbumRow, ArtistRow, GenreRow};
+
 /// A song as stored, with what the caller's own favourites say about it.
 #[derive(Debug, Clone)]
 pub struct Track {
@@ -33,13 +36,32 @@ pub struct Track {
     pub created_at: i64,
     /// When the caller favourited it (epoch seconds)
     pub starred_at: Option<i64>,
+    /// From the tags of a scanned song; uploads leave these unknown
+    pub album_name: String,
+    /// The first named album linking the song
+    pub album_id: Option<i64>,
+    /// The first artist row linking the song
+    pub artist_id: Option<i64>,
+    pub track: Option<i64>,
+    pub disc: Option<i64>,
+    pub year: Option<i64>,
+    pub genre: String,
+    /// Seconds
+    pub duration: Option<i64>,
+    /// kbit/s
+    pub bit_rate: Option<i64>,
 }
 
 const COLUMNS: &str =
     "s.id, s.name, s.creator, s.album, s.lyric, s.res_file, s.cover_file, s.published_at, s.created_at, \
      (SELECT f.created_at FROM music_song_fav f WHERE f.song_id = s.id AND f.account_id = ?1), \
      (SELECT group_concat(CASE WHEN a.nickname <> '' THEN a.nickname ELSE COALESCE(a.username, '') END, ', ') \
-        FROM music_song_creator c JOIN account a ON a.id = c.creator_id WHERE c.song_id = s.id)";
+        FROM music_song_creator c JOIN account a ON a.id = c.creator_id WHERE c.song_id = s.id), \
+     s.artist, s.album_name, \
+     (SELECT min(l.album_id) FROM music_song_album l JOIN music_album al ON al.id = l.album_id \
+        WHERE l.song_id = s.id AND al.name <> ''), \
+     (SELECT l.artist_id FROM music_song_artist l WHERE l.song_id = s.id ORDER BY l.position LIMIT 1), \
+     s.track, s.disc, s.year, s.genre, s.duration, s.bit_rate";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Track> {
     let ids = |text: String| IdList::parse_text(&text).unwrap_or_default().0;
@@ -54,7 +76,20 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Track> {
         published_at: r.get(7)?,
         created_at: r.get(8)?,
         starred_at: r.get(9)?,
-        artist: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+        // A scanned song's artist tag wins over the uploader-creators' names.
+        artist: Some(r.get::<_, String>(11)?)
+            .filter(|a| !a.is_empty())
+            .or(r.get::<_, Option<String>>(10)?)
+            .unwrap_or_default(),
+        album_name: r.get(12)?,
+        album_id: r.get(13)?,
+        artist_id: r.get(14)?,
+        track: r.get(15)?,
+        disc: r.get(16)?,
+        year: r.get(17)?,
+        genre: r.get(18)?,
+        duration: r.get(19)?,
+        bit_rate: r.get(20)?,
     })
 }
 
@@ -65,6 +100,10 @@ pub enum Pick<'a> {
     Random,
     /// The caller's favourites, newest first.
     Starred,
+    /// One album's songs, by disc and track.
+    Album(i64),
+    /// Songs of one genre (case ignored), by id.
+    Genre(&'a str),
 }
 
 /// Songs on the shelf the caller may see, `limit` from `offset`.
@@ -83,6 +122,12 @@ pub fn tracks(conn: &Connection, caller: &Caller, pick: Pick, limit: i64, offset
             "(SELECT f.created_at FROM music_song_fav f WHERE f.song_id = s.id AND f.account_id = ?1) DESC, s.id",
             String::new(),
         ),
+        Pick::Album(id) => (
+            "EXISTS (SELECT 1 FROM music_song_album l WHERE l.song_id = s.id AND l.album_id = CAST(?2 AS INTEGER))",
+            "s.disc IS NULL, s.disc, s.track IS NULL, s.track, s.name COLLATE NOCASE, s.id",
+            id.to_string(),
+        ),
+        Pick::Genre(genre) => ("s.genre = ?2 COLLATE NOCASE", "s.id", genre.to_owned()),
     };
     let sql =
         format!("SELECT {COLUMNS} FROM music_song s WHERE {visible} AND {filter} ORDER BY {order} LIMIT ?3 OFFSET ?4");
@@ -100,6 +145,19 @@ pub fn track(conn: &Connection, caller: &Caller, id: i64) -> Result<Track, Failu
         from_row,
     )?)
 }
+
+/// Where a scanned song's file lies (its music folder and path), `None` for an upload.
+pub fn scanned_path(conn: &Connection, id: i64) -> Result<Option<std::path::PathBuf>, Failure> {
+    let place: Option<(String, String)> = conn
+        .query_row("SELECT folder, path FROM music_song WHERE id = ?1 AND folder IS NOT NULL", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    Ok(place.and_then(|(folder, path)| super::folder::resolve(std::path::Path::new(&folder), &path)))
+}
+
+/// The cover embedded in a scanned song's file and its content type.
+pub use super::folder::read_cover;
 
 /// A playlist as stored.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@
 //! with a form body. Clients sign in with an app password (`identity::app_passwords`),
 //! never the account's own password, and see what `/music/api` would show that account.
 
+mod library;
 mod media;
 mod playlists;
 mod reply;
@@ -211,14 +212,15 @@ async fn dispatch(app: &Arc<AppState>, req: &Request, caller: &Caller, method: &
         "unstar" => songs::star(app, caller, p, false).await,
         "scrobble" => songs::scrobble(app, caller, p).await,
         "getLyricsBySongId" => songs::lyrics_by_song(app, caller, p).await,
-        // No album or artist rows yet: clients syncing a library get empty, well-formed lists.
-        "getGenres" => Ok(Answer::Body(serde_json::json!({ "genres": {} }))),
-        "getArtists" => Ok(Answer::Body(serde_json::json!({ "artists": { "ignoredArticles": "" } }))),
-        "getIndexes" => {
-            Ok(Answer::Body(serde_json::json!({ "indexes": { "ignoredArticles": "", "lastModified": 0 } })))
-        }
-        "getAlbumList" => Ok(Answer::Body(serde_json::json!({ "albumList": {} }))),
-        "getAlbumList2" => Ok(Answer::Body(serde_json::json!({ "albumList2": {} }))),
+        "getGenres" => library::genres(app, caller).await,
+        "getSongsByGenre" => library::songs_by_genre(app, caller, p).await,
+        "getArtists" => library::artists(app, caller, "artists").await,
+        "getIndexes" => library::artists(app, caller, "indexes").await,
+        "getArtist" => library::artist(app, caller, p).await,
+        "getAlbum" => library::album(app, caller, p).await,
+        "getMusicDirectory" => library::directory(app, caller, p).await,
+        "getAlbumList" => library::album_list(app, caller, p, "albumList").await,
+        "getAlbumList2" => library::album_list(app, caller, p, "albumList2").await,
         "getNowPlaying" => Ok(Answer::Body(serde_json::json!({ "nowPlaying": {} }))),
         "stream" | "download" => media::stream(app, req, caller, p).await,
         "getCoverArt" => media::cover_art(app, req, caller, p).await,

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::{Answer, Fault, Outcome, Params};
 use crate::files::{Bucket, FileStore};
 use crate::identity::{accounts, Caller};
-use crate::surfaces::music::collection::{self, Pick, Track};
+use crate::surfaces::music::collection::{self, AlbumOrder, Pick, Track};
 use crate::AppState;
 
 /// The one music folder: the library of uploaded songs.
@@ -47,7 +47,7 @@ pub fn child(files: &FileStore, track: &Track) -> Value {
         "isDir": false,
         "title": track.title,
         "artist": track.artist,
-        "year": year(track.published_at),
+        "year": track.year.unwrap_or_else(|| year(track.published_at)),
         "size": size,
         "contentType": content_type(&suffix),
         "suffix": suffix,
@@ -57,8 +57,25 @@ pub fn child(files: &FileStore, track: &Track) -> Value {
         "isVideo": false,
         "created": iso(track.created_at),
     });
-    if let Some(first) = track.creators.first() {
-        song["artistId"] = json!(first.to_string());
+    if let Some(artist) = track.artist_id {
+        song["artistId"] = json!(format!("ar-{artist}"));
+    }
+    if let Some(album) = track.album_id {
+        song["parent"] = json!(format!("al-{album}"));
+        song["albumId"] = json!(format!("al-{album}"));
+    }
+    if !track.album_name.is_empty() {
+        song["album"] = json!(track.album_name);
+    }
+    if !track.genre.is_empty() {
+        song["genre"] = json!(track.genre);
+    }
+    let known =
+        [("track", track.track), ("discNumber", track.disc), ("duration", track.duration), ("bitRate", track.bit_rate)];
+    for (key, value) in known {
+        if let Some(value) = value {
+            song[key] = json!(value);
+        }
     }
     if track.cover_file.is_some() {
         song["coverArt"] = json!(format!("mf-{}", track.id));
@@ -140,22 +157,31 @@ pub async fn random(app: &Arc<AppState>, caller: &Caller, p: &Params) -> Outcome
     Ok(Answer::Body(json!({ "randomSongs": { "song": songs } })))
 }
 
-/// search2 / search3: songs whose name or creator contains `query` (empty or `""`: all,
-/// which is how clients sync a library). There are no artist or album rows yet.
+/// search2 / search3: artists, albums and songs whose name (or a song's creator) contains
+/// `query` (empty or `""`: all, which is how clients sync a library). search2 gives albums as
+/// folders, search3 as ID3 albums: the same fields serve both.
 pub async fn search(app: &Arc<AppState>, caller: &Caller, p: &Params, key: &str) -> Outcome {
     let query = p.get("query").unwrap_or("").trim();
     let query = if query == "\"\"" { "" } else { query.trim_end_matches('*') }.to_owned();
     let count = p.int_in("songCount", 20, 0, 500)?;
     let offset = p.int_in("songOffset", 0, 0, i64::MAX)?;
+    let (artist_count, artist_offset) =
+        (p.int_in("artistCount", 20, 0, 500)?, p.int_in("artistOffset", 0, 0, i64::MAX)?);
+    let (album_count, album_offset) = (p.int_in("albumCount", 20, 0, 500)?, p.int_in("albumOffset", 0, 0, i64::MAX)?);
     let (caller, files) = (caller.clone(), app.files.clone());
-    let songs = app
+    let (artists, albums, songs) = app
         .db
         .read(move |c| {
+            let text = (!query.is_empty()).then_some(query.as_str());
+            let artists = collection::artists(c, &caller, text, artist_count, artist_offset)?;
+            let albums = collection::albums(c, &caller, AlbumOrder::Search(query.clone()), album_count, album_offset)?;
             let found = collection::tracks(c, &caller, Pick::Search(&query), count, offset)?;
-            Ok::<_, Fault>(children(&files, &found))
+            Ok::<_, Fault>((artists, albums, children(&files, &found)))
         })
         .await?;
-    Ok(Answer::Body(json!({ key: { "song": songs } })))
+    let artists: Vec<Value> = artists.iter().map(super::library::artist_json).collect();
+    let albums: Vec<Value> = albums.iter().map(super::library::album_json).collect();
+    Ok(Answer::Body(json!({ key: { "artist": artists, "album": albums, "song": songs } })))
 }
 
 pub async fn starred(app: &Arc<AppState>, caller: &Caller, key: &str) -> Outcome {
@@ -167,7 +193,7 @@ pub async fn starred(app: &Arc<AppState>, caller: &Caller, key: &str) -> Outcome
     Ok(Answer::Body(json!({ key: { "song": songs } })))
 }
 
-/// star / unstar: the music surface's favourites. Albums and artists have no rows yet.
+/// star / unstar: the music surface's favourites, which are of songs only.
 pub async fn star(app: &AppState, caller: &Caller, p: &Params, on: bool) -> Outcome {
     if let Some(other) = p.get("albumId").or(p.get("artistId")) {
         return Err(Fault::not_found(format!("no album or artist '{other}': hearth stars songs only")));

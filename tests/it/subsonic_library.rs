@@ -1,0 +1,177 @@
+//! `/rest` over a scanned library: tagged MP3 and FLAC files in a music folder become artists,
+//! albums and genres that a real client (py-opensonic) browses, lists and searches.
+
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use crate::music_scan::{make, scan, server_for, Song};
+use crate::music_support::png;
+use crate::subsonic::{app_password, client_python};
+
+fn song<'a>(title: &'a str, artist: &'a str, album: &'a str, track: u32, year: &'a str, genre: &'a str) -> Song<'a> {
+    Song { title, artist, album, album_artist: artist, track, year, genre, ..Song::default() }
+}
+
+/// Two artists, three albums, six songs; files named so that path order is not track order.
+fn fill(folder: &std::path::Path) {
+    let swell = "The Swell/Harbour Lights";
+    make(&folder.join(swell).join("a.mp3"), &song("Lantern", "The Swell", "Harbour Lights", 3, "2019", "Folk"));
+    make(&folder.join(swell).join("b.mp3"), &song("Gulls", "The Swell", "Harbour Lights", 2, "2019", "Folk"));
+    let low_tide =
+        Song { cover: Some(png(32, 32)), ..song("Low Tide", "The Swell", "Harbour Lights", 1, "2019", "Folk") };
+    make(&folder.join(swell).join("c.flac"), &low_tide);
+    make(&folder.join("The Swell/Early/x.flac"), &song("First Light", "The Swell", "Early Days", 1, "2005", "Folk"));
+    make(&folder.join("Mara/Blue/1.mp3"), &song("Nightcap", "Mara Quinn", "Blue Hour", 1, "2024", "Jazz"));
+    make(&folder.join("Mara/Blue/2.flac"), &song("Smoke", "Mara Quinn", "Blue Hour", 2, "2024", "jazz"));
+}
+
+#[tokio::test]
+async fn a_real_client_browses_artists_albums_and_genres_of_a_scanned_folder() {
+    let folder = tempfile::tempdir().unwrap();
+    fill(folder.path());
+    let (server, system, _) = server_for(folder.path()).await;
+    scan(&server, &system).await;
+    let (_, secret) = app_password(&server, "root", "py-opensonic").await;
+
+    let port = server.running().addr.port();
+    let args = json!({ "url": "http://127.0.0.1", "port": port, "user": "root", "password": secret });
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/subsonic/library.py");
+    let python = client_python();
+    let out = tokio::task::spawn_blocking(move || Command::new(python).arg(script).arg(args.to_string()).output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "client failed: {}", String::from_utf8_lossy(&out.stderr));
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    // Filed by letter past the article; counts of albums per artist.
+    assert_eq!(seen["index"], json!({ "M": ["Mara Quinn"], "S": ["The Swell"] }), "{seen}");
+    assert!(seen["ignored"].as_str().unwrap().split(' ').any(|a| a == "The"));
+    assert_eq!(seen["artists"]["The Swell"]["albumCount"], 2);
+    assert_eq!(seen["artists"]["Mara Quinn"]["albumCount"], 1);
+    let swell_id = seen["artists"]["The Swell"]["id"].as_str().unwrap().to_owned();
+    assert!(swell_id.starts_with("ar-"), "{swell_id}");
+
+    // An artist's albums by year, with their year, song count and cover.
+    let albums = seen["swell_albums"].as_array().unwrap();
+    let names: Vec<_> = albums.iter().map(|a| (a["name"].clone(), a["year"].clone(), a["songCount"].clone())).collect();
+    assert_eq!(
+        names,
+        vec![(json!("Early Days"), json!(2005), json!(1)), (json!("Harbour Lights"), json!(2019), json!(3))]
+    );
+    let harbour = &seen["harbour"];
+    let album_id = harbour["id"].as_str().unwrap().to_owned();
+    assert!(album_id.starts_with("al-"), "{harbour}");
+    assert_eq!(
+        (harbour["artist"].as_str(), harbour["artistId"].as_str()),
+        (Some("The Swell"), Some(swell_id.as_str()))
+    );
+    assert_eq!(harbour["coverArt"], json!(album_id), "{harbour}");
+    assert_eq!(albums[0]["coverArt"], Value::Null, "Early Days has no cover: {seen}");
+
+    // getAlbum: the songs in track order, whatever the file names, each knowing its album.
+    let songs = seen["harbour_songs"].as_array().unwrap();
+    let order: Vec<_> = songs.iter().map(|s| (s["title"].clone(), s["track"].clone())).collect();
+    assert_eq!(order, vec![(json!("Low Tide"), json!(1)), (json!("Gulls"), json!(2)), (json!("Lantern"), json!(3))]);
+    for s in songs {
+        assert_eq!((s["album"].as_str(), s["albumId"].as_str()), (Some("Harbour Lights"), Some(album_id.as_str())));
+        assert_eq!(
+            (s["artistId"].as_str(), s["year"].as_i64(), s["genre"].as_str()),
+            (Some(swell_id.as_str()), Some(2019), Some("Folk"))
+        );
+        assert_eq!(s["disc"], 1, "{s}");
+        assert!(s["duration"].is_i64(), "{s}");
+    }
+    assert_eq!(songs[0]["suffix"], "flac");
+    assert_eq!(songs[1]["suffix"], "mp3");
+
+    // Album lists: by name, by year both ways, by genre (case ignored), paged.
+    assert_eq!(seen["by_name"], json!(["Blue Hour", "Early Days", "Harbour Lights"]));
+    assert_eq!(seen["by_year"], json!(["Early Days", "Harbour Lights"]));
+    assert_eq!(seen["by_year_reversed"], json!(["Blue Hour", "Harbour Lights", "Early Days"]));
+    assert_eq!(seen["by_genre"], json!(["Blue Hour"]));
+    assert_eq!(seen["paged"], json!(["Early Days"]));
+
+    // Genres count songs and albums; spellings differing in case are one genre.
+    assert_eq!(seen["genres"]["Folk"], json!({ "songs": 4, "albums": 2 }), "{seen}");
+    let jazz = seen["genres"].as_object().unwrap().iter().find(|(k, _)| k.eq_ignore_ascii_case("jazz")).unwrap().1;
+    assert_eq!(jazz, &json!({ "songs": 2, "albums": 1 }));
+    assert_eq!(seen["genres"].as_object().unwrap().len(), 2, "{seen}");
+    assert_eq!(seen["songs_by_genre"], json!(["First Light", "Gulls", "Lantern", "Low Tide"]));
+
+    // search3 finds albums and artists; the folder view walks artist -> albums -> songs.
+    assert_eq!(seen["search_albums"], json!(["Harbour Lights"]));
+    assert_eq!(seen["search_artists"], json!(["The Swell"]));
+    assert_eq!(seen["directory"], json!(["Early Days", "Harbour Lights"]));
+    assert_eq!(seen["directory_songs"], json!(["Low Tide", "Gulls", "Lantern"]));
+
+    // getCoverArt serves the album's cover: the PNG embedded in one of its songs.
+    let res = server
+        .client
+        .get(server.url("/rest/getCoverArt"))
+        .query(&[("v", "1.16.1"), ("c", "test"), ("u", "root"), ("p", &secret), ("id", &album_id)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let bytes = res.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "not the PNG cover: {}", String::from_utf8_lossy(&bytes));
+
+    // stream serves a scanned song's file as it lies in the music folder.
+    let res = server
+        .client
+        .get(server.url("/rest/stream"))
+        .query(&[
+            ("v", "1.16.1"),
+            ("c", "test"),
+            ("u", "root"),
+            ("p", &secret),
+            ("id", songs[0]["id"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let on_disk = std::fs::read(folder.path().join("The Swell/Harbour Lights/c.flac")).unwrap();
+    assert!(res.bytes().await.unwrap() == on_disk, "stream differs from the file in the folder");
+}
+
+/// The JSON `subsonic-response` of GET /rest/<method> as root with this app password.
+async fn rest_json(server: &crate::common::TestServer, secret: &str, method: &str, params: &[(&str, &str)]) -> Value {
+    let mut query = vec![("v", "1.16.1"), ("c", "test"), ("f", "json"), ("u", "root"), ("p", secret)];
+    query.extend_from_slice(params);
+    let res = server.client.get(server.url(&format!("/rest/{method}"))).query(&query).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.json::<Value>().await.unwrap()["subsonic-response"].clone()
+}
+
+#[tokio::test]
+async fn album_methods_refuse_bad_parameters_with_the_spec_codes() {
+    let folder = tempfile::tempdir().unwrap();
+    make(&folder.path().join("a/1.mp3"), &song("Only", "Solo", "Alone", 1, "2001", "Pop"));
+    let (server, system, _) = server_for(folder.path()).await;
+    scan(&server, &system).await;
+    let (_, secret) = app_password(&server, "root", "phone").await;
+    let code = |answer: &Value| {
+        assert_eq!(answer["status"], "failed", "{answer}");
+        answer["error"]["code"].as_i64().unwrap()
+    };
+
+    assert_eq!(code(&rest_json(&server, &secret, "getAlbumList2", &[]).await), 10);
+    assert_eq!(code(&rest_json(&server, &secret, "getAlbumList2", &[("type", "byYear"), ("fromYear", "1")]).await), 10);
+    assert_eq!(code(&rest_json(&server, &secret, "getAlbumList", &[("type", "byGenre")]).await), 10);
+    let odd = rest_json(&server, &secret, "getAlbumList2", &[("type", "loudest")]).await;
+    assert_eq!(code(&odd), 0);
+    assert!(odd["error"]["message"].as_str().unwrap().contains("loudest"), "{odd}");
+    assert_eq!(code(&rest_json(&server, &secret, "getAlbum", &[("id", "al-999")]).await), 70);
+    assert_eq!(code(&rest_json(&server, &secret, "getArtist", &[("id", "ar-x")]).await), 70);
+    assert_eq!(code(&rest_json(&server, &secret, "getMusicDirectory", &[("id", "zz-1")]).await), 70);
+
+    // Lists nothing counts are empty but well formed; the one album is there by name.
+    let frequent = rest_json(&server, &secret, "getAlbumList2", &[("type", "frequent")]).await;
+    assert_eq!(frequent["albumList2"]["album"], json!([]), "{frequent}");
+    let listed = rest_json(&server, &secret, "getAlbumList", &[("type", "alphabeticalByName")]).await;
+    assert_eq!(listed["albumList"]["album"][0]["title"], "Alone", "{listed}");
+    assert_eq!(listed["albumList"]["album"][0]["isDir"], true, "{listed}");
+}
