@@ -14,7 +14,7 @@
 #   PORT          port on 127.0.0.1                     (default: a free one)
 #   RESULTS       JSON output path        (default bench/results/latest.json)
 #   KEEP_DATA=1   keep the temporary data directory
-#   RUST_LOG      passed to the server                  (default warn)
+#   HEARTH_LOG    the server's log level                   (default warn)
 #
 # Adding an endpoint: one more `bench_endpoint NAME PATH [wrk args...]` line
 # in main() below.
@@ -129,7 +129,7 @@ start_server() {
     log "starting server on $HOST:$port"
     local t0
     t0=$(now_ms)
-    RUST_LOG="${RUST_LOG:-warn}" "$BIN" serve --data "$DATA" --listen "$HOST:$port" \
+    HEARTH_LOG="${HEARTH_LOG:-warn}" "$BIN" serve --data "$DATA" --listen "$HOST:$port" \
         >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
 
