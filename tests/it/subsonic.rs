@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::common::TestServer;
-use crate::music_support::{call, creator, data, file_part, form, multipart, png, user, wav, Body, PASSWORD};
+use crate::music_support::{admin, call, creator, data, file_part, form, multipart, png, user, wav, Body, PASSWORD};
 
 /// A real MP3 made by Debian's `lame` from generated PCM.
 fn mp3(server: &TestServer, name: &str) -> Vec<u8> {
@@ -368,4 +368,59 @@ async fn failed_subsonic_logins_count_against_the_shared_limit() {
     let refused = rest_json(&server, "ping", &[("u", "root"), ("p", &secret)]).await;
     assert_eq!(error_code(&refused), 0, "{refused}");
     assert!(refused["error"]["message"].as_str().unwrap().contains("too many failed logins"), "{refused}");
+}
+
+#[tokio::test]
+async fn a_role_without_the_song_list_cannot_browse_or_stream_through_rest() {
+    let server = TestServer::start().await;
+    let (uid, token) = creator(&server, "maker3").await;
+    let mid = upload(&server, &token, "Granted Song", uid, mp3(&server, "granted")).await.to_string();
+    let (fan_uid, _) = user(&server, "fanfan").await;
+    let (_, fan) = app_password(&server, "fanfan", "phone").await;
+    let auth = [("u", "fanfan"), ("p", fan.as_str())];
+    let calls: [(&str, Vec<(&str, &str)>); 4] = [
+        ("search3", vec![("query", "Song")]),
+        ("getSong", vec![("id", mid.as_str())]),
+        ("stream", vec![("id", mid.as_str())]),
+        ("getAlbumList2", vec![("type", "newest")]),
+    ];
+    let found = rest_json(&server, "search3", &[auth[0], auth[1], ("query", "Song")]).await;
+    assert_eq!(found["status"], "ok", "{found}");
+
+    // The super-administrator takes the song list away from the listener's role.
+    admin(&server, "rootroot").await;
+    let sys = server.system_login("rootroot", PASSWORD).await;
+    let roles: Vec<i64> = server
+        .sql()
+        .prepare("SELECT role_id FROM account_role WHERE account_id = ?1")
+        .unwrap()
+        .query_map([fan_uid], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(roles.len(), 1, "a listener holds one role");
+    let path = format!("/system/api/auth/permission/getPermissList/{}", roles[0]);
+    let (_, held) = server.get_auth(&path, &sys).await;
+    let held = held["data"]["rolePermissionInfoList"].as_array().unwrap().clone();
+    let kept: Vec<String> =
+        held.iter().filter(|p| p["permissionValue"] != "music:GET:/api/music").map(|p| p["id"].to_string()).collect();
+    assert_eq!(kept.len() + 1, held.len(), "the role held the song list");
+    let res = server
+        .client
+        .post(server.url(&format!("/system/api/auth/permission/rolePer/edit/{}", roles[0])))
+        .bearer_auth(&sys)
+        .json(&json!({ "permissionList": kept }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], 0);
+
+    for (method, params) in &calls {
+        let mut all = vec![auth[0], auth[1]];
+        all.extend(params.iter().copied());
+        let answer = rest_json(&server, method, &all).await;
+        assert_eq!(error_code(&answer), 50, "{method}: {answer}");
+    }
+    let pong = rest_json(&server, "ping", &auth).await;
+    assert_eq!(pong["status"], "ok", "signing in needs no grant: {pong}");
 }

@@ -92,6 +92,7 @@ async fn serve(app: Arc<AppState>, mut req: Request) -> poem::Result<Response> {
     let answer = async {
         check_version(&params)?;
         let caller = authenticate(&app, &req, &params).await?;
+        authorize(&app, &caller, &method).await?;
         dispatch(&app, &req, &caller, &method, &params).await
     }
     .await;
@@ -193,6 +194,38 @@ fn plain_password(p: &str) -> Result<String, Fault> {
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .ok_or_else(Fault::wrong_credentials),
     }
+}
+
+/// The music operation each method acts through, so that `/rest` grants exactly what
+/// `/music/api` grants the same account: a role without the song list cannot browse or
+/// stream here either. Methods about the server or the caller itself need only a sign-in.
+fn music_operation(method: &str) -> Option<(Method, &'static str)> {
+    Some(match method {
+        "ping" | "getLicense" | "getOpenSubsonicExtensions" | "getUser" | "getMusicFolders" => return None,
+        "star" => (Method::PUT, "/api/music/fav"),
+        "unstar" => (Method::DELETE, "/api/music/fav"),
+        "getPlaylists" => (Method::GET, "/api/musiclist"),
+        "getPlaylist" => (Method::GET, "/api/musiclist/detail"),
+        "createPlaylist" => (Method::POST, "/api/musiclist"),
+        "updatePlaylist" => (Method::PUT, "/api/musiclist"),
+        "deletePlaylist" => (Method::DELETE, "/api/musiclist"),
+        // Every read of songs, albums, artists, lyrics and files, and unknown methods (which
+        // then answer 70 only to those who may read the library).
+        _ => (Method::GET, "/api/music"),
+    })
+}
+
+async fn authorize(app: &AppState, caller: &Caller, method: &str) -> Result<(), Fault> {
+    let Some((verb, path)) = music_operation(method) else { return Ok(()) };
+    let op = app
+        .operations
+        .get()
+        .and_then(|ops| ops.resolve("music", &verb, path))
+        .ok_or_else(|| Fault::generic(format!("the music operation {verb} {path} is not catalogued")))?;
+    app.identity.authorize(caller, op).await.map_err(|e| match e {
+        IdentityError::Forbidden(why) => Fault::new(50, why),
+        other => Fault::generic(other.to_string()),
+    })
 }
 
 async fn dispatch(app: &Arc<AppState>, req: &Request, caller: &Caller, method: &str, p: &Params) -> Outcome {
