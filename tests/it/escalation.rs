@@ -2,26 +2,14 @@
 //! MQTT and SSE, also to holders of the escalation roles who are not bound to the camera,
 //! every `care_escalate_after_secs` until acknowledged or repeated `care_escalate_repeat` times.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::care_support::*;
 use crate::common::TestServer;
 use crate::mqtt_support::{Broker, Subscriber};
-use crate::push_support::{Browser, PushService};
-
-fn scalar(server: &TestServer, sql: &str) -> i64 {
-    server.sql().query_row(sql, [], |r| r.get(0)).unwrap()
-}
-
-async fn poll_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use crate::push_support::{poll_until, scalar, Browser, PushService};
 
 /// A server escalating after 1 s, at most `repeat` times, that may push to the loopback service.
 async fn server(repeat: u32, mqtt: Option<String>) -> TestServer {

@@ -2,13 +2,11 @@
 //! the camera, signed (VAPID) and encrypted (aes128gcm); an expired subscription is dropped;
 //! a failing service is retried; endpoints off the allowed hosts are refused.
 
-use std::time::{Duration, Instant};
-
 use serde_json::{json, Value};
 
 use crate::care_support::*;
 use crate::common::{read, TestServer};
-use crate::push_support::{verify_vapid, Browser, PushService};
+use crate::push_support::{poll_until, scalar, verify_vapid, Browser, PushService};
 
 /// A server that may push to the loopback service (plain http, named exactly).
 async fn server_for(service: &PushService, adjust: impl FnOnce(&mut hearth::config::Config)) -> TestServer {
@@ -30,18 +28,6 @@ async fn system_post(server: &TestServer, path: &str, token: &str, body: &Value)
     let (http, answer) = read(res).await;
     assert_eq!(http, 200, "{answer}");
     answer
-}
-
-fn count(server: &TestServer, sql: &str) -> i64 {
-    server.sql().query_row(sql, [], |r| r.get(0)).unwrap()
-}
-
-async fn poll_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]
@@ -93,9 +79,9 @@ async fn a_fall_is_pushed_signed_and_encrypted_to_everyone_who_sees_the_camera()
     assert!(std::panic::catch_unwind(|| bobs_phone.decrypt(&push.body)).is_err());
 
     // Messages are queued for all recipients at once: none were queued for the others.
-    assert_eq!(count(&server, "SELECT count(*) FROM push_message"), 1);
+    assert_eq!(scalar(&server, "SELECT count(*) FROM push_message"), 1);
     poll_until("alice's message recorded as delivered", || {
-        count(&server, "SELECT count(*) FROM push_message WHERE status = 'delivered'") == 1
+        scalar(&server, "SELECT count(*) FROM push_message WHERE status = 'delivered'") == 1
     })
     .await;
     assert!(service.received("/push/bob").is_empty() && service.received("/push/root").is_empty());
@@ -119,13 +105,13 @@ async fn an_expired_subscription_is_removed_and_a_failing_service_is_retried() {
     assert_eq!((got[0].status, got[1].status), (500, 201));
     assert_eq!(phone.decrypt(&got[1].body)["content"], "fall in the hall");
     poll_until("the retried message recorded as delivered after two attempts", || {
-        count(&server, "SELECT count(*) FROM push_message WHERE status = 'delivered' AND attempts = 2") == 1
+        scalar(&server, "SELECT count(*) FROM push_message WHERE status = 'delivered' AND attempts = 2") == 1
     })
     .await;
 
     assert_eq!(service.wait_for("/push/laptop", 1).await.len(), 1);
     poll_until("the 410 subscription removed", || {
-        count(&server, &format!("SELECT count(*) FROM push_subscription WHERE id = {expired}")) == 0
+        scalar(&server, &format!("SELECT count(*) FROM push_subscription WHERE id = {expired}")) == 0
     })
     .await;
     let list = ok(call(&server, "/api/push", Some(&alice), "push", "list", json!({})).await);
@@ -147,7 +133,7 @@ async fn a_camera_going_offline_is_pushed_to_those_bound_to_it() {
     ok(get(&server, &format!("/api/device/heartbeat?token={camera}")).await);
     // Subscribed once the watcher has seen the camera online, so the first change is going offline.
     poll_until("the camera seen online", || {
-        count(&server, "SELECT count(*) FROM alert_device_state WHERE online = 1") == 1
+        scalar(&server, "SELECT count(*) FROM alert_device_state WHERE online = 1") == 1
     })
     .await;
     let phone = Browser::new();
@@ -202,7 +188,7 @@ async fn subscriptions_off_the_allowed_hosts_or_with_bad_keys_are_refused_in_eac
         .await,
         -3,
     );
-    assert_eq!(count(&server, "SELECT count(*) FROM push_subscription"), 0, "nothing half-written");
+    assert_eq!(scalar(&server, "SELECT count(*) FROM push_subscription"), 0, "nothing half-written");
 
     // An allowed one is kept, listed for its owner only, and only its owner removes it.
     let answer =
@@ -217,7 +203,7 @@ async fn subscriptions_off_the_allowed_hosts_or_with_bad_keys_are_refused_in_eac
     let res = server.client.delete(server.url(&format!("{path}/{id}"))).bearer_auth(&root).send().await.unwrap();
     let (_, answer) = read(res).await;
     assert_eq!(answer["code"], 0, "{answer}");
-    assert_eq!(count(&server, "SELECT count(*) FROM push_subscription"), 0);
+    assert_eq!(scalar(&server, "SELECT count(*) FROM push_subscription"), 0);
     let res = server.client.delete(server.url(&format!("{path}/{id}"))).bearer_auth(&root).send().await.unwrap();
     assert_eq!(read(res).await.1["code"], -1);
     server.stop().await;

@@ -114,13 +114,26 @@ async fn app_passwords_are_shown_once_listed_and_revoked() {
 }
 
 /// Makes the client's venv when it is missing (scripts/test.sh makes it beforehand).
-pub(crate) fn client_python() -> std::path::PathBuf {
+fn client_python() -> std::path::PathBuf {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), std::path::PathBuf::from);
     let python = target.join("subsonic-venv/bin/python");
     let status = Command::new("bash").arg(root.join("scripts/subsonic-client.sh")).status().unwrap();
     assert!(status.success(), "making the py-opensonic venv failed");
     python
+}
+
+/// Runs a py-opensonic script from tests/subsonic/ with its arguments as JSON; what it
+/// printed, as JSON.
+pub(crate) async fn run_client(script: &str, args: Value) -> Value {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/subsonic").join(script);
+    let python = client_python();
+    let out = tokio::task::spawn_blocking(move || Command::new(python).arg(script).arg(args.to_string()).output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "client failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[tokio::test]
@@ -136,14 +149,7 @@ async fn a_real_subsonic_client_searches_streams_stars_and_makes_playlists() {
     let port = server.running().addr.port();
     let args = json!({ "url": "http://127.0.0.1", "port": port, "user": "singer", "password": secret,
                        "file": file, "title": "Harbour" });
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/subsonic/client.py");
-    let python = client_python();
-    let out = tokio::task::spawn_blocking(move || Command::new(python).arg(script).arg(args.to_string()).output())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(out.status.success(), "client failed: {}", String::from_utf8_lossy(&out.stderr));
-    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let seen = run_client("client.py", args).await;
 
     assert_eq!(seen["ping"], true, "{seen}");
     assert_eq!(seen["wrong"], "CredentialError", "{seen}");

@@ -1,13 +1,11 @@
 //! `/rest` over a scanned library: tagged MP3 and FLAC files in a music folder become artists,
 //! albums and genres that a real client (py-opensonic) browses, lists and searches.
 
-use std::process::Command;
-
 use serde_json::{json, Value};
 
 use crate::music_scan::{make, scan, server_for, Song};
 use crate::music_support::png;
-use crate::subsonic::{app_password, client_python};
+use crate::subsonic::{app_password, run_client};
 
 fn song<'a>(title: &'a str, artist: &'a str, album: &'a str, track: u32, year: &'a str, genre: &'a str) -> Song<'a> {
     Song { title, artist, album, album_artist: artist, track, year, genre, ..Song::default() }
@@ -36,14 +34,7 @@ async fn a_real_client_browses_artists_albums_and_genres_of_a_scanned_folder() {
 
     let port = server.running().addr.port();
     let args = json!({ "url": "http://127.0.0.1", "port": port, "user": "root", "password": secret });
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/subsonic/library.py");
-    let python = client_python();
-    let out = tokio::task::spawn_blocking(move || Command::new(python).arg(script).arg(args.to_string()).output())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(out.status.success(), "client failed: {}", String::from_utf8_lossy(&out.stderr));
-    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let seen = run_client("library.py", args).await;
 
     // Filed by letter past the article; counts of albums per artist.
     assert_eq!(seen["index"], json!({ "M": ["Mara Quinn"], "S": ["The Swell"] }), "{seen}");

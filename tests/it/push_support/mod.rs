@@ -178,3 +178,17 @@ pub fn verify_vapid(authorization: &str, public_key: &str, audience: &str) {
     assert!(exp > now && exp <= now + 86_400, "exp {exp} is ahead, within a day of {now}");
     assert!(claims["sub"].as_str().is_some_and(|s| s.starts_with("mailto:") || s.starts_with("https:")));
 }
+
+/// One number from the database, e.g. a count of queued messages.
+pub fn scalar(server: &crate::common::TestServer, sql: &str) -> i64 {
+    server.sql().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// Waits until `done` holds, failing with `what` after 15 s.
+pub async fn poll_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
