@@ -580,3 +580,43 @@ CREATE TABLE alert_escalation (
     done      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX alert_escalation_due ON alert_escalation(done, next_at);
+-- migration 14: membership and grant tables with rowids
+-- Signed-in callers are cached in memory (src/identity/callers.rs) and dropped when a table
+-- that decides who they are or what they may do changes. SQLite reports changes through its
+-- update hook, which stays silent for WITHOUT ROWID tables, so these four become rowid tables
+-- with the same keys.
+CREATE TABLE account_role_rowid (
+    account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    role_id    INTEGER NOT NULL REFERENCES role(id) ON DELETE CASCADE,
+    PRIMARY KEY (account_id, role_id)
+);
+INSERT INTO account_role_rowid (account_id, role_id) SELECT account_id, role_id FROM account_role;
+DROP TABLE account_role;
+ALTER TABLE account_role_rowid RENAME TO account_role;
+CREATE INDEX account_role_by_role ON account_role(role_id);
+CREATE TABLE role_permission_rowid (
+    role_id       INTEGER NOT NULL REFERENCES role(id) ON DELETE CASCADE,
+    permission_id INTEGER NOT NULL REFERENCES permission(id) ON DELETE CASCADE,
+    PRIMARY KEY (role_id, permission_id)
+);
+INSERT INTO role_permission_rowid (role_id, permission_id) SELECT role_id, permission_id FROM role_permission;
+DROP TABLE role_permission;
+ALTER TABLE role_permission_rowid RENAME TO role_permission;
+CREATE TABLE data_role_scope_rowid (
+    data_role_id INTEGER NOT NULL REFERENCES data_role(id) ON DELETE CASCADE,
+    kind         TEXT NOT NULL,               -- 'transit.area' | 'care.device'
+    value        TEXT NOT NULL,
+    PRIMARY KEY (data_role_id, kind, value)
+);
+INSERT INTO data_role_scope_rowid (data_role_id, kind, value) SELECT data_role_id, kind, value FROM data_role_scope;
+DROP TABLE data_role_scope;
+ALTER TABLE data_role_scope_rowid RENAME TO data_role_scope;
+CREATE TABLE account_data_role_rowid (
+    account_id   INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    data_role_id INTEGER NOT NULL REFERENCES data_role(id) ON DELETE CASCADE,
+    PRIMARY KEY (account_id, data_role_id)
+);
+INSERT INTO account_data_role_rowid (account_id, data_role_id) SELECT account_id, data_role_id FROM account_data_role;
+DROP TABLE account_data_role;
+ALTER TABLE account_data_role_rowid RENAME TO account_data_role;
+CREATE INDEX account_data_role_by_role ON account_data_role(data_role_id);

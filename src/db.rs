@@ -3,11 +3,18 @@
 //! All work runs on blocking threads, a semaphore sized to the pool keeping waiters queued
 //! as futures instead of parked threads. With metrics on, each call reports how long it
 //! waited for a connection and how many calls wait or run.
+//!
+//! Every pooled connection reports its row changes to `Changes`, so a cache above the database
+//! (the identity core's callers) learns of a committed change to the tables it watches
+//! without each writer having to remember to tell it.
 
+use std::cell::Cell;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::hooks::Action;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::Semaphore;
 
@@ -27,22 +34,59 @@ pub enum DbError {
 pub struct Db {
     pool: r2d2::Pool<SqliteConnectionManager>,
     permits: Arc<Semaphore>,
+    changes: Arc<Changes>,
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+/// Which row changes matter to a cache, and a count of the database calls that made one.
+#[derive(Default)]
+struct Changes {
+    watched: OnceLock<fn(Action, &str) -> bool>,
+    generation: AtomicU64,
+}
+
+thread_local! {
+    /// Set by a connection's update hook, which SQLite runs on the thread doing the change:
+    /// the blocking thread running one `Db::read` call.
+    static CHANGED_WATCHED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn configure(conn: &Connection, changes: &Arc<Changes>) -> rusqlite::Result<()> {
+    conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    let changes = changes.clone();
+    // SQLite runs no update hook for WITHOUT ROWID tables: a watched table must have rowids.
+    conn.update_hook(Some(move |action: Action, _db: &str, table: &str, _row: i64| {
+        if changes.watched.get().is_some_and(|watched| watched(action, table)) {
+            CHANGED_WATCHED.set(true);
+        }
+    }))
 }
 
 impl Db {
     pub fn open(path: &Path, pool_size: u32) -> anyhow::Result<Db> {
+        let changes = Arc::new(Changes::default());
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        configure(&conn)?;
+        configure(&conn, &changes)?;
         migrate(&mut conn)?;
         drop(conn);
-        let manager = SqliteConnectionManager::file(path).with_init(|c| configure(c));
+        let hooked = changes.clone();
+        let manager = SqliteConnectionManager::file(path).with_init(move |c| configure(c, &hooked));
         let pool = r2d2::Pool::builder().max_size(pool_size).build(manager)?;
-        Ok(Db { pool, permits: Arc::new(Semaphore::new(pool_size as usize)) })
+        Ok(Db { pool, permits: Arc::new(Semaphore::new(pool_size as usize)), changes })
+    }
+
+    /// Starts counting the calls that change a row `watched` says matters (set once; later
+    /// calls are ignored).
+    pub fn watch(&self, watched: fn(Action, &str) -> bool) {
+        let _ = self.changes.watched.set(watched);
+    }
+
+    /// Goes up after every database call that changed a watched row, once that call's
+    /// transaction has ended: anything read before a change was committed was read under an
+    /// older number. Read it before reading what it guards.
+    pub fn generation(&self) -> u64 {
+        self.changes.generation.load(Ordering::SeqCst)
     }
 
     /// Runs `f` with a pooled connection on a blocking thread.
@@ -60,11 +104,19 @@ impl Db {
         let _permit = self.permits.acquire().await.map_err(|_| DbError::Task)?;
         drop(waiting);
         let pool = self.pool.clone();
+        let changes = self.changes.clone();
         tokio::task::spawn_blocking(move || {
             let _in_flight = in_flight;
             let conn = pool.get().map_err(DbError::from)?;
             metrics::histogram!(crate::web::metrics::POOL_WAIT_SECONDS).record(asked.elapsed().as_secs_f64());
-            f(&conn)
+            CHANGED_WATCHED.set(false);
+            let out = f(&conn);
+            // After `f`, whose transaction has committed or rolled back by now (a rollback
+            // costs only a needless reload).
+            if CHANGED_WATCHED.replace(false) {
+                changes.generation.fetch_add(1, Ordering::SeqCst);
+            }
+            out
         })
         .await
         .map_err(|_| E::from(DbError::Task))?
@@ -152,6 +204,37 @@ mod tests {
         let versions: Vec<i64> = migrations().iter().map(|(v, _)| *v).collect();
         assert!(!versions.is_empty());
         assert_eq!(versions, (1..=versions.len() as i64).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn watched_changes_move_the_generation_on_after_their_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db"), 2).unwrap();
+        db.watch(crate::identity::callers::affects_callers);
+        let before = db.generation();
+        db.write(|tx| {
+            tx.execute("INSERT INTO captcha (rand, code, expires_at) VALUES ('x', 'y', 0)", []).map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+        assert_eq!(db.generation(), before, "an unwatched table changes nothing");
+        db.write(|tx| {
+            tx.execute(
+                "INSERT INTO account (id, username, password_hash, created_at, updated_at) VALUES (9, 'u', 'x', 0, 0)",
+                [],
+            )?;
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+        let after_account = db.generation();
+        assert!(after_account > before);
+        db.write(|tx| {
+            tx.execute("INSERT INTO account_role (account_id, role_id) VALUES (9, 3)", []).map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+        assert!(db.generation() > after_account);
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! Authorization for every surface: may this caller run this operation, and which rows may
 //! it see. Operations are rows of the permission catalogue (`catalogue.rs`); a role holds a
-//! set of them. The role → permissions map is cached and rebuilt after any change to
-//! grants, roles or the catalogue (`Grants::invalidate`). Membership (account → roles) is
-//! read with the session on every request, so it needs no cache.
+//! set of them. The role → permissions map is cached and rebuilt after any committed change
+//! to grants, roles or the catalogue, whoever made it (`Db::generation`). Membership
+//! (account → roles) is cached with the caller's session (`callers.rs`) under the same rule.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use poem::http::StatusCode;
@@ -89,28 +88,21 @@ impl Audience {
 
 type RoleGrants = HashMap<i64, HashSet<i64>>;
 
-/// The cached role → permission map.
+/// The cached role → permission map, with the database generation it was read under
+/// (`Db::generation`): any committed change to roles, grants or the catalogue retires it.
 #[derive(Default)]
 pub struct Grants {
-    cached: RwLock<Option<Arc<RoleGrants>>>,
-    /// Bumped by every invalidation, so a load that raced with a change is not kept.
-    generation: AtomicU64,
+    cached: RwLock<Option<(Arc<RoleGrants>, u64)>>,
 }
 
 impl Grants {
-    pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        *self.cached.write().expect("grants lock") = None;
-    }
-
-    fn current(&self) -> Option<Arc<RoleGrants>> {
-        self.cached.read().expect("grants lock").clone()
+    fn current(&self, generation: u64) -> Option<Arc<RoleGrants>> {
+        let cached = self.cached.read().expect("grants lock");
+        cached.as_ref().filter(|(_, read_under)| *read_under == generation).map(|(grants, _)| grants.clone())
     }
 
     fn store(&self, grants: Arc<RoleGrants>, generation: u64) {
-        if self.generation.load(Ordering::SeqCst) == generation {
-            *self.cached.write().expect("grants lock") = Some(grants);
-        }
+        *self.cached.write().expect("grants lock") = Some((grants, generation));
     }
 }
 
@@ -135,10 +127,10 @@ impl super::Identity {
         if caller.is_super_admin() {
             return Ok(());
         }
-        let grants = match self.grants.current() {
+        let generation = self.db.generation();
+        let grants = match self.grants.current(generation) {
             Some(grants) => grants,
             None => {
-                let generation = self.grants.generation.load(Ordering::SeqCst);
                 let loaded = Arc::new(self.db.read(|c| Ok::<_, IdentityError>(load_grants(c)?)).await?);
                 self.grants.store(loaded.clone(), generation);
                 loaded
@@ -161,7 +153,13 @@ impl super::Identity {
             return Ok(DataScope::default());
         }
         let account = caller.account_id;
-        self.db.read(move |c| Ok(DataScope::of_account(c, account)?)).await
+        let generation = self.db.generation();
+        if let Some(scope) = self.callers.scope(account, generation) {
+            return Ok(scope);
+        }
+        let scope = self.db.read(move |c| Ok::<_, IdentityError>(DataScope::of_account(c, account)?)).await?;
+        self.callers.keep_scope(account, scope.clone(), generation);
+        Ok(scope)
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod app_passwords;
 pub mod authz;
+pub mod callers;
 pub mod captcha;
 pub mod catalogue;
 pub mod jwt;
@@ -15,6 +16,7 @@ pub mod setup;
 pub mod sms;
 pub mod tokens;
 
+use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
 use crate::clock::{local_datetime, now};
@@ -115,13 +117,16 @@ pub struct Identity {
     captcha_draws: ratelimit::FailureLimiter,
     sms_gateway: Option<(reqwest::Client, String)>,
     token_secs: i64,
-    /// The cached role → permission map; invalidate after changing grants or roles.
-    pub grants: authz::Grants,
+    /// The cached role → permission map.
+    grants: authz::Grants,
+    /// Signed-in callers and data scopes, dropped by any change to who they are.
+    callers: callers::Callers,
 }
 
 impl Identity {
     pub fn new(db: Db, config: &Config) -> anyhow::Result<Identity> {
         let secrets = config.data.join("secrets");
+        db.watch(callers::affects_callers);
         let sms_gateway = config.sms_webhook.as_ref().map(|url| {
             let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("HTTP client");
             (client, url.clone())
@@ -146,6 +151,7 @@ impl Identity {
             sms_gateway,
             token_secs: config.token_hours as i64 * 3600,
             grants: authz::Grants::default(),
+            callers: callers::Callers::default(),
         })
     }
 
@@ -215,21 +221,56 @@ impl Identity {
     }
 
     /// Checks a JWT from any of the JWT surfaces: signature and expiry, then that its session
-    /// still exists (logout and revocation delete it) and the account may still log in.
+    /// still exists (logout and revocation delete it) and the account may still log in. A
+    /// token already seen in a current session skips the signature check: it passed it when
+    /// it was cached, and its expiry is the session's.
     pub async fn authenticate_jwt(&self, token: Option<&str>) -> Result<Caller, IdentityError> {
         let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(IdentityError::NoToken)?;
-        let token = token.strip_prefix("Bearer ").unwrap_or(token).trim().to_owned();
-        self.jwt.verify(&token)?;
-        self.authenticate_session(token).await
+        let token = token.strip_prefix("Bearer ").unwrap_or(token).trim();
+        let hash = tokens::token_hash(token);
+        let generation = self.db.generation();
+        if let Some(entry) = self.callers.session(&hash, generation).filter(|e| e.alive_at(now())) {
+            return Ok(entry.caller.clone());
+        }
+        self.jwt.verify(token)?;
+        self.authenticate_hashed(hash, generation).await
     }
 
     /// Checks an opaque session token (care) or an already verified JWT. The check itself
     /// only reads; it writes only to slide an idle expiry or to delete an expired session.
     pub async fn authenticate_session(&self, token: String) -> Result<Caller, IdentityError> {
+        let hash = tokens::token_hash(&token);
+        let generation = self.db.generation();
+        self.authenticate_hashed(hash, generation).await
+    }
+
+    /// The caller behind a token's hash: from memory while nothing that decides it has
+    /// changed since `generation` (read before any lookup), else from the database.
+    async fn authenticate_hashed(&self, hash: Vec<u8>, generation: u64) -> Result<Caller, IdentityError> {
+        let now = now();
+        let entry = match self.callers.session(&hash, generation).filter(|e| e.alive_at(now)) {
+            Some(entry) => entry,
+            None => self.load_session(hash, generation).await?,
+        };
+        let last_used = entry.last_used.load(std::sync::atomic::Ordering::Relaxed);
+        let won = entry.wants_slide(now) && entry.last_used.compare_exchange(last_used, now, SeqCst, SeqCst).is_ok();
+        if won {
+            let id = entry.caller.session_id;
+            self.db.write(move |tx| Ok::<_, IdentityError>(sessions::slide(tx, id)?)).await?;
+        }
+        Ok(entry.caller.clone())
+    }
+
+    async fn load_session(
+        &self,
+        hash: Vec<u8>,
+        generation: u64,
+    ) -> Result<std::sync::Arc<callers::SessionEntry>, IdentityError> {
+        let key = hash.clone();
         let found = self
             .db
             .read(move |c| {
-                let lookup = sessions::find(c, &token)?;
+                let lookup = sessions::find(c, &key)?;
                 let holder = match &lookup {
                     sessions::Lookup::Live { session, .. } => match accounts::by_id(c, session.account_id)? {
                         Some(account) => Some((roles::of_account(c, account.id)?, account)),
@@ -243,23 +284,28 @@ impl Identity {
         match found {
             (sessions::Lookup::Unknown, _) | (sessions::Lookup::Live { .. }, None) => Err(IdentityError::BadToken),
             (sessions::Lookup::Expired { session_id }, _) => {
+                self.callers.forget_session(&hash);
                 self.db.write(move |tx| Ok::<_, IdentityError>(sessions::delete(tx, session_id)?)).await?;
                 Err(IdentityError::TokenExpired)
             }
-            (sessions::Lookup::Live { session, slide }, Some((roles, account))) => {
+            (sessions::Lookup::Live { session, idle_secs, last_used_at }, Some((roles, account))) => {
                 if !account.enabled {
                     return Err(IdentityError::Disabled);
                 }
                 if account.banned {
                     return Err(IdentityError::Banned);
                 }
-                if slide {
-                    let id = session.id;
-                    self.db.write(move |tx| Ok::<_, IdentityError>(sessions::slide(tx, id)?)).await?;
-                }
-                Ok(Caller { account_id: account.id, session_id: session.id, roles })
+                let caller = Caller { account_id: account.id, session_id: session.id, roles };
+                let entry = callers::SessionEntry::new(caller, session.expires_at, idle_secs, last_used_at, generation);
+                Ok(self.callers.keep_session(hash, entry))
             }
         }
+    }
+
+    /// Forgets every cached caller, for a change to the database made outside this server
+    /// (which its update hook cannot see): the next request of each reads its session again.
+    pub fn forget_callers(&self) {
+        self.callers.forget_all();
     }
 
     pub async fn logout(&self, token: &str) -> Result<bool, IdentityError> {

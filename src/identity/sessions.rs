@@ -46,10 +46,11 @@ pub fn create(conn: &Connection, new: &NewSession, token: &str) -> rusqlite::Res
 }
 
 pub enum Lookup {
-    /// A live session; `slide` says its idle expiry should move forward.
+    /// A live session, with its idle expiry (if any) and when it was last moved.
     Live {
         session: Session,
-        slide: bool,
+        idle_secs: Option<i64>,
+        last_used_at: i64,
     },
     /// The token was valid once and has expired; its row should be deleted.
     Expired {
@@ -58,13 +59,13 @@ pub enum Lookup {
     Unknown,
 }
 
-/// Finds the session for `token` without writing, so checking a token needs no write lock.
-pub fn find(conn: &Connection, token: &str) -> rusqlite::Result<Lookup> {
+/// Finds the session for `token_hash` without writing, so checking a token needs no write lock.
+pub fn find(conn: &Connection, token_hash: &[u8]) -> rusqlite::Result<Lookup> {
     let now = now();
     let row = conn
         .query_row(
             "SELECT id, account_id, surface, last_used_at, idle_secs, expires_at FROM session WHERE token_hash = ?1",
-            [token_hash(token)],
+            [token_hash],
             |r| {
                 Ok((
                     Session { id: r.get(0)?, account_id: r.get(1)?, surface: r.get(2)?, expires_at: r.get(5)? },
@@ -74,13 +75,11 @@ pub fn find(conn: &Connection, token: &str) -> rusqlite::Result<Lookup> {
             },
         )
         .optional()?;
-    let Some((session, last_used, idle)) = row else { return Ok(Lookup::Unknown) };
-    if now >= session.expires_at || idle.is_some_and(|idle| now - last_used >= idle) {
+    let Some((session, last_used_at, idle_secs)) = row else { return Ok(Lookup::Unknown) };
+    if now >= session.expires_at || idle_secs.is_some_and(|idle| now - last_used_at >= idle) {
         return Ok(Lookup::Expired { session_id: session.id });
     }
-    // Sliding once per second is enough; it keeps writes off the hot path.
-    let slide = idle.is_some() && last_used != now;
-    Ok(Lookup::Live { session, slide })
+    Ok(Lookup::Live { session, idle_secs, last_used_at })
 }
 
 pub fn slide(conn: &Connection, session_id: i64) -> rusqlite::Result<()> {

@@ -124,7 +124,6 @@ pub async fn sync_entries(
 ) -> anyhow::Result<OperationIndex> {
     let entries: Vec<Entry> = declared.iter().map(|(e, _)| e.clone()).collect();
     let ids = app.db.write(move |tx| Ok::<_, crate::db::DbError>(catalogue::sync(tx, &entries)?)).await?;
-    app.identity.grants.invalidate();
     let mut index = OperationIndex::default();
     for (entry, op) in declared {
         if entry.audience == Audience::Nobody {

@@ -40,6 +40,7 @@ mod ownership;
 mod push;
 mod races;
 mod rate_limits;
+mod revocation;
 mod subsonic;
 mod subsonic_library;
 mod system;

@@ -478,6 +478,7 @@ async fn users_get_a_new_password_are_disabled_enabled_and_deleted_and_refusals_
         // A session ended elsewhere: the next call returns to sign-in with the server's
         // message, and signing in again goes back to the page asked for.
         server.sql().execute("DELETE FROM session", []).unwrap();
+        server.running().app.identity.forget_callers();
         ui.go("#/roles");
         ui.wait("#signin form");
         ui.wait_text(".notice.error", "log in again");

@@ -205,7 +205,6 @@ impl PermissionsApi {
                 Ok(())
             })
             .await?;
-        self.0.identity.grants.invalidate();
         ok(serde_json::Value::Null)
     }
 

@@ -200,7 +200,6 @@ impl RolesApi {
     async fn delete(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<serde_json::Value> {
         permitted(&self.0, op, &token).await?;
         self.0.db.write(move |tx| ROLES.delete(tx, id.0 .0)).await?;
-        self.0.identity.grants.invalidate();
         ok(serde_json::Value::Null)
     }
 
@@ -257,7 +256,6 @@ impl RolesApi {
                 ROLES.update(tx, id, &form)
             })
             .await?;
-        self.0.identity.grants.invalidate();
         ok(serde_json::Value::Null)
     }
 }
