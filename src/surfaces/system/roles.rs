@@ -74,7 +74,7 @@ impl RoleTable {
 
     pub fn list(&self, conn: &Connection) -> rusqlite::Result<Vec<RoleInfo>> {
         let builtin = if self.table == "role" { "builtin" } else { "0" };
-        let mut stmt = conn.prepare(&format!(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT id, name, remark, enabled, created_at, updated_at, {builtin} FROM {} ORDER BY id",
             self.table
         ))?;
