@@ -116,9 +116,11 @@ export default async function alerts(view, ctx) {
   };
   paintSound();
   const pushButton = h('button', { type: 'button', id: 'notify-me', hidden: true, onclick: () => togglePush() });
-  const pushBadge = h('span', { id: 'push-state', class: 'badge', role: 'status' });
+  // Both hidden until this browser's state is known.
+  const pushBadge = h('span', { id: 'push-state', class: 'badge', role: 'status', hidden: true });
   let push = 'off';
   const paintPush = () => {
+    pushBadge.hidden = false;
     pushBadge.className = `badge ${push === 'on' ? 'on' : 'off'}`;
     pushBadge.dataset.state = push;
     pushBadge.textContent = t(`alerts.push.${push}`);

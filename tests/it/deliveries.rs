@@ -120,7 +120,7 @@ async fn a_push_service_failing_until_the_attempts_run_out_is_recorded_as_failed
 }
 
 #[tokio::test]
-async fn the_record_is_for_administrators_only_and_refusals_come_in_the_care_envelope() {
+async fn the_record_is_for_administrators_within_their_data_scope_and_refusals_come_in_the_care_envelope() {
     let server = TestServer::start().await;
     let root = admin(&server, "13700000095").await;
     let alice = user(&server, "13700000096").await;
@@ -139,6 +139,32 @@ async fn the_record_is_for_administrators_only_and_refusals_come_in_the_care_env
     // Nothing was sent (no stream, no subscription, no broker): an empty record, not an error.
     let got = record(&server, &root, &event_id).await;
     assert_eq!((&got["deliveries"], &got["acknowledged"]), (&json!([]), &json!([])), "{got}");
+
+    // An administrator (管理员) whose data scope holds another camera only: as if missing.
+    let warden = user(&server, "13700000099").await;
+    let other = add_device(&server, &warden, "porch").await;
+    upload(&server, &other, "fell on the porch").await;
+    let porch_event = newest_event(&server, &warden).await;
+    let conn = server.sql();
+    conn.execute(
+        "INSERT INTO account_role (account_id, role_id) SELECT id, ?1 FROM account WHERE phone = '13700000099'",
+        [hearth::identity::roles::ADMIN],
+    )
+    .unwrap();
+    conn.execute("INSERT INTO data_role (id, name, created_at) VALUES (60, 'porch only', 0)", []).unwrap();
+    conn.execute(
+        "INSERT INTO data_role_scope (data_role_id, kind, value) SELECT 60, 'care.device', id FROM device WHERE name = 'porch'",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO account_data_role (account_id, data_role_id) SELECT id, 60 FROM account WHERE phone = '13700000099'",
+        [],
+    )
+    .unwrap();
+    let warden = login(&server, "13700000099", "pass-of-13700000099").await;
+    assert_eq!(record(&server, &warden, &porch_event).await["device"], "porch");
+    fails(&call(&server, PATH, Some(&warden), "notice", "delivery", json!({ "event_id": event_id })).await, 100);
     server.stop().await;
 }
 

@@ -106,3 +106,73 @@ async fn the_console_is_installable_registers_its_worker_and_hands_a_push_subscr
     });
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_fall_shows_a_notification_with_the_camera_and_the_time() {
+    use headless_chrome::protocol::cdp::types::Event;
+    use headless_chrome::protocol::cdp::{Browser as Cdp, ServiceWorker};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    let (server, ui) = signed_in_admin("pwa-push").await;
+    drive(|| {
+        let registrations = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+        let seen = registrations.clone();
+        ui.tab
+            .add_event_listener(Arc::new(move |event: &Event| {
+                if let Event::ServiceWorkerWorkerRegistrationUpdated(e) = event {
+                    let mut seen = seen.lock().unwrap();
+                    seen.extend(
+                        e.params.registrations.iter().map(|r| (r.registration_id.clone(), r.scope_url.clone())),
+                    );
+                }
+            }))
+            .unwrap();
+        ui.tab
+            .call_method(Cdp::GrantPermissions {
+                permissions: vec![Cdp::PermissionType::Notifications],
+                origin: Some(server.base.clone()),
+                browser_context_id: None,
+            })
+            .expect("notifications granted");
+        ui.tab.call_method(ServiceWorker::Enable(None)).expect("ServiceWorker domain");
+        ui.js("navigator.serviceWorker.ready.then(() => { window.workerReady = true; })");
+        ui.wait_for("window.workerReady", "the service worker to be ready");
+        let scope = format!("{}/admin/", server.base);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let registration = loop {
+            let found = registrations.lock().unwrap().iter().find(|(_, s)| *s == scope).map(|(id, _)| id.clone());
+            if let Some(id) = found {
+                break id;
+            }
+            assert!(Instant::now() < deadline, "no registration for {scope}: {:?}", registrations.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(50));
+        };
+
+        let message = json!({
+            "type": "fall", "event_id": "0123456789abcdef0123456789abcdef", "device": "bedroom",
+            "content": "fell by the bed", "createtime": "2026-12-06 03:12:45", "escalated": false,
+            "url": "https://hearth.example/admin/#/alerts/0123456789abcdef0123456789abcdef",
+        });
+        ui.tab
+            .call_method(ServiceWorker::DeliverPushMessage {
+                origin: server.base.clone(),
+                registration_id: registration,
+                data: message.to_string(),
+            })
+            .expect("push delivered to the worker");
+        ui.wait_for(
+            "(window.polled ??= navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((n) => { \
+               window.shown = n.map((x) => ({ title: x.title, body: x.body, tag: x.tag, url: x.data.url })); \
+               if (!n.length) window.polled = undefined; }), window.shown?.length)",
+            "the notification",
+        );
+        let shown = ui.js("window.shown[0]");
+        assert_eq!(shown["title"], "跌倒警报 Fall alert · bedroom", "{shown}");
+        assert_eq!(shown["body"], "2026-12-06 03:12:45 fell by the bed");
+        assert_eq!(shown["tag"], "0123456789abcdef0123456789abcdef");
+        assert_eq!(shown["url"], message["url"]);
+        ui.assert_no_errors();
+    });
+    server.stop().await;
+}
