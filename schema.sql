@@ -620,3 +620,22 @@ INSERT INTO account_data_role_rowid (account_id, data_role_id) SELECT account_id
 DROP TABLE account_data_role;
 ALTER TABLE account_data_role_rowid RENAME TO account_data_role;
 CREATE INDEX account_data_role_by_role ON account_data_role(data_role_id);
+-- migration 15: alert delivery record
+-- Who was told of each fall, on which channel, when, and whether it arrived
+-- (src/alerts/record.rs). Rows go with their notice (care retention) and with the account
+-- they name; at most 500 per notice. `account_id` NULL: the Home Assistant broker (MQTT).
+-- Push messages name the notice they carry, so the worker can record their outcome.
+ALTER TABLE push_message ADD COLUMN notice_id INTEGER REFERENCES notice(id) ON DELETE CASCADE;
+CREATE INDEX push_message_by_notice ON push_message(notice_id);
+CREATE TABLE alert_delivery (
+    id         INTEGER PRIMARY KEY,
+    notice_id  INTEGER NOT NULL REFERENCES notice(id) ON DELETE CASCADE,
+    account_id INTEGER REFERENCES account(id) ON DELETE CASCADE,
+    channel    TEXT NOT NULL,
+    escalated  INTEGER NOT NULL DEFAULT 0,
+    delivered  INTEGER NOT NULL,
+    reason     TEXT,
+    at         INTEGER NOT NULL
+);
+CREATE INDEX alert_delivery_by_notice ON alert_delivery(notice_id, id);
+CREATE INDEX alert_delivery_by_account ON alert_delivery(account_id);

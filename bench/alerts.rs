@@ -1,12 +1,15 @@
 //! Alert latency: from a camera's upload answer to the Home Assistant MQTT event (through a
-//! real mosquitto on a loopback port) and to the care SSE event, p50 and p99.
+//! real mosquitto on a loopback port), to the Web Push request reaching a loopback push
+//! service (signed and encrypted, as to a browser's push service) and to the care SSE
+//! event, p50 and p99.
 //!
 //!     cargo bench --bench alerts
 //!     BENCH_FALLS=500 cargo bench --bench alerts
 //!
 //! Needs `mosquitto` (Debian package). Uploads go one at a time with a 100 KB JPEG, so each
 //! latency is of one alert on an otherwise idle server. The SSE event is often written before
-//! the upload's answer reaches the client: such a latency counts as 0.
+//! the upload's answer reaches the client: such a latency counts as 0. The push service
+//! answers 201 at once, so the figure is hearth's own queueing, encryption and signing.
 
 mod support;
 
@@ -64,8 +67,10 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let dir = tempfile::tempdir()?;
+    let (push_endpoint, mut push_events) = push_service().await?;
     let mut config = Config::for_tests(dir.path());
     config.mqtt_url = Some(format!("mqtt://127.0.0.1:{port}"));
+    config.push_endpoint_hosts = vec!["127.0.0.1".into()];
     let running = hearth::start(config).await?;
     let base = format!("{}/care", running.base_url());
     let client = reqwest::Client::new();
@@ -96,6 +101,8 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     let camera = device["device_id"].as_str().unwrap_or_default().to_owned();
+    call(&client, &format!("{base}/api/push?token={session}"), "push", "subscribe", subscription(&push_endpoint))
+        .await?;
 
     // MQTT: every fall event's arrival time.
     let mut options = MqttOptions::new("bench-subscriber", "127.0.0.1", port);
@@ -137,28 +144,62 @@ async fn main() -> anyhow::Result<()> {
     }
     // The warm-up's own SSE event may still be on its way.
     let _ = tokio::time::timeout(Duration::from_secs(1), sse_events.recv()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), push_events.recv()).await;
     while mqtt_events.try_recv().is_ok() {}
     while sse_events.try_recv().is_ok() {}
+    while push_events.try_recv().is_ok() {}
 
     let jpeg = support::jpeg_of_about(100_000);
     let data = json!({ "base64": base64::engine::general_purpose::STANDARD.encode(&jpeg), "content": "fall" });
     let upload_url = format!("{base}/api/notice?token={camera}");
-    let (mut to_mqtt, mut to_sse) = (Vec::new(), Vec::new());
+    let (mut to_mqtt, mut to_push, mut to_sse) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..falls {
         call(&client, &upload_url, "notice", "upload", data.clone()).await?;
         let answered = Instant::now();
         let wait = Duration::from_secs(5);
         let at = tokio::time::timeout(wait, mqtt_events.recv()).await?.unwrap_or(answered);
         to_mqtt.push(at.saturating_duration_since(answered));
+        let at = tokio::time::timeout(wait, push_events.recv()).await?.unwrap_or(answered);
+        to_push.push(at.saturating_duration_since(answered));
         let at = tokio::time::timeout(wait, sse_events.recv()).await?.unwrap_or(answered);
         to_sse.push(at.saturating_duration_since(answered));
     }
     println!("{falls} falls, one at a time, 100 KB JPEG snapshots");
     report("upload answer -> MQTT event", to_mqtt);
+    report("upload answer -> Web Push request", to_push);
     report("upload answer -> SSE event", to_sse);
-    println!("upload answer -> Web Push request: not measured (Web Push is not built yet)");
     running.stop().await?;
     Ok(())
+}
+
+/// A loopback push service answering 201 to everything; reports each request's arrival.
+async fn push_service() -> anyhow::Result<(String, mpsc::UnboundedReceiver<Instant>)> {
+    use poem::listener::{Acceptor, Listener, TcpListener};
+    use poem::{handler, EndpointExt};
+
+    #[handler]
+    async fn receive(seen: poem::web::Data<&mpsc::UnboundedSender<Instant>>) -> poem::http::StatusCode {
+        let _ = seen.send(Instant::now());
+        poem::http::StatusCode::CREATED
+    }
+
+    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
+    let addr = acceptor.local_addr()[0].as_socket_addr().copied().ok_or_else(|| anyhow::anyhow!("no address"))?;
+    let (seen, events) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let _ = poem::Server::new_with_acceptor(acceptor).run(receive.data(seen)).await;
+    });
+    Ok((format!("http://{addr}/push/bench"), events))
+}
+
+/// A browser's subscription for `endpoint`; its key is P-256's generator point, a valid
+/// public key nobody needs to decrypt with here.
+fn subscription(endpoint: &str) -> Value {
+    let hex = "046B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C2964FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5";
+    let point: Vec<u8> =
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0)).collect();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    json!({ "endpoint": endpoint, "keys": { "p256dh": b64.encode(point), "auth": b64.encode([7u8; 16]) } })
 }
 
 fn warm_up() -> Value {

@@ -5,6 +5,7 @@ import { h, clear } from './lib/dom.js';
 import { t, lang, setLang, LANGS } from './lib/i18n.js';
 import { api, auth } from './lib/api.js';
 import { notify, clearNotices } from './lib/notice.js';
+import { supported as pushSupported, registerWorker } from './lib/push.js';
 
 // In the order of src/web/admin.rs PAGES; `built` pages have a module under pages/.
 export const PAGES = [
@@ -159,3 +160,5 @@ export async function route() {
 window.addEventListener('hashchange', () => route());
 document.documentElement.lang = lang();
 route();
+// The worker shows fall alerts pushed to this device and makes the console installable.
+if ('serviceWorker' in navigator && pushSupported()) registerWorker().catch((err) => console.warn('service worker not registered:', err));

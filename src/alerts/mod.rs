@@ -11,6 +11,7 @@ pub mod escalate;
 pub mod mqtt;
 pub mod offline;
 pub mod push;
+pub mod record;
 
 use std::sync::{Arc, Mutex};
 

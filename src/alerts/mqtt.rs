@@ -6,6 +6,7 @@
 //! camera's numeric id, never its token.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
+use super::record::{self, Delivery};
 use super::Alert;
 use crate::clock::{local_datetime, now};
 use crate::db::DbError;
@@ -79,7 +81,7 @@ impl Drop for AbortOnDrop {
 }
 
 /// Drives the connection; rumqttc reconnects on the next poll after an error.
-async fn poll(mut eventloop: EventLoop, connected: mpsc::Sender<()>) {
+async fn poll(mut eventloop: EventLoop, connected: mpsc::Sender<()>, online: Arc<AtomicBool>) {
     let mut backoff = Duration::from_secs(1);
     let mut down = false;
     loop {
@@ -88,6 +90,7 @@ async fn poll(mut eventloop: EventLoop, connected: mpsc::Sender<()>) {
                 tracing::info!("connected to the MQTT broker");
                 backoff = Duration::from_secs(1);
                 down = false;
+                online.store(true, Ordering::Relaxed);
                 let _ = connected.try_send(());
             }
             // Every message is sent at least once (QoS 1): the broker's PUBACK is delivery.
@@ -96,6 +99,7 @@ async fn poll(mut eventloop: EventLoop, connected: mpsc::Sender<()>) {
             }
             Ok(_) => {}
             Err(e) => {
+                online.store(false, Ordering::Relaxed);
                 // Once per outage, not once per retry.
                 if !down {
                     tracing::warn!(error = %e, "the MQTT broker is unreachable; retrying with backoff");
@@ -122,6 +126,8 @@ struct Ha {
     prefix: String,
     discovery: String,
     known: HashMap<i64, Camera>,
+    /// Whether the broker session is up, for the delivery record.
+    online: Arc<AtomicBool>,
 }
 
 /// The newest notice of a camera: (row id, file, acknowledged by someone bound to it).
@@ -181,12 +187,15 @@ fn on_off(on: bool) -> &'static str {
 }
 
 impl Ha {
-    fn publish(&self, topic: String, retain: bool, payload: impl Into<Vec<u8>>) {
+    /// Whether the message was handed to the client's queue.
+    fn publish(&self, topic: String, retain: bool, payload: impl Into<Vec<u8>>) -> bool {
         // A full request queue means a long outage; the state is published again on reconnect.
         if let Err(e) = self.client.try_publish(topic, QoS::AtLeastOnce, retain, payload) {
             metrics::counter!(crate::web::metrics::ALERT_MESSAGES, "outcome" => "dropped").increment(1);
             tracing::debug!(error = %e, "an MQTT message was dropped");
+            return false;
         }
+        true
     }
 
     fn camera_topic(&self, device: i64, leaf: &str) -> String {
@@ -349,7 +358,15 @@ impl Ha {
             "image_url": format!("{}/open/api/care/notices/{}/image", self.base_url, fall.event_id),
         });
         // The event first: it is what a Home Assistant automation waits for.
-        self.publish(self.camera_topic(device, "event"), false, event.to_string());
+        let queued = self.publish(self.camera_topic(device, "event"), false, event.to_string());
+        let failure = match (queued, self.online.load(Ordering::Relaxed)) {
+            (false, _) => Some("the MQTT client's queue is full: the event was dropped".to_owned()),
+            // QoS 1: the client sends it when the session is back, unless hearth stops first.
+            (true, false) => Some("the MQTT broker was unreachable: the event waits for the connection".to_owned()),
+            (true, true) => None,
+        };
+        let delivery = Delivery { notice, account: None, channel: record::MQTT, escalated, failure };
+        record::spawn(&self.app, delivery);
         if escalated {
             return;
         }
@@ -389,10 +406,11 @@ pub async fn run(app: Arc<AppState>, base_url: String, mut alerts: mpsc::Receive
     }
     let (client, eventloop) = AsyncClient::new(options, 256);
     let (connected_sender, mut connected) = mpsc::channel(4);
-    let _connection = AbortOnDrop(tokio::spawn(poll(eventloop, connected_sender)));
+    let online = Arc::new(AtomicBool::new(false));
+    let _connection = AbortOnDrop(tokio::spawn(poll(eventloop, connected_sender, online.clone())));
     let discovery = app.config.mqtt_discovery_prefix.clone();
     let tick_secs = (app.config.care_offline_secs / 10).clamp(1, 10);
-    let mut ha = Ha { app, client, base_url, prefix, discovery, known: HashMap::new() };
+    let mut ha = Ha { app, client, base_url, prefix, discovery, known: HashMap::new(), online };
     let mut tick = tokio::time::interval(Duration::from_secs(tick_secs));
     loop {
         tokio::select! {

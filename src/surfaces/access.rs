@@ -24,6 +24,7 @@ pub fn audience(surface: &str, method: &str, path: &str) -> Audience {
 }
 
 const CARE: Declared = &[
+    ("POST", "/api/admin/delivery", Admin),
     ("POST", "/api/admin/notice", Admin),
     ("POST", "/api/admin/user", Admin),
     ("POST", "/api/captcha", Public),

@@ -7,10 +7,12 @@ use sha2::{Digest, Sha256};
 
 /// The admin UI: same-origin ES modules only. Styles may be inline because the vendored
 /// chart library writes style attributes into its tooltips; scripts never are. Snapshots
-/// and captchas are `data:` images, hidden songs' files `blob:` URLs.
+/// and captchas are `data:` images, hidden songs' files `blob:` URLs. The service worker
+/// (`sw.js`) and the web app manifest come from the console itself, said outright rather
+/// than left to `default-src`.
 pub const ADMIN_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-     img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; \
-     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+     img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; worker-src 'self'; \
+     manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// JSON answers, media, downloads: nothing runs, nothing loads, nothing frames them. Inline
 /// styles only so that a browser's own image or media page still lays itself out.

@@ -9,8 +9,10 @@ import { alarm, ready } from '../lib/tone.js';
 import { pagedTable } from '../lib/table.js';
 import { openDialog } from '../lib/dialog.js';
 import { notify } from '../lib/notice.js';
+import { pushState, turnOn, turnOff } from '../lib/push.js';
 
 const NOT_BOUND = 101;
+const NO_PERMISSION = -103;
 const SOUND_KEY = 'hearth.sound';
 
 /// A data: URL for a snapshot's base64 (JPEG or PNG, told apart by their first bytes).
@@ -54,13 +56,40 @@ export default async function alerts(view, ctx) {
   async function show(n) {
     let item;
     try { item = await care('/api/get/notice', 'notice', 'info', { event_id: n.event_id }); } catch (err) { return notify(err.message, 'error'); }
+    const record = h('section', { class: 'delivery', 'aria-label': t('alerts.delivery') });
     const { close } = openDialog(t('alerts.snapshotTitle', { device: item.device, time: item.createtime }),
       h('img', { class: 'snapshot', src: pictureUrl(item.base64), alt: t('alerts.snapshotAlt', { device: item.device }) }),
       h('p', {}, item.content || ''),
+      record,
       h('div', { class: 'actions' },
         item.read ? h('span', { class: 'badge off' }, t('alerts.read'))
           : h('button', { type: 'button', class: 'primary sign', onclick: async () => { if (await sign(item)) close(); } }, t('alerts.markRead')),
         h('button', { type: 'button', onclick: () => close() }, t('action.close'))));
+    showDelivery(record, item.event_id);
+  }
+
+  /// How the alert went out and who acknowledged it: administrators only; others see nothing.
+  async function showDelivery(section, eventId) {
+    let record;
+    try {
+      record = await care('/api/admin/delivery', 'notice', 'delivery', { event_id: eventId });
+    } catch (err) {
+      if (err.code !== NO_PERMISSION) clear(section, h('p', { class: 'form-error' }, err.message));
+      return;
+    }
+    const who = (d) => d.account ?? (d.channel === 'mqtt' ? t('alerts.broker') : '—');
+    clear(section,
+      h('h3', {}, t('alerts.delivery')),
+      record.deliveries.length === 0 ? h('p', { class: 'hint' }, t('alerts.noDeliveries'))
+        : h('table', { class: 'delivery-record' },
+          h('thead', {}, h('tr', {}, [t('field.time'), t('alerts.recipient'), t('alerts.channel'), t('field.state')].map((c) => h('th', {}, c)))),
+          h('tbody', {}, record.deliveries.map((d) => h('tr', { dataset: { channel: d.channel, delivered: String(d.delivered) } },
+            h('td', {}, d.time), h('td', {}, who(d)),
+            h('td', {}, d.escalated ? `${d.channel} · ${t('alerts.escalated')}` : d.channel),
+            h('td', {}, h('span', { class: `badge ${d.delivered ? 'on' : 'alert'}`, title: d.reason || '' },
+              d.delivered ? t('alerts.delivered') : t('alerts.failed')), d.reason ? h('span', { class: 'hint' }, ` ${d.reason}`) : null))))),
+      h('p', { class: 'acknowledged' }, record.acknowledged.length === 0 ? t('alerts.notAcknowledged')
+        : t('alerts.acknowledgedBy', { list: record.acknowledged.map((a) => `${a.account} (${a.time})`).join(', ') })));
   }
 
   async function sign(n) {
@@ -86,6 +115,31 @@ export default async function alerts(view, ctx) {
     soundButton.textContent = sound ? `♪ ${t('alerts.soundOn')}` : t('alerts.soundOff');
   };
   paintSound();
+  const pushButton = h('button', { type: 'button', id: 'notify-me', hidden: true, onclick: () => togglePush() });
+  // Both hidden until this browser's state is known.
+  const pushBadge = h('span', { id: 'push-state', class: 'badge', role: 'status', hidden: true });
+  let push = 'off';
+  const paintPush = () => {
+    pushBadge.hidden = false;
+    pushBadge.className = `badge ${push === 'on' ? 'on' : 'off'}`;
+    pushBadge.dataset.state = push;
+    pushBadge.textContent = t(`alerts.push.${push}`);
+    pushButton.hidden = push === 'unsupported' || push === 'blocked';
+    pushButton.textContent = push === 'on' ? t('alerts.notifyOff') : t('alerts.notifyMe');
+    pushButton.setAttribute('aria-pressed', String(push === 'on'));
+  };
+  async function togglePush() {
+    pushButton.disabled = true;
+    try {
+      push = push === 'on' ? await turnOff() : await turnOn();
+      if (push === 'on') notify(t('alerts.notifyOnDone'));
+    } catch (err) {
+      notify(err.message, 'error');
+    } finally {
+      pushButton.disabled = false;
+      paintPush();
+    }
+  }
   const banner = h('div', { id: 'alert-banner', class: 'alert-banner', role: 'alert', hidden: true });
 
   function arrived(notice) {
@@ -125,12 +179,15 @@ export default async function alerts(view, ctx) {
     h('option', { value: '' }, t('alerts.allDevices')));
 
   clear(view,
-    h('div', { class: 'page-head' }, h('h1', {}, t('page.alerts')), state, soundButton),
+    h('div', { class: 'page-head' }, h('h1', {}, t('page.alerts')), state, soundButton, pushBadge, pushButton),
     h('p', { class: 'lead' }, t('alerts.intro')),
     banner,
     h('div', { class: 'filters' }, mode, device),
     table.el);
   table.goto(1);
+  // A notification's link (#/alerts/<event_id>) opens that alert.
+  if (ctx.args[0]) show({ event_id: ctx.args[0] });
+  pushState().then((s) => { push = s; paintPush(); }, () => { push = 'off'; paintPush(); });
   try {
     for (const d of await devices()) device.append(h('option', { value: d.device }, d.device));
   } catch (_) { /* the table already says why care could not be read */ }

@@ -22,6 +22,7 @@ mod care_notices;
 mod conformance;
 mod connections;
 mod crash;
+mod deliveries;
 mod documents;
 mod envelopes;
 mod escalation;

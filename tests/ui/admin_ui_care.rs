@@ -86,6 +86,9 @@ async fn devices_are_added_bound_and_unbound_and_a_cameras_fall_alert_arrives_li
             "(() => { const i = document.querySelector('dialog img.snapshot'); return i && i.complete && i.naturalWidth === 8; })()",
             "the snapshot picture",
         );
+        // An administrator sees how the alert went out, and that nobody acknowledged it yet.
+        ui.wait_text("dialog .delivery h3", "Delivery");
+        ui.wait_text("dialog .delivery .acknowledged", "Nobody has acknowledged it yet.");
         ui.shot("snapshot");
         ui.click("dialog button.sign");
         ui.wait_text(".notice", "Marked read");

@@ -19,5 +19,6 @@ mod admin_ui_files;
 mod admin_ui_music;
 mod admin_ui_music_tasks;
 mod admin_ui_ops;
+mod admin_ui_pwa;
 mod admin_ui_transit;
 mod security_headers;

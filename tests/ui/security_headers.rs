@@ -82,6 +82,8 @@ async fn every_kind_of_answer_carries_the_security_headers() {
         ("the alert stream", Kind::Data, get(&format!("/care/api/notice/stream?token={care}"))),
         ("the admin UI", Kind::AdminUi, get("/admin/")),
         ("an admin UI module", Kind::AdminUi, get("/admin/app.js")),
+        ("the service worker", Kind::AdminUi, get("/admin/sw.js")),
+        ("the web app manifest", Kind::AdminUi, get("/admin/manifest.webmanifest")),
         ("a missing admin UI file", Kind::AdminUi, get("/admin/no-such.js")),
         ("the docs page", Kind::Docs, get("/docs")),
         ("a revalidated admin UI page", Kind::AdminUi, get("/admin/").header("if-none-match", admin_etag.clone())),
@@ -106,6 +108,8 @@ async fn every_kind_of_answer_carries_the_security_headers() {
                 assert_eq!(directive(&csp, "script-src"), "script-src 'self'", "{what}: {csp}");
                 assert_eq!(directive(&csp, "connect-src"), "connect-src 'self'", "{what}: {csp}");
                 assert_eq!(directive(&csp, "object-src"), "object-src 'none'", "{what}: {csp}");
+                assert_eq!(directive(&csp, "worker-src"), "worker-src 'self'", "{what}: {csp}");
+                assert_eq!(directive(&csp, "manifest-src"), "manifest-src 'self'", "{what}: {csp}");
             }
             Kind::Docs => assert!(
                 directive(&csp, "script-src").split_whitespace().skip(1).all(|s| s.starts_with("'sha256-")),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection};
 
 use super::crypto;
+use crate::alerts::record::{self, Delivery};
 use crate::clock::now;
 use crate::db::DbError;
 use crate::AppState;
@@ -27,11 +28,16 @@ struct Due {
     endpoint: String,
     p256dh: String,
     auth: String,
+    /// The fall it carries, for the delivery record; None for camera changes.
+    notice: Option<i64>,
+    account: i64,
+    escalated: bool,
 }
 
 fn due(conn: &Connection, limit: i64) -> rusqlite::Result<Vec<Due>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT m.id, m.payload, m.attempts, s.id, s.endpoint, s.p256dh, s.auth
+        "SELECT m.id, m.payload, m.attempts, s.id, s.endpoint, s.p256dh, s.auth, m.notice_id, s.account_id,
+             m.kind = 'escalation'
          FROM push_message m JOIN push_subscription s ON s.id = m.subscription
          WHERE m.status = 'pending' AND m.next_attempt_at <= ?1 ORDER BY m.next_attempt_at, m.id LIMIT ?2",
     )?;
@@ -44,6 +50,9 @@ fn due(conn: &Connection, limit: i64) -> rusqlite::Result<Vec<Due>> {
             endpoint: r.get(4)?,
             p256dh: r.get(5)?,
             auth: r.get(6)?,
+            notice: r.get(7)?,
+            account: r.get(8)?,
+            escalated: r.get(9)?,
         })
     })?;
     rows.collect()
@@ -99,11 +108,38 @@ async fn post(app: &AppState, client: &reqwest::Client, message: &Due) -> Outcom
             status @ (408 | 429 | 500..=599) => Outcome::Retry(format!("the push service answered HTTP {status}")),
             status => Outcome::Refused(format!("the push service answered HTTP {status}")),
         },
-        Err(e) => Outcome::Retry(format!("not delivered: {e}")),
+        // Without the URL: an endpoint is a capability, kept out of logs and the record.
+        Err(e) => Outcome::Retry(format!("not delivered: {}", e.without_url())),
     }
 }
 
-fn record(
+/// The last word on a fall's message, for the delivery record; None while it is retried.
+fn final_outcome(message: &Due, outcome: &Outcome, attempts: i64, retry: bool) -> Option<Delivery> {
+    let notice = message.notice.filter(|_| !retry)?;
+    let failure = match outcome {
+        Outcome::Delivered => None,
+        Outcome::Gone(status) => {
+            Some(format!("the push service answered HTTP {status}: the subscription expired and was removed"))
+        }
+        Outcome::Retry(error) => Some(format!("{error}; gave up after {attempts} attempts")),
+        Outcome::Refused(error) => Some(error.clone()),
+    };
+    // The push service's host says which browser vendor; the rest of the endpoint is secret.
+    let host = reqwest::Url::parse(&message.endpoint).ok().and_then(|u| u.host_str().map(str::to_owned));
+    let failure = failure.map(|f| match host {
+        Some(host) => format!("{host}: {f}"),
+        None => f,
+    });
+    Some(Delivery {
+        notice,
+        account: Some(message.account),
+        channel: record::PUSH,
+        escalated: message.escalated,
+        failure,
+    })
+}
+
+fn save_outcome(
     conn: &Connection,
     message: &Due,
     outcome: &Outcome,
@@ -112,6 +148,10 @@ fn record(
 ) -> rusqlite::Result<()> {
     let time = now();
     let attempts = message.attempts + 1;
+    let retry = matches!(outcome, Outcome::Retry(_)) && attempts < max_attempts;
+    if let Some(delivery) = final_outcome(message, outcome, attempts, retry) {
+        record::write(conn, &delivery)?;
+    }
     match outcome {
         Outcome::Delivered => {
             conn.execute(
@@ -124,7 +164,6 @@ fn record(
             conn.execute("DELETE FROM push_subscription WHERE id = ?1", [message.subscription])?;
         }
         Outcome::Retry(error) | Outcome::Refused(error) => {
-            let retry = matches!(outcome, Outcome::Retry(_)) && attempts < max_attempts;
             let wait = backoff.saturating_mul(1 << (attempts - 1).min(20));
             conn.execute(
                 "UPDATE push_message SET status = ?1, attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?5",
@@ -182,8 +221,10 @@ pub async fn deliver_forever(app: Arc<AppState>) {
                     tracing::info!(message = message.id, %error, "push delivery failed")
                 }
             }
-            let saved =
-                app.db.write(move |tx| Ok::<_, DbError>(record(tx, &message, &outcome, max_attempts, backoff)?)).await;
+            let saved = app
+                .db
+                .write(move |tx| Ok::<_, DbError>(save_outcome(tx, &message, &outcome, max_attempts, backoff)?))
+                .await;
             if let Err(e) = saved {
                 tracing::warn!(error = %e, "recording a push attempt failed");
             }

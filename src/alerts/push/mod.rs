@@ -121,23 +121,31 @@ fn payload(kind: &str, event_id: Option<&str>, device: &str, content: &str, at: 
 }
 
 /// Queues `payload` for every subscription of every account that sees `device`.
-fn enqueue(conn: &Connection, device: i64, kind: &str, payload: &str) -> rusqlite::Result<usize> {
+fn enqueue(conn: &Connection, device: i64, notice: Option<i64>, kind: &str, payload: &str) -> rusqlite::Result<usize> {
     let accounts = crate::surfaces::care::watchers(conn, device)?;
-    enqueue_to(conn, &accounts, kind, payload)
+    enqueue_to(conn, &accounts, notice, kind, payload)
 }
 
-/// Queues `payload` for every subscription of these accounts.
-fn enqueue_to(conn: &Connection, accounts: &[i64], kind: &str, payload: &str) -> rusqlite::Result<usize> {
+/// Queues `payload` for every subscription of these accounts; `notice` is the fall it
+/// carries, whose delivery record the worker writes.
+fn enqueue_to(
+    conn: &Connection,
+    accounts: &[i64],
+    notice: Option<i64>,
+    kind: &str,
+    payload: &str,
+) -> rusqlite::Result<usize> {
     let mut subscriptions = conn.prepare_cached("SELECT id FROM push_subscription WHERE account_id = ?1")?;
     let mut insert = conn.prepare_cached(
-        "INSERT INTO push_message (subscription, kind, payload, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+        "INSERT INTO push_message (subscription, kind, payload, next_attempt_at, created_at, notice_id)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
     )?;
     let time = now();
     let mut queued = 0;
     for &account in accounts {
         let ids: Vec<i64> = subscriptions.query_map([account], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         for id in ids {
-            insert.execute(params![id, kind, payload, time])?;
+            insert.execute(params![id, kind, payload, time, notice])?;
             queued += 1;
         }
     }
@@ -182,8 +190,8 @@ fn enqueue_notice(
     let url = format!("{base_url}/admin/#/alerts/{event_id}");
     let body = payload(kind, Some(&event_id), &name, &content, at, url);
     match accounts {
-        Some(accounts) => enqueue_to(conn, accounts, kind, &body),
-        None => enqueue(conn, device, kind, &body),
+        Some(accounts) => enqueue_to(conn, accounts, Some(notice), kind, &body),
+        None => enqueue(conn, device, Some(notice), kind, &body),
     }
 }
 
@@ -199,7 +207,7 @@ pub fn enqueue_device(
     let (kind, content) =
         if online { ("device_online", "摄像头已恢复在线") } else { ("device_offline", "摄像头已离线") };
     let url = format!("{base_url}/admin/#/devices");
-    enqueue(conn, device, kind, &payload(kind, None, name, content, at, url))
+    enqueue(conn, device, None, kind, &payload(kind, None, name, content, at, url))
 }
 
 #[cfg(test)]

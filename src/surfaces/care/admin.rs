@@ -7,6 +7,7 @@ use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi, Union};
 use rusqlite::{params, OptionalExtension};
 
+use super::delivery::{self, DeliveryData, DeliveryRecord};
 use super::envelope::{Answer, CareBody, Empty};
 use super::signed_in;
 use super::user::{profile, profiles_with_phone, PhoneOnly, Profile, ProfileChange};
@@ -134,6 +135,19 @@ impl AdminApi {
         }
         Ok(Empty {})
     }
+
+    async fn deliveries(
+        &self,
+        op: &Operation,
+        token: Option<&str>,
+        body: &CareBody<DeliveryData>,
+    ) -> Result<DeliveryRecord, Failure> {
+        let caller = signed_in(&self.0, op, token).await?;
+        body.kind(&[("notice", "delivery")])?;
+        let DeliveryData { event_id } = body.data()?;
+        let scope = self.0.identity.data_scope(&caller).await?;
+        self.0.db.read(move |c| delivery::read(c, &scope, &event_id)).await
+    }
 }
 
 #[OpenApi]
@@ -153,5 +167,16 @@ impl AdminApi {
     #[oai(path = "/api/admin/notice", method = "post")]
     async fn keep_op(&self, op: &Operation, token: Query<Option<String>>, body: CareBody<KeepData>) -> Answer<Empty> {
         Answer::new(body.id, self.keep(op, token.0.as_deref(), &body).await)
+    }
+
+    /// Administrators: how a fall alert went out — who was told on which channel (push, sse, mqtt), when, delivered or failed — and who acknowledged it when, for cameras within their data scope (type notice, subtype delivery)
+    #[oai(path = "/api/admin/delivery", method = "post")]
+    async fn delivery_op(
+        &self,
+        op: &Operation,
+        token: Query<Option<String>>,
+        body: CareBody<DeliveryData>,
+    ) -> Answer<DeliveryRecord> {
+        Answer::new(body.id, self.deliveries(op, token.0.as_deref(), &body).await)
     }
 }

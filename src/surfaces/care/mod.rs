@@ -4,6 +4,7 @@
 
 mod admin;
 mod captcha;
+mod delivery;
 pub mod device;
 pub(crate) mod envelope;
 mod notice;

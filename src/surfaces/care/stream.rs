@@ -23,6 +23,7 @@ use super::notice::{sees_device, visible, Filter, NoticeItem};
 use super::{care_token, signed_in, Care};
 use crate::alerts::escalate::Escalation;
 use crate::alerts::offline::DeviceChange;
+use crate::alerts::record::{self, Delivery};
 use crate::clock::local_datetime;
 use crate::identity::authz::{DataScope, Operation};
 use crate::surfaces::{ApiError, Failure};
@@ -114,10 +115,22 @@ impl Watch {
         self.app.db.read(move |c| Ok::<_, Failure>(sees_device(c, account, &scope, device)?)).await
     }
 
+    /// A fall handed to the connection goes into its delivery record; camera changes do not.
+    fn record(&self, live: &Live) {
+        let (notice, escalated) = match live {
+            Live::Notice(notice) => (notice.id, false),
+            Live::Escalation(escalation) => (escalation.id, true),
+            Live::Device(_) => return,
+        };
+        let delivery = Delivery { notice, account: Some(self.account), channel: record::SSE, escalated, failure: None };
+        record::spawn(&self.app, delivery);
+    }
+
     async fn next(mut self) -> Option<(Live, Watch)> {
         loop {
-            if let Some(notice) = self.pending.pop_front() {
-                return Some((notice, self));
+            if let Some(live) = self.pending.pop_front() {
+                self.record(&live);
+                return Some((live, self));
             }
             tokio::select! {
                 received = self.alerts.recv() => match received {

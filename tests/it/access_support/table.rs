@@ -59,6 +59,11 @@ const NOBODY: &str = r#"{"phone": "13000000009", "pass": "wrong-pass", "hash": "
 
 pub const TABLE: &[Row] = &[
     // care (seed 004 and CONTRACT §5)
+    op("care", "POST", "/api/admin/delivery", Admins).care(
+        "notice",
+        "delivery",
+        r#"{"event_id": "00000000000000000000000000000000"}"#,
+    ),
     op("care", "POST", "/api/admin/notice", Admins).care(
         "notice",
         "keep",
