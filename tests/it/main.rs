@@ -41,6 +41,7 @@ mod push;
 mod races;
 mod rate_limits;
 mod subsonic;
+mod subsonic_activity;
 mod subsonic_library;
 mod system;
 mod transit;
