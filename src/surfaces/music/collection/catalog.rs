@@ -70,13 +70,22 @@ fn like(text: &str) -> String {
     format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
 }
 
-/// The caller's own figure for one song `s` (their plays, last play, favourite or rating).
-fn mine(caller: &Caller, what: &str) -> String {
+/// The caller's own figures for a song.
+#[derive(Clone, Copy)]
+enum Mine {
+    Plays,
+    LastPlayed,
+    Starred,
+    Rating,
+}
+
+/// The caller's own figure for one song `s` (null when there is none).
+fn mine(caller: &Caller, what: Mine) -> String {
     let (column, table) = match what {
-        "plays" => ("play_count", "music_song_play"),
-        "played" => ("last_played_at", "music_song_play"),
-        "starred" => ("created_at", "music_song_fav"),
-        _ => ("rating", "music_song_rating"),
+        Mine::Plays => ("play_count", "music_song_play"),
+        Mine::LastPlayed => ("last_played_at", "music_song_play"),
+        Mine::Starred => ("created_at", "music_song_fav"),
+        Mine::Rating => ("rating", "music_song_rating"),
     };
     format!("(SELECT m.{column} FROM {table} m WHERE m.song_id = s.id AND m.account_id = {})", caller.account_id)
 }
@@ -87,9 +96,9 @@ fn album_columns(caller: &Caller) -> String {
          COALESCE(MIN(NULLIF(s.genre, '')), ''), COUNT(DISTINCT s.id), COALESCE(SUM(s.duration), 0), \
          MIN(CASE WHEN s.cover_file IS NOT NULL THEN s.id END), a.created_at, CAST(ROUND(AVG({})) AS INTEGER), \
          COALESCE(SUM({}), 0), MAX({})",
-        mine(caller, "rating"),
-        mine(caller, "plays"),
-        mine(caller, "played")
+        mine(caller, Mine::Rating),
+        mine(caller, Mine::Plays),
+        mine(caller, Mine::LastPlayed)
     )
 }
 
@@ -119,17 +128,17 @@ pub fn albums(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<AlbumRow>, Failure> {
-    let by_mine = |what: &str, aggregate: &str| {
+    let by_mine = |what: Mine, aggregate: &str| {
         let figure = format!("{aggregate}({})", mine(caller, what));
         (format!("{figure} IS NOT NULL"), format!("{figure} DESC, a.name COLLATE NOCASE, a.id"))
     };
     let (having, order, arg) = match order {
         AlbumOrder::Frequent | AlbumOrder::Recent | AlbumOrder::Starred | AlbumOrder::Highest => {
             let (having, order) = match order {
-                AlbumOrder::Frequent => by_mine("plays", "SUM"),
-                AlbumOrder::Recent => by_mine("played", "MAX"),
-                AlbumOrder::Starred => by_mine("starred", "MAX"),
-                _ => by_mine("rating", "AVG"),
+                AlbumOrder::Frequent => by_mine(Mine::Plays, "SUM"),
+                AlbumOrder::Recent => by_mine(Mine::LastPlayed, "MAX"),
+                AlbumOrder::Starred => by_mine(Mine::Starred, "MAX"),
+                _ => by_mine(Mine::Rating, "AVG"),
             };
             return list(conn, caller, &having, &order, Value::Null, limit, offset);
         }
