@@ -240,6 +240,8 @@ pub fn artist(conn: &Connection, caller: &Caller, id: i64) -> Result<ArtistRow, 
     found.into_iter().next().ok_or_else(|| Failure::NotFound(format!("no artist {id}")))
 }
 
+/// The album count joins in the written order (CROSS JOIN): left to itself, SQLite walks every
+/// song on the shelf by `music_song_newest` for each album, 30 times slower at 10 000 songs.
 fn artist_rows(
     conn: &Connection,
     caller: &Caller,
@@ -252,8 +254,8 @@ fn artist_rows(
     let sql = format!(
         "SELECT id, name, albums, songs FROM (
            SELECT ar.id, ar.name,
-             (SELECT COUNT(DISTINCT a.id) FROM music_album a JOIN music_song_album l ON l.album_id = a.id
-                JOIN music_song s ON s.id = l.song_id WHERE a.artist_id = ar.id AND a.name <> '' AND {visible}) AS albums,
+             (SELECT COUNT(DISTINCT a.id) FROM music_album a CROSS JOIN music_song_album l ON l.album_id = a.id
+                CROSS JOIN music_song s ON s.id = l.song_id WHERE a.artist_id = ar.id AND a.name <> '' AND {visible}) AS albums,
              (SELECT COUNT(*) FROM music_song_artist l JOIN music_song s ON s.id = l.song_id
                 WHERE l.artist_id = ar.id AND {visible}) AS songs
            FROM music_artist ar WHERE {filter})
