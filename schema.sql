@@ -639,3 +639,28 @@ CREATE TABLE alert_delivery (
 );
 CREATE INDEX alert_delivery_by_notice ON alert_delivery(notice_id, id);
 CREATE INDEX alert_delivery_by_account ON alert_delivery(account_id);
+-- migration 16: music plays and ratings
+-- Per account and song: a rating of 1 to 5 (Subsonic setRating; 0 removes it), and the plays
+-- reported by scrobbles (count and the last one, epoch seconds). music_now_playing holds what
+-- each account's player (the client name `c`) said it started, shown for a few minutes.
+CREATE TABLE music_song_rating (
+    account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    song_id    INTEGER NOT NULL REFERENCES music_song(id) ON DELETE CASCADE,
+    rating     INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, song_id)
+) WITHOUT ROWID;
+CREATE TABLE music_song_play (
+    account_id     INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    song_id        INTEGER NOT NULL REFERENCES music_song(id) ON DELETE CASCADE,
+    play_count     INTEGER NOT NULL,
+    last_played_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, song_id)
+) WITHOUT ROWID;
+CREATE TABLE music_now_playing (
+    account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    player     TEXT NOT NULL,
+    song_id    INTEGER NOT NULL REFERENCES music_song(id) ON DELETE CASCADE,
+    started_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, player)
+) WITHOUT ROWID;

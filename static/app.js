@@ -19,6 +19,7 @@ export const PAGES = [
   { page: 'sms', icon: '✉', built: true },
   { page: 'music', icon: '♪', built: true },
   { page: 'playlists', icon: '☰', built: true },
+  { page: 'app-passwords', icon: '⚷', built: true },
   { page: 'tasks', icon: '✓', built: true },
   { page: 'transit', icon: '⇄', built: true },
   { page: 'open-apps', icon: '⚙', built: true },

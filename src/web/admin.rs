@@ -46,6 +46,7 @@ pub const PAGES: &[Page] = &[
     page("sms", "短信发件箱 SMS outbox", "message", Audience::Admin),
     page("music", "曲库 Music library", "music", Audience::Everyone),
     page("playlists", "歌单 Playlists", "list", Audience::Everyone),
+    page("app-passwords", "应用密码 App passwords", "key", Audience::Everyone),
     page("tasks", "审批 Approval tasks", "check", Audience::Everyone),
     page("transit", "客流分析 Transit analytics", "chart", Audience::Analyst),
     page("open-apps", "开放平台 Open platform", "key", Audience::Admin),

@@ -43,6 +43,7 @@ mod races;
 mod rate_limits;
 mod revocation;
 mod subsonic;
+mod subsonic_activity;
 mod subsonic_library;
 mod system;
 mod transit;

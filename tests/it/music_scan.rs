@@ -1,15 +1,12 @@
 //! Music folders scanned in place: real MP3 and FLAC files (encoded by Debian's `lame` and
-//! `flac` from generated PCM, tags written with lofty from the test) become songs, albums
-//! and artists; they stream from the folder; rescans pick up added, changed and removed
-//! files; only administrators start or watch a scan.
+//! `flac` from generated PCM, tags written by mutagen, a tagger written by others) become
+//! songs, albums and artists; they stream from the folder; rescans pick up added, changed
+//! and removed files; only administrators start or watch a scan.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use lofty::config::WriteOptions;
-use lofty::picture::{MimeType, Picture, PictureType};
-use lofty::tag::{Accessor, ItemKey, Tag, TagExt, TagType};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -59,26 +56,17 @@ pub(crate) fn make(path: &Path, song: &Song) {
     tag(path, song);
 }
 
+/// Writes the song's tags with mutagen (tests/subsonic/tag.py, in the py-opensonic venv),
+/// replacing those the file had.
 fn tag(path: &Path, song: &Song) {
-    let kind = if path.extension().unwrap() == "flac" { TagType::VorbisComments } else { TagType::Id3v2 };
-    let mut tag = Tag::new(kind);
-    tag.set_title(song.title.into());
-    tag.set_artist(song.artist.into());
-    tag.set_album(song.album.into());
-    tag.set_track(song.track);
-    tag.set_disk(1);
-    tag.set_genre(song.genre.into());
-    tag.insert_text(ItemKey::AlbumArtist, song.album_artist.into());
-    tag.insert_text(ItemKey::RecordingDate, song.year.into());
-    if !song.lyrics.is_empty() {
-        tag.insert_text(ItemKey::Lyrics, song.lyrics.into());
-    }
-    if let Some(cover) = &song.cover {
-        tag.push_picture(
-            Picture::unchecked(cover.clone()).pic_type(PictureType::CoverFront).mime_type(MimeType::Png).build(),
-        );
-    }
-    tag.save_to_path(path, WriteOptions::default()).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/subsonic/tag.py");
+    let args = json!({
+        "path": path, "title": song.title, "artist": song.artist, "album": song.album,
+        "album_artist": song.album_artist, "track": song.track, "disc": 1, "year": song.year,
+        "genre": song.genre, "lyrics": song.lyrics, "cover": hex::encode(song.cover.as_deref().unwrap_or_default()),
+    });
+    let out = Command::new(crate::subsonic::client_python()).arg(script).arg(args.to_string()).output().unwrap();
+    assert!(out.status.success(), "tagging {} failed: {}", path.display(), String::from_utf8_lossy(&out.stderr));
 }
 
 fn harbour(track: u32, title: &str) -> Song<'_> {

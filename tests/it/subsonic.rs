@@ -114,7 +114,7 @@ async fn app_passwords_are_shown_once_listed_and_revoked() {
 }
 
 /// Makes the client's venv when it is missing (scripts/test.sh makes it beforehand).
-fn client_python() -> std::path::PathBuf {
+pub(crate) fn client_python() -> std::path::PathBuf {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), std::path::PathBuf::from);
     let python = target.join("subsonic-venv/bin/python");

@@ -1,10 +1,12 @@
 //! `/rest` over a scanned library: tagged MP3 and FLAC files in a music folder become artists,
-//! albums and genres that a real client (py-opensonic) browses, lists and searches.
+//! albums and genres that a real client (py-opensonic) browses, lists and searches; songs
+//! unshelved for a while count in neither API's albums and artists.
 
+use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::music_scan::{make, scan, server_for, Song};
-use crate::music_support::png;
+use crate::music_support::{call, data, form, png, Body};
 use crate::subsonic::{app_password, run_client};
 
 fn song<'a>(title: &'a str, artist: &'a str, album: &'a str, track: u32, year: &'a str, genre: &'a str) -> Song<'a> {
@@ -165,4 +167,54 @@ async fn album_methods_refuse_bad_parameters_with_the_spec_codes() {
     let listed = rest_json(&server, &secret, "getAlbumList", &[("type", "alphabeticalByName")]).await;
     assert_eq!(listed["albumList"]["album"][0]["title"], "Alone", "{listed}");
     assert_eq!(listed["albumList"]["album"][0]["isDir"], true, "{listed}");
+}
+
+/// The album and artist counts of both APIs, as the owner (an administrator) sees them.
+async fn counts(server: &crate::common::TestServer, music: &str, secret: &str) -> Value {
+    let get = |path: &'static str| call(server, Method::GET, path, Some(music), Body::None);
+    let albums = data(get("/api/albums?pageNum=1&pageSize=50").await);
+    let artists = data(get("/api/artists?pageNum=1&pageSize=50").await);
+    let rest_albums = rest_json(server, secret, "getAlbumList2", &[("type", "alphabeticalByName")]).await;
+    let rest_artists = rest_json(server, secret, "getArtists", &[]).await;
+    let pairs = |list: &Value, count: &str| -> Value {
+        list.as_array().unwrap().iter().map(|a| json!([a["name"], a[count]])).collect()
+    };
+    let indexed: Vec<Value> = rest_artists["artists"]["index"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["artist"].as_array().unwrap().clone())
+        .collect();
+    json!({
+        "music_albums": pairs(&albums, "songCount"),
+        "music_artists": pairs(&artists, "songCount"),
+        "rest_albums": pairs(&rest_albums["albumList2"]["album"], "songCount"),
+        "rest_artists": pairs(&Value::Array(indexed), "albumCount"),
+    })
+}
+
+#[tokio::test]
+async fn songs_unshelved_for_a_while_count_in_no_album_or_artist_of_either_api() {
+    let folder = tempfile::tempdir().unwrap();
+    fill(folder.path());
+    let (server, system, music) = server_for(folder.path()).await;
+    scan(&server, &system).await;
+    let (_, secret) = app_password(&server, "root", "phone").await;
+    let before = counts(&server, &music, &secret).await;
+    assert_eq!(before["music_albums"], json!([["Blue Hour", 2], ["Early Days", 1], ["Harbour Lights", 3]]));
+    assert_eq!(before["rest_albums"], before["music_albums"]);
+    assert_eq!(before["music_artists"], json!([["Mara Quinn", 2], ["The Swell", 4]]));
+
+    // The owner unshelves one of the Swell's songs and both of Mara Quinn's.
+    for title in ["Lantern", "Nightcap", "Smoke"] {
+        let id: i64 =
+            server.sql().query_row("SELECT id FROM music_song WHERE name = ?1", [title], |r| r.get(0)).unwrap();
+        let fields = form(&[("mid", id.to_string()), ("type", "true".into())]);
+        data(call(&server, Method::DELETE, "/api/music/unshelve", Some(&music), fields).await);
+    }
+    let after = counts(&server, &music, &secret).await;
+    assert_eq!(after["music_albums"], json!([["Early Days", 1], ["Harbour Lights", 2]]), "{after}");
+    assert_eq!(after["rest_albums"], after["music_albums"], "{after}");
+    assert_eq!(after["music_artists"], json!([["The Swell", 3]]), "{after}");
+    assert_eq!(after["rest_artists"], json!([["The Swell", 2]]), "{after}");
 }

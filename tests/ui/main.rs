@@ -14,6 +14,7 @@ mod transit_support;
 
 mod admin_ui;
 mod admin_ui_api;
+mod admin_ui_app_passwords;
 mod admin_ui_care;
 mod admin_ui_files;
 mod admin_ui_music;

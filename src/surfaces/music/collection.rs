@@ -16,7 +16,9 @@ pub use super::playlists::{check_text, delete_playlist, owned_playlist};
 pub use super::songs::{add_to_playlist, set_favourite};
 
 mod catalog;
+mod plays;
 pub use catalog::{album, albums, artist, artists, genres, AlbumOrder, AlbumRow, ArtistRow, GenreRow};
+pub use plays::{lyrics_of, now_playing, record_play, set_now_playing, set_rating, NowPlaying, NOW_PLAYING_SECS};
 
 /// A song as stored, with what the caller's own favourites say about it.
 #[derive(Debug, Clone)]
@@ -50,6 +52,11 @@ pub struct Track {
     pub duration: Option<i64>,
     /// kbit/s
     pub bit_rate: Option<i64>,
+    /// The caller's rating, 1 to 5
+    pub user_rating: Option<i64>,
+    /// How often the caller played it, and when last (epoch seconds)
+    pub play_count: i64,
+    pub last_played_at: Option<i64>,
 }
 
 const COLUMNS: &str =
@@ -61,7 +68,10 @@ const COLUMNS: &str =
      (SELECT min(l.album_id) FROM music_song_album l JOIN music_album al ON al.id = l.album_id \
         WHERE l.song_id = s.id AND al.name <> ''), \
      (SELECT l.artist_id FROM music_song_artist l WHERE l.song_id = s.id ORDER BY l.position LIMIT 1), \
-     s.track, s.disc, s.year, s.genre, s.duration, s.bit_rate";
+     s.track, s.disc, s.year, s.genre, s.duration, s.bit_rate, \
+     (SELECT r.rating FROM music_song_rating r WHERE r.song_id = s.id AND r.account_id = ?1), \
+     (SELECT p.play_count FROM music_song_play p WHERE p.song_id = s.id AND p.account_id = ?1), \
+     (SELECT p.last_played_at FROM music_song_play p WHERE p.song_id = s.id AND p.account_id = ?1)";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Track> {
     let ids = |text: String| IdList::parse_text(&text).unwrap_or_default().0;
@@ -90,6 +100,9 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Track> {
         genre: r.get(18)?,
         duration: r.get(19)?,
         bit_rate: r.get(20)?,
+        user_rating: r.get(21)?,
+        play_count: r.get::<_, Option<i64>>(22)?.unwrap_or(0),
+        last_played_at: r.get(23)?,
     })
 }
 
@@ -144,6 +157,27 @@ pub fn track(conn: &Connection, caller: &Caller, id: i64) -> Result<Track, Failu
         [caller.account_id, id],
         from_row,
     )?)
+}
+
+/// Songs the recommender ranks for the caller (`music::recommend`), `limit` of them.
+pub use super::recommend::Among;
+pub fn recommended(conn: &Connection, caller: &Caller, among: Among, limit: i64) -> Result<Vec<Track>, Failure> {
+    let ranked = super::recommend::songs_among(conn, caller, limit, "", among)?;
+    ranked.iter().map(|song| track(conn, caller, song.mid)).collect()
+}
+
+/// The artist row named `name` (case ignored), if there is one.
+pub fn artist_named(conn: &Connection, name: &str) -> Result<Option<i64>, Failure> {
+    let sql = "SELECT id FROM music_artist WHERE name = ?1 COLLATE NOCASE";
+    Ok(conn.query_row(sql, [name.trim()], |r| r.get(0)).optional()?)
+}
+
+/// The music avatar of the account `username` as stored: a file name in the portraits
+/// bucket or an http(s) URL; `None` when it has none (or there is no such account).
+pub fn avatar_of(conn: &Connection, username: &str) -> Result<Option<String>, Failure> {
+    let stored: Option<Option<String>> =
+        conn.query_row("SELECT avatar FROM account WHERE username = ?1", [username], |r| r.get(0)).optional()?;
+    Ok(stored.flatten().filter(|a| !a.is_empty()))
 }
 
 /// Where a scanned song's file lies (its music folder and path), `None` for an upload.

@@ -157,7 +157,7 @@ pub struct AlbumItem {
     pub artist: String,
     /// The latest year its songs give, null when none does
     pub year: Option<i64>,
-    /// Songs the caller may see
+    /// Songs on the shelf the caller may see
     pub songCount: i64,
     /// Seconds, summed over those songs
     pub duration: i64,
@@ -170,10 +170,16 @@ pub struct AlbumItem {
 pub struct ArtistItem {
     pub id: i64,
     pub name: String,
-    /// Albums with this album artist that have songs the caller may see
+    /// Albums with this album artist that have songs on the shelf the caller may see
     pub albumCount: i64,
-    /// Songs the caller may see that name this artist
+    /// Songs on the shelf the caller may see that name this artist
     pub songCount: i64,
+}
+
+/// Songs on the shelf the caller may see: a song temporarily unshelved counts nowhere, not
+/// even for its owner or an administrator, as in every other API's albums and artists.
+fn on_shelf_for(caller: &crate::identity::Caller) -> String {
+    format!("s.on_shelf = 1 AND {}", visible_to(caller))
 }
 
 fn like(text: &str) -> String {
@@ -182,7 +188,7 @@ fn like(text: &str) -> String {
 
 #[OpenApi]
 impl LibraryApi {
-    /// Albums with at least one song the caller may see, by name; filtered by part of the name
+    /// Albums with at least one song on the shelf the caller may see, by name; filtered by part of the name
     #[oai(path = "/api/albums", method = "get")]
     async fn albums(
         &self,
@@ -202,7 +208,7 @@ impl LibraryApi {
         let (limit, offset) = paging(page_num.0 .0.map(|p| p.0), page_size.0 .0.map(|p| p.0), None)?;
         let pattern = Value::Text(like(name.0.as_deref().map(str::trim).unwrap_or_default()));
         let base = base_url(&self.0, req);
-        let visible = visible_to(&caller);
+        let visible = on_shelf_for(&caller);
         let (albums, total) = self
             .0
             .db
@@ -236,7 +242,7 @@ impl LibraryApi {
         page(albums, total)
     }
 
-    /// Artists with at least one song the caller may see, by name; filtered by part of the name
+    /// Artists with at least one song on the shelf the caller may see, by name; filtered by part of the name
     #[oai(path = "/api/artists", method = "get")]
     async fn artists(
         &self,
@@ -254,7 +260,7 @@ impl LibraryApi {
         let caller = signed_in(&self.0, op, &token).await?;
         let (limit, offset) = paging(page_num.0 .0.map(|p| p.0), page_size.0 .0.map(|p| p.0), None)?;
         let pattern = Value::Text(like(name.0.as_deref().map(str::trim).unwrap_or_default()));
-        let visible = visible_to(&caller);
+        let visible = on_shelf_for(&caller);
         let (artists, total) = self
             .0
             .db

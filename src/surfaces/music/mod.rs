@@ -9,7 +9,7 @@ mod library;
 mod media;
 pub mod partner;
 mod playlists;
-mod recommend;
+pub(crate) mod recommend;
 pub mod scan;
 mod songs;
 mod tasks;

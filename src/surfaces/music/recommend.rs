@@ -22,6 +22,33 @@ use super::songs::{song_from_row, SongItem, SONG_COLUMNS};
 use crate::identity::Caller;
 
 pub fn songs(conn: &Connection, caller: &Caller, limit: i64, base: &str) -> rusqlite::Result<Vec<SongItem>> {
+    songs_among(conn, caller, limit, base, Among::All)
+}
+
+/// Which songs the ranking may name: the ranking itself never changes, so the songs of one
+/// artist keep the order they have among all songs.
+#[derive(Debug, Clone, Copy)]
+pub enum Among {
+    All,
+    /// Songs naming this artist (a row of `music_artist`), the caller's favourites included:
+    /// an artist's top songs should not lose the ones the caller likes best
+    OfArtist(i64),
+    /// Songs not naming it
+    NotOfArtist(i64),
+}
+
+pub fn songs_among(
+    conn: &Connection,
+    caller: &Caller,
+    limit: i64,
+    base: &str,
+    among: Among,
+) -> rusqlite::Result<Vec<SongItem>> {
+    let (only, except) = match among {
+        Among::All => (None, None),
+        Among::OfArtist(id) => (Some(id), None),
+        Among::NotOfArtist(id) => (None, Some(id)),
+    };
     let sql = format!(
         "WITH seeds AS (SELECT song_id FROM music_song_fav WHERE account_id = ?1),
          co AS (
@@ -39,12 +66,14 @@ pub fn songs(conn: &Connection, caller: &Caller, limit: i64, base: &str) -> rusq
              WHERE c1.song_id IN seeds GROUP BY c2.song_id)
          SELECT {SONG_COLUMNS} FROM music_song s
          LEFT JOIN cf ON cf.song_id = s.id LEFT JOIN cr ON cr.song_id = s.id
-         WHERE s.on_shelf = 1 AND s.id NOT IN seeds
+         WHERE s.on_shelf = 1 AND (?3 IS NOT NULL OR s.id NOT IN seeds)
+           AND (?3 IS NULL OR EXISTS (SELECT 1 FROM music_song_artist l WHERE l.song_id = s.id AND l.artist_id = ?3))
+           AND (?4 IS NULL OR NOT EXISTS (SELECT 1 FROM music_song_artist l WHERE l.song_id = s.id AND l.artist_id = ?4))
          ORDER BY COALESCE(cf.n, 0) DESC, COALESCE(cr.n, 0) DESC, s.fav_count DESC, s.created_at DESC, s.id DESC
          LIMIT ?2"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![caller.account_id, limit], |r| song_from_row(r, base))?;
+    let rows = stmt.query_map(params![caller.account_id, limit, only, except], |r| song_from_row(r, base))?;
     rows.collect()
 }
 

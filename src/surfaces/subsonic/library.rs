@@ -47,6 +47,13 @@ pub fn album_json(album: &AlbumRow) -> Value {
     if album.cover_song.is_some() {
         out["coverArt"] = json!(format!("al-{}", album.id));
     }
+    if let Some(rating) = album.user_rating {
+        out["userRating"] = json!(rating);
+    }
+    out["playCount"] = json!(album.play_count);
+    if let Some(at) = album.last_played_at {
+        out["played"] = json!(iso(at));
+    }
     out
 }
 
@@ -171,10 +178,12 @@ pub async fn album_list(app: &AppState, caller: &Caller, p: &Params, key: &str) 
         }
         "byGenre" if genre.is_empty() => return Err(Fault::missing("genre")),
         "byGenre" => AlbumOrder::ByGenre(genre),
-        // Nothing counts plays and albums cannot be starred: these lists are empty.
-        "frequent" | "recent" | "highest" | "starred" => {
-            return Ok(Answer::Body(json!({ key: { "album": [] } })));
-        }
+        // The caller's own plays, favourites and ratings (of songs: albums are not starred
+        // or rated themselves).
+        "frequent" => AlbumOrder::Frequent,
+        "recent" => AlbumOrder::Recent,
+        "starred" => AlbumOrder::Starred,
+        "highest" => AlbumOrder::Highest,
         other => {
             return Err(Fault::generic(format!(
                 "type must be random, newest, frequent, recent, starred, highest, alphabeticalByName, \

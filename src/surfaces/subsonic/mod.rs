@@ -4,6 +4,7 @@
 //! with a form body. Clients sign in with an app password (`identity::app_passwords`),
 //! never the account's own password, and see what `/music/api` would show that account.
 
+mod activity;
 mod library;
 mod media;
 mod playlists;
@@ -202,13 +203,16 @@ fn plain_password(p: &str) -> Result<String, Fault> {
 fn music_operation(method: &str) -> Option<(Method, &'static str)> {
     Some(match method {
         "ping" | "getLicense" | "getOpenSubsonicExtensions" | "getUser" | "getMusicFolders" => return None,
-        "star" => (Method::PUT, "/api/music/fav"),
+        // A rating is, like a favourite, the caller's own word about a song.
+        "star" | "setRating" => (Method::PUT, "/api/music/fav"),
         "unstar" => (Method::DELETE, "/api/music/fav"),
         "getPlaylists" => (Method::GET, "/api/musiclist"),
         "getPlaylist" => (Method::GET, "/api/musiclist/detail"),
         "createPlaylist" => (Method::POST, "/api/musiclist"),
         "updatePlaylist" => (Method::PUT, "/api/musiclist"),
         "deletePlaylist" => (Method::DELETE, "/api/musiclist"),
+        "getSimilarSongs" | "getSimilarSongs2" | "getTopSongs" => (Method::GET, "/api/musiclist/recommend"),
+        "getAvatar" => (Method::GET, "/api/user"),
         // Every read of songs, albums, artists, lyrics and files, and unknown methods (which
         // then answer 70 only to those who may read the library).
         _ => (Method::GET, "/api/music"),
@@ -243,8 +247,15 @@ async fn dispatch(app: &Arc<AppState>, req: &Request, caller: &Caller, method: &
         "getStarred2" => songs::starred(app, caller, "starred2").await,
         "star" => songs::star(app, caller, p, true).await,
         "unstar" => songs::star(app, caller, p, false).await,
-        "scrobble" => songs::scrobble(app, caller, p).await,
-        "getLyricsBySongId" => songs::lyrics_by_song(app, caller, p).await,
+        "setRating" => activity::set_rating(app, caller, p).await,
+        "scrobble" => activity::scrobble(app, caller, p).await,
+        "getNowPlaying" => activity::now_playing(app, caller).await,
+        "getLyrics" => activity::lyrics(app, caller, p).await,
+        "getLyricsBySongId" => activity::lyrics_by_song(app, caller, p).await,
+        "getSimilarSongs" => activity::similar(app, caller, p, "similarSongs").await,
+        "getSimilarSongs2" => activity::similar(app, caller, p, "similarSongs2").await,
+        "getTopSongs" => activity::top_songs(app, caller, p).await,
+        "getAvatar" => activity::avatar(app, req, p).await,
         "getGenres" => library::genres(app, caller).await,
         "getSongsByGenre" => library::songs_by_genre(app, caller, p).await,
         "getArtists" => library::artists(app, caller, "artists").await,
@@ -254,7 +265,6 @@ async fn dispatch(app: &Arc<AppState>, req: &Request, caller: &Caller, method: &
         "getMusicDirectory" => library::directory(app, caller, p).await,
         "getAlbumList" => library::album_list(app, caller, p, "albumList").await,
         "getAlbumList2" => library::album_list(app, caller, p, "albumList2").await,
-        "getNowPlaying" => Ok(Answer::Body(serde_json::json!({ "nowPlaying": {} }))),
         "stream" | "download" => media::stream(app, req, caller, p).await,
         "getCoverArt" => media::cover_art(app, req, caller, p).await,
         "getPlaylists" => playlists::list(app, caller, p).await,

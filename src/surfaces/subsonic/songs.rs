@@ -83,6 +83,13 @@ pub fn child(files: &FileStore, track: &Track) -> Value {
     if let Some(at) = track.starred_at {
         song["starred"] = json!(iso(at));
     }
+    if let Some(rating) = track.user_rating {
+        song["userRating"] = json!(rating);
+    }
+    song["playCount"] = json!(track.play_count);
+    if let Some(at) = track.last_played_at {
+        song["played"] = json!(iso(at));
+    }
     song
 }
 
@@ -212,36 +219,4 @@ pub async fn star(app: &AppState, caller: &Caller, p: &Params, on: bool) -> Outc
         })
         .await?;
     Ok(Answer::Body(json!({})))
-}
-
-/// Accepted for songs the caller may see; the music surface keeps no play counts.
-pub async fn scrobble(app: &AppState, caller: &Caller, p: &Params) -> Outcome {
-    let ids = p.all("id").into_iter().map(song_id).collect::<Result<Vec<_>, _>>()?;
-    if ids.is_empty() {
-        return Err(Fault::missing("id"));
-    }
-    let caller = caller.clone();
-    app.db
-        .read(move |c| {
-            for id in ids {
-                collection::track(c, &caller, id)?;
-            }
-            Ok::<_, Fault>(())
-        })
-        .await?;
-    Ok(Answer::Body(json!({})))
-}
-
-/// OpenSubsonic songLyrics: the song's lyric text, one line per line, unsynced.
-pub async fn lyrics_by_song(app: &AppState, caller: &Caller, p: &Params) -> Outcome {
-    let id = song_id(p.require("id")?)?;
-    let caller = caller.clone();
-    let track = app.db.read(move |c| Ok::<_, Fault>(collection::track(c, &caller, id)?)).await?;
-    let lines: Vec<Value> = track.lyric.lines().map(|l| json!({ "value": l })).collect();
-    let list = if lines.is_empty() {
-        json!([])
-    } else {
-        json!([{ "displayArtist": track.artist, "displayTitle": track.title, "lang": "xxx", "synced": false, "line": lines }])
-    };
-    Ok(Answer::Body(json!({ "lyricsList": { "structuredLyrics": list } })))
 }

@@ -28,6 +28,11 @@ pub struct AlbumRow {
     /// A song of the album with a cover, to serve as the album's cover
     pub cover_song: Option<i64>,
     pub created_at: i64,
+    /// The caller's ratings of its songs, averaged and rounded; `None` when none is rated
+    pub user_rating: Option<i64>,
+    /// The caller's plays of its songs, and the latest (epoch seconds)
+    pub play_count: i64,
+    pub last_played_at: Option<i64>,
 }
 
 /// Which albums, in what order.
@@ -46,6 +51,15 @@ pub enum AlbumOrder {
     Search(String),
     /// One album artist's albums, by year then name
     OfArtist(i64),
+    /// Albums the caller played, most plays (of all its songs together) first
+    Frequent,
+    /// Albums the caller played, most recently played first
+    Recent,
+    /// Albums holding a song the caller favourited, latest favourite first: favourites are of
+    /// songs only, so an album counts as starred through its songs
+    Starred,
+    /// Albums whose songs the caller rated, best average rating first
+    Highest,
 }
 
 fn visible(caller: &Caller) -> String {
@@ -56,9 +70,37 @@ fn like(text: &str) -> String {
     format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
 }
 
-const ALBUM_COLUMNS: &str = "a.id, a.name, a.artist_id, COALESCE(ar.name, ''), MAX(s.year), \
-     COALESCE(MIN(NULLIF(s.genre, '')), ''), COUNT(DISTINCT s.id), COALESCE(SUM(s.duration), 0), \
-     MIN(CASE WHEN s.cover_file IS NOT NULL THEN s.id END), a.created_at";
+/// The caller's own figures for a song.
+#[derive(Clone, Copy)]
+enum Mine {
+    Plays,
+    LastPlayed,
+    Starred,
+    Rating,
+}
+
+/// The caller's own figure for one song `s` (null when there is none).
+fn mine(caller: &Caller, what: Mine) -> String {
+    let (column, table) = match what {
+        Mine::Plays => ("play_count", "music_song_play"),
+        Mine::LastPlayed => ("last_played_at", "music_song_play"),
+        Mine::Starred => ("created_at", "music_song_fav"),
+        Mine::Rating => ("rating", "music_song_rating"),
+    };
+    format!("(SELECT m.{column} FROM {table} m WHERE m.song_id = s.id AND m.account_id = {})", caller.account_id)
+}
+
+fn album_columns(caller: &Caller) -> String {
+    format!(
+        "a.id, a.name, a.artist_id, COALESCE(ar.name, ''), MAX(s.year), \
+         COALESCE(MIN(NULLIF(s.genre, '')), ''), COUNT(DISTINCT s.id), COALESCE(SUM(s.duration), 0), \
+         MIN(CASE WHEN s.cover_file IS NOT NULL THEN s.id END), a.created_at, CAST(ROUND(AVG({})) AS INTEGER), \
+         COALESCE(SUM({}), 0), MAX({})",
+        mine(caller, Mine::Rating),
+        mine(caller, Mine::Plays),
+        mine(caller, Mine::LastPlayed)
+    )
+}
 
 fn album_from_row(r: &rusqlite::Row) -> rusqlite::Result<AlbumRow> {
     Ok(AlbumRow {
@@ -72,6 +114,9 @@ fn album_from_row(r: &rusqlite::Row) -> rusqlite::Result<AlbumRow> {
         duration: r.get(7)?,
         cover_song: r.get(8)?,
         created_at: r.get(9)?,
+        user_rating: r.get(10)?,
+        play_count: r.get(11)?,
+        last_played_at: r.get(12)?,
     })
 }
 
@@ -83,7 +128,20 @@ pub fn albums(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<AlbumRow>, Failure> {
+    let by_mine = |what: Mine, aggregate: &str| {
+        let figure = format!("{aggregate}({})", mine(caller, what));
+        (format!("{figure} IS NOT NULL"), format!("{figure} DESC, a.name COLLATE NOCASE, a.id"))
+    };
     let (having, order, arg) = match order {
+        AlbumOrder::Frequent | AlbumOrder::Recent | AlbumOrder::Starred | AlbumOrder::Highest => {
+            let (having, order) = match order {
+                AlbumOrder::Frequent => by_mine(Mine::Plays, "SUM"),
+                AlbumOrder::Recent => by_mine(Mine::LastPlayed, "MAX"),
+                AlbumOrder::Starred => by_mine(Mine::Starred, "MAX"),
+                _ => by_mine(Mine::Rating, "AVG"),
+            };
+            return list(conn, caller, &having, &order, Value::Null, limit, offset);
+        }
         AlbumOrder::Random => ("?1 IS NULL", "random()".to_owned(), Value::Null),
         AlbumOrder::Newest => ("?1 IS NULL", "a.created_at DESC, a.id DESC".to_owned(), Value::Null),
         AlbumOrder::ByName => ("?1 IS NULL", "a.name COLLATE NOCASE, a.id".to_owned(), Value::Null),
@@ -128,9 +186,10 @@ fn list(
     offset: i64,
 ) -> Result<Vec<AlbumRow>, Failure> {
     let sql = format!(
-        "SELECT {ALBUM_COLUMNS} FROM music_album a LEFT JOIN music_artist ar ON ar.id = a.artist_id
+        "SELECT {} FROM music_album a LEFT JOIN music_artist ar ON ar.id = a.artist_id
            JOIN music_song_album l ON l.album_id = a.id JOIN music_song s ON s.id = l.song_id
          WHERE a.name <> '' AND {} GROUP BY a.id HAVING {having} ORDER BY {order} LIMIT ?2 OFFSET ?3",
+        album_columns(caller),
         visible(caller)
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -142,9 +201,10 @@ fn list(
 /// One album, if the caller may see a song of it.
 pub fn album(conn: &Connection, caller: &Caller, id: i64) -> Result<AlbumRow, Failure> {
     let sql = format!(
-        "SELECT {ALBUM_COLUMNS} FROM music_album a LEFT JOIN music_artist ar ON ar.id = a.artist_id
+        "SELECT {} FROM music_album a LEFT JOIN music_artist ar ON ar.id = a.artist_id
            JOIN music_song_album l ON l.album_id = a.id JOIN music_song s ON s.id = l.song_id
          WHERE a.id = ?1 AND a.name <> '' AND {} GROUP BY a.id",
+        album_columns(caller),
         visible(caller)
     );
     let row = conn.query_row(&sql, [id], album_from_row).optional()?;
@@ -180,6 +240,8 @@ pub fn artist(conn: &Connection, caller: &Caller, id: i64) -> Result<ArtistRow, 
     found.into_iter().next().ok_or_else(|| Failure::NotFound(format!("no artist {id}")))
 }
 
+/// The album count joins in the written order (CROSS JOIN): left to itself, SQLite walks every
+/// song on the shelf by `music_song_newest` for each album, 30 times slower at 10 000 songs.
 fn artist_rows(
     conn: &Connection,
     caller: &Caller,
@@ -192,8 +254,8 @@ fn artist_rows(
     let sql = format!(
         "SELECT id, name, albums, songs FROM (
            SELECT ar.id, ar.name,
-             (SELECT COUNT(DISTINCT a.id) FROM music_album a JOIN music_song_album l ON l.album_id = a.id
-                JOIN music_song s ON s.id = l.song_id WHERE a.artist_id = ar.id AND a.name <> '' AND {visible}) AS albums,
+             (SELECT COUNT(DISTINCT a.id) FROM music_album a CROSS JOIN music_song_album l ON l.album_id = a.id
+                CROSS JOIN music_song s ON s.id = l.song_id WHERE a.artist_id = ar.id AND a.name <> '' AND {visible}) AS albums,
              (SELECT COUNT(*) FROM music_song_artist l JOIN music_song s ON s.id = l.song_id
                 WHERE l.artist_id = ar.id AND {visible}) AS songs
            FROM music_artist ar WHERE {filter})
