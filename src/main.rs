@@ -124,6 +124,7 @@ enum TransitAction {
 }
 
 fn main() -> anyhow::Result<()> {
+    hearth::memory::limit_arenas();
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve { settings: Box::default() });
     match &command {

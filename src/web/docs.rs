@@ -2,7 +2,7 @@
 //! `/openapi/<surface>.json`. It reuses the Swagger UI bundle that poem-openapi embeds
 //! (the head of its generated page) so nothing is fetched from outside the box.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use poem::http::{header, StatusCode};
 use poem::web::{Data, Html, Path};
@@ -33,6 +33,18 @@ const PICKER: &str = r#"<body>
 </body></html>"#;
 
 pub fn endpoint(specs: &[(&'static str, String)]) -> impl Endpoint {
+    let names: Vec<&'static str> = specs.iter().map(|(name, _)| *name).collect();
+    // Built on the first visit: the page carries Swagger UI's whole bundle, megabytes an
+    // appliance nobody reads the docs of need not hold.
+    let page: Arc<OnceLock<(String, String)>> = Arc::default();
+    poem::endpoint::make_sync(move |_| {
+        let (page, policy) = page.get_or_init(|| build_page(&names));
+        Html(page.clone()).with_header(header::CONTENT_SECURITY_POLICY, policy.clone())
+    })
+}
+
+/// The page and its Content-Security-Policy.
+fn build_page(names: &[&str]) -> (String, String) {
     // Any surface's page carries the same bundle in its <head>; the body is ours.
     let generated = poem_openapi::OpenApiService::new((), "hearth", env!("CARGO_PKG_VERSION")).swagger_ui_html();
     let head = generated.split("<div id=\"ui\"></div>").next().unwrap_or_default();
@@ -40,7 +52,6 @@ pub fn endpoint(specs: &[(&'static str, String)]) -> impl Endpoint {
     // The console's icon, so the browser does not ask for a /favicon.ico that is not there.
     let head =
         head.replacen("<title>", r#"<link rel="icon" href="/admin/favicon.svg" type="image/svg+xml"><title>"#, 1);
-    let names: Vec<&str> = specs.iter().map(|(name, _)| *name).collect();
     let links: String =
         names.iter().map(|n| format!(r##"<a data-s="{n}" href="#{n}" style="color:#8cf">{n}</a>"##)).collect();
     let page = format!(
@@ -48,7 +59,7 @@ pub fn endpoint(specs: &[(&'static str, String)]) -> impl Endpoint {
         PICKER.replace("{:links}", &links).replace("{:names}", &serde_json::to_string(&names).expect("names"))
     );
     let policy = super::headers::docs_csp(&page);
-    poem::endpoint::make_sync(move |_| Html(page.clone()).with_header(header::CONTENT_SECURITY_POLICY, policy.clone()))
+    (page, policy)
 }
 
 #[handler]
