@@ -32,6 +32,7 @@ mod lifecycle;
 mod metrics;
 mod music_playlists;
 mod music_scan;
+mod music_song_search;
 mod music_songs;
 mod music_users;
 mod open;
