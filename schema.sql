@@ -622,3 +622,26 @@ CREATE TRIGGER music_song_census_change AFTER UPDATE OF name, on_shelf, owner_id
     UPDATE music_song_census SET shelved = shelved + (new.on_shelf = 1) - (old.on_shelf = 1),
         hidden = hidden + (new.on_shelf <> 1) - (old.on_shelf <> 1), generation = generation + 1;
 END;
+-- migration 15: transit passengers by birth year
+-- The age structure reads this instead of grouping every passenger; kept exact by triggers
+-- in the transaction of every passenger change (edits, deletions and imports alike).
+CREATE TABLE transit_birth_year (
+    birth INTEGER PRIMARY KEY,
+    n     INTEGER NOT NULL
+);
+INSERT INTO transit_birth_year (birth, n)
+    SELECT birth, count(*) FROM transit_passenger WHERE birth IS NOT NULL GROUP BY birth;
+CREATE TRIGGER transit_birth_year_add AFTER INSERT ON transit_passenger WHEN new.birth IS NOT NULL BEGIN
+    INSERT INTO transit_birth_year (birth, n) VALUES (new.birth, 1) ON CONFLICT (birth) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER transit_birth_year_drop AFTER DELETE ON transit_passenger WHEN old.birth IS NOT NULL BEGIN
+    UPDATE transit_birth_year SET n = n - 1 WHERE birth = old.birth;
+    DELETE FROM transit_birth_year WHERE birth = old.birth AND n = 0;
+END;
+CREATE TRIGGER transit_birth_year_change AFTER UPDATE OF birth ON transit_passenger
+    WHEN old.birth IS NOT new.birth BEGIN
+    UPDATE transit_birth_year SET n = n - 1 WHERE birth = old.birth;
+    DELETE FROM transit_birth_year WHERE birth = old.birth AND n = 0;
+    INSERT INTO transit_birth_year (birth, n) SELECT new.birth, 1 WHERE new.birth IS NOT NULL
+        ON CONFLICT (birth) DO UPDATE SET n = n + 1;
+END;

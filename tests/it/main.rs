@@ -47,4 +47,5 @@ mod system;
 mod transit;
 mod transit_analytics;
 mod transit_import;
+mod transit_seek;
 mod uploads;

@@ -133,7 +133,7 @@ pub async fn read(res: reqwest::Response) -> (u16, Value) {
 }
 
 /// Takes a stopped server's database back to the schema before migration 14 (the song list's
-/// indexes and tallies), data kept, so that the next start
+/// indexes and tallies, the passengers' birth-year rollup), data kept, so that the next start
 /// migrates existing rows.
 pub fn rewind_to_migration_13(db: &rusqlite::Connection) {
     db.execute_batch(
@@ -142,6 +142,8 @@ pub fn rewind_to_migration_13(db: &rusqlite::Connection) {
          DROP TABLE music_song_name; DROP TABLE music_song_census;
          DROP INDEX music_song_by_created; DROP INDEX music_song_by_owner;
          CREATE INDEX music_song_by_owner ON music_song(owner_id);
+         DROP TRIGGER transit_birth_year_add; DROP TRIGGER transit_birth_year_drop; DROP TRIGGER transit_birth_year_change;
+         DROP TABLE transit_birth_year;
          PRAGMA user_version = 13;",
     )
     .unwrap();
