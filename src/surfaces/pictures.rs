@@ -1,7 +1,6 @@
 //! Decoding the pictures clients upload (care snapshots and portraits, music covers and
-//! avatars): a picture is accepted only when it is a whole JPEG or PNG within the limits.
-//! Pictures that are only stored are proved whole from their structure (`jpeg.rs`, `png.rs`)
-//! without building their pixels; pictures that are re-encoded are decoded.
+//! avatars): a picture is accepted only when its structure shows a whole JPEG or PNG within
+//! the limits (`jpeg.rs`, `png.rs`) and it then decodes completely.
 //!
 //! A small compressed file can claim a huge canvas (a PNG of a few hundred KB can decode
 //! to half a gigabyte), so decoding is bounded twice: by the canvas a picture may claim and
@@ -82,10 +81,10 @@ fn jpeg_or_png(bytes: &[u8]) -> Result<ImageFormat, Refused> {
         .ok_or(Refused::NotJpegOrPng)
 }
 
-/// The picture's format, if it is a whole JPEG or PNG whose canvas is within the limits a
-/// decode would have: its structure walked and its CRCs and compressed data checked, without
-/// building its pixels. CPU work: call it on a blocking thread.
-pub fn verify(bytes: &[u8]) -> Result<ImageFormat, Refused> {
+/// The picture's format, if its structure shows a whole JPEG or PNG whose canvas is within
+/// the limits a decode has (`jpeg.rs`, `png.rs`): cheap, it refuses a bomb or a broken file
+/// before any decoding, and a file cut short that a lenient decoder would fill in.
+fn structure(bytes: &[u8]) -> Result<ImageFormat, Refused> {
     let format = jpeg_or_png(bytes)?;
     let canvas = match format {
         ImageFormat::Jpeg => jpeg::check(bytes),
@@ -101,11 +100,16 @@ pub fn verify(bytes: &[u8]) -> Result<ImageFormat, Refused> {
     Ok(format)
 }
 
-/// The picture's format and pixels, if it is a JPEG or PNG that decodes completely within
+/// The picture's format, if it is a whole JPEG or PNG that also decodes completely within
 /// the limits. CPU work: call it on a blocking thread.
+pub fn verify(bytes: &[u8]) -> Result<ImageFormat, Refused> {
+    decode(bytes).map(|(format, _)| format)
+}
+
+/// The picture's format and pixels, if it is a whole JPEG or PNG that decodes completely
+/// within the limits. CPU work: call it on a blocking thread.
 pub fn decode(bytes: &[u8]) -> Result<(ImageFormat, DynamicImage), Refused> {
-    verify(bytes)?;
-    let format = jpeg_or_png(bytes)?;
+    let format = structure(bytes)?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);

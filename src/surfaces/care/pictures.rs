@@ -56,8 +56,8 @@ fn decoded(bytes: &[u8]) -> Result<(ImageFormat, image::DynamicImage), Failure> 
     crate::surfaces::pictures::decode(bytes).map_err(refusal)
 }
 
-/// The file extension of a whole JPEG or PNG within the limits; anything else is refused.
-/// CPU work: call it on a blocking thread.
+/// The file extension of a whole JPEG or PNG that decodes within the limits; anything else
+/// is refused. CPU work: call it on a blocking thread.
 pub fn verify(bytes: &[u8]) -> Result<&'static str, Failure> {
     crate::surfaces::pictures::verify(bytes).map(extension).map_err(refusal)
 }

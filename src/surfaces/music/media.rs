@@ -90,7 +90,7 @@ pub fn audio_kind(bytes: &[u8]) -> Option<&'static str> {
     None
 }
 
-/// The extension for a whole PNG or JPEG image within the limits.
+/// The extension for a whole PNG or JPEG image that decodes within the limits.
 pub fn image_kind(bytes: &[u8]) -> Option<&'static str> {
     crate::surfaces::pictures::verify(bytes).ok().map(crate::surfaces::pictures::extension)
 }

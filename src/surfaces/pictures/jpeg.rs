@@ -187,10 +187,13 @@ fn start_of_scan(s: &[u8], frame: &Frame, dc: u8, ac: u8) -> Result<u8, Walk> {
     for c in s[1..1 + 2 * count].chunks_exact(2) {
         let index = frame.components.iter().position(|(id, _)| *id == c[0]).ok_or_else(bad)?;
         let (dc_table, ac_table) = (c[1] >> 4, c[1] & 15);
+        if dc_table > 3 || ac_table > 3 {
+            return Err(bad());
+        }
         // A scan needs the DC table when it codes DC coefficients, the AC table when AC ones.
         let needs_dc = spectral_start == 0 && dc & (1 << dc_table) == 0;
         let needs_ac = spectral_end > 0 && ac & (1 << ac_table) == 0;
-        if dc_table > 3 || ac_table > 3 || needs_dc || needs_ac {
+        if needs_dc || needs_ac {
             return Err(Walk::Broken("a JPEG scan uses a Huffman table never defined".into()));
         }
         coded |= 1 << index;
