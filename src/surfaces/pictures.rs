@@ -211,6 +211,24 @@ mod tests {
     }
 
     #[test]
+    fn a_jpeg_without_huffman_tables_passes_the_walk_as_camera_frames_do() {
+        let picture = jpeg(40, 30);
+        let mut frame = picture[..2].to_vec();
+        let mut at = 2;
+        // Copy every segment but the Huffman tables, up to the start of scan.
+        while picture[at + 1] != 0xDA {
+            let len = u16::from_be_bytes([picture[at + 2], picture[at + 3]]) as usize;
+            if picture[at + 1] != 0xC4 {
+                frame.extend_from_slice(&picture[at..at + 2 + len]);
+            }
+            at += 2 + len;
+        }
+        frame.extend_from_slice(&picture[at..]);
+        assert!(frame.len() < picture.len());
+        assert_eq!(structure(&frame), Ok(ImageFormat::Jpeg));
+    }
+
+    #[test]
     fn the_gate_lets_a_bounded_number_of_decodes_run_at_once() {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let gate = Gate::new(2);

@@ -1,6 +1,6 @@
 //! A JPEG proved whole without decoding its pixels: every segment in bounds, one frame of a
 //! kind the decoder reads (baseline, extended or progressive, 8-bit) with its size within
-//! the limits, the tables each scan uses defined before it, every component in some scan,
+//! the limits, its quantization tables defined before its scans, Huffman tables well formed, every component in some scan,
 //! each scan's entropy-coded data present, and the file ending in EOI.
 
 use super::{Canvas, Walk};
@@ -24,8 +24,8 @@ pub fn check(bytes: &[u8]) -> Result<Canvas, Walk> {
     let mut at = 2;
     let mut frame: Option<Frame> = None;
     let mut canvas = None;
-    // Defined tables: bit i of quant, dc, ac for table i.
-    let (mut quant, mut dc, mut ac) = (0u8, 0u8, 0u8);
+    // Bit i: quantization table i is defined.
+    let mut quant = 0u8;
     let mut scanned = 0u8;
     loop {
         let marker = next_marker(bytes, &mut at)?;
@@ -57,14 +57,14 @@ pub fn check(bytes: &[u8]) -> Result<Canvas, Walk> {
             0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
                 return Err(Walk::Broken("lossless, hierarchical and arithmetic-coded JPEGs are not read".into()))
             }
-            DHT => huffman_tables(segment, &mut dc, &mut ac)?,
+            DHT => huffman_tables(segment)?,
             DQT => quantization_tables(segment, &mut quant)?,
             SOS => {
                 let frame = frame.as_ref().ok_or_else(|| Walk::Broken("a JPEG scan before its frame".into()))?;
                 if frame.components.iter().any(|(_, q)| quant & (1 << q) == 0) {
                     return Err(Walk::Broken("a JPEG frame uses a quantization table never defined".into()));
                 }
-                scanned |= start_of_scan(segment, frame, dc, ac)?;
+                scanned |= start_of_scan(segment, frame)?;
                 entropy_coded(bytes, &mut at)?;
             }
             // Application data, comments, restart interval, number of lines, arithmetic tables.
@@ -135,7 +135,7 @@ fn start_of_frame(s: &[u8], progressive: bool) -> Result<(Frame, Canvas), Walk> 
     Ok((Frame { components, progressive }, Canvas { width, height, bytes_per_pixel: channels }))
 }
 
-fn huffman_tables(mut s: &[u8], dc: &mut u8, ac: &mut u8) -> Result<(), Walk> {
+fn huffman_tables(mut s: &[u8]) -> Result<(), Walk> {
     let bad = || Walk::Broken("a JPEG Huffman table that does not add up".into());
     while !s.is_empty() {
         let (class, id) = (s[0] >> 4, s[0] & 15);
@@ -150,7 +150,6 @@ fn huffman_tables(mut s: &[u8], dc: &mut u8, ac: &mut u8) -> Result<(), Walk> {
             room *= 2;
             room = room.checked_sub(n as u32).ok_or_else(bad)?;
         }
-        *(if class == 0 { &mut *dc } else { &mut *ac }) |= 1 << id;
         s = &s[17 + symbols..];
     }
     Ok(())
@@ -170,7 +169,9 @@ fn quantization_tables(mut s: &[u8], quant: &mut u8) -> Result<(), Walk> {
 }
 
 /// The components (as a bit per frame component) a scan codes.
-fn start_of_scan(s: &[u8], frame: &Frame, dc: u8, ac: u8) -> Result<u8, Walk> {
+/// Its Huffman tables need not be defined: motion-JPEG frames from cameras leave them out
+/// and decoders use the standard tables.
+fn start_of_scan(s: &[u8], frame: &Frame) -> Result<u8, Walk> {
     let bad = || Walk::Broken("a JPEG scan header that does not add up".into());
     let count = *s.first().ok_or_else(bad)? as usize;
     if !(1..=4).contains(&count) || s.len() != 4 + 2 * count {
@@ -189,12 +190,6 @@ fn start_of_scan(s: &[u8], frame: &Frame, dc: u8, ac: u8) -> Result<u8, Walk> {
         let (dc_table, ac_table) = (c[1] >> 4, c[1] & 15);
         if dc_table > 3 || ac_table > 3 {
             return Err(bad());
-        }
-        // A scan needs the DC table when it codes DC coefficients, the AC table when AC ones.
-        let needs_dc = spectral_start == 0 && dc & (1 << dc_table) == 0;
-        let needs_ac = spectral_end > 0 && ac & (1 << ac_table) == 0;
-        if needs_dc || needs_ac {
-            return Err(Walk::Broken("a JPEG scan uses a Huffman table never defined".into()));
         }
         coded |= 1 << index;
     }
