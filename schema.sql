@@ -664,3 +664,68 @@ CREATE TABLE music_now_playing (
     started_at INTEGER NOT NULL,
     PRIMARY KEY (account_id, player)
 ) WITHOUT ROWID;
+-- migration 17: music song lists at scale
+-- Each list in its own order from an index: administrators see every song, `mode=true`
+-- an owner's own uploads (the on-shelf list has music_song_newest).
+DROP INDEX music_song_by_owner;
+CREATE INDEX music_song_by_owner ON music_song(owner_id, created_at DESC, id DESC);
+CREATE INDEX music_song_by_created ON music_song(created_at DESC, id DESC);
+-- Song names by trigram, so a name filter finds its few songs without reading every name.
+-- The list still applies its LIKE to what this finds (case folding here is wider than LIKE's).
+CREATE VIRTUAL TABLE music_song_name USING fts5(name, content='music_song', content_rowid='id', tokenize='trigram');
+INSERT INTO music_song_name(music_song_name) VALUES ('rebuild');
+CREATE TRIGGER music_song_name_add AFTER INSERT ON music_song BEGIN
+    INSERT INTO music_song_name(rowid, name) VALUES (new.id, new.name);
+END;
+CREATE TRIGGER music_song_name_drop AFTER DELETE ON music_song BEGIN
+    INSERT INTO music_song_name(music_song_name, rowid, name) VALUES ('delete', old.id, old.name);
+END;
+CREATE TRIGGER music_song_name_change AFTER UPDATE OF name ON music_song BEGIN
+    INSERT INTO music_song_name(music_song_name, rowid, name) VALUES ('delete', old.id, old.name);
+    INSERT INTO music_song_name(rowid, name) VALUES (new.id, new.name);
+END;
+-- One row: songs on the shelf and hidden, for the unfiltered totals, and a generation that
+-- moves with every change a filtered total depends on (src/surfaces/music/song_list.rs).
+CREATE TABLE music_song_census (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    shelved    INTEGER NOT NULL,
+    hidden     INTEGER NOT NULL,
+    generation INTEGER NOT NULL
+);
+INSERT INTO music_song_census (id, shelved, hidden, generation)
+    SELECT 1, count(*) FILTER (WHERE on_shelf = 1), count(*) FILTER (WHERE on_shelf <> 1), 0 FROM music_song;
+CREATE TRIGGER music_song_census_add AFTER INSERT ON music_song BEGIN
+    UPDATE music_song_census SET shelved = shelved + (new.on_shelf = 1), hidden = hidden + (new.on_shelf <> 1),
+        generation = generation + 1;
+END;
+CREATE TRIGGER music_song_census_drop AFTER DELETE ON music_song BEGIN
+    UPDATE music_song_census SET shelved = shelved - (old.on_shelf = 1), hidden = hidden - (old.on_shelf <> 1),
+        generation = generation + 1;
+END;
+CREATE TRIGGER music_song_census_change AFTER UPDATE OF name, on_shelf, owner_id, created_at ON music_song BEGIN
+    UPDATE music_song_census SET shelved = shelved + (new.on_shelf = 1) - (old.on_shelf = 1),
+        hidden = hidden + (new.on_shelf <> 1) - (old.on_shelf <> 1), generation = generation + 1;
+END;
+-- migration 18: transit passengers by birth year
+-- The age structure reads this instead of grouping every passenger; kept exact by triggers
+-- in the transaction of every passenger change (edits, deletions and imports alike).
+CREATE TABLE transit_birth_year (
+    birth INTEGER PRIMARY KEY,
+    n     INTEGER NOT NULL
+);
+INSERT INTO transit_birth_year (birth, n)
+    SELECT birth, count(*) FROM transit_passenger WHERE birth IS NOT NULL GROUP BY birth;
+CREATE TRIGGER transit_birth_year_add AFTER INSERT ON transit_passenger WHEN new.birth IS NOT NULL BEGIN
+    INSERT INTO transit_birth_year (birth, n) VALUES (new.birth, 1) ON CONFLICT (birth) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER transit_birth_year_drop AFTER DELETE ON transit_passenger WHEN old.birth IS NOT NULL BEGIN
+    UPDATE transit_birth_year SET n = n - 1 WHERE birth = old.birth;
+    DELETE FROM transit_birth_year WHERE birth = old.birth AND n = 0;
+END;
+CREATE TRIGGER transit_birth_year_change AFTER UPDATE OF birth ON transit_passenger
+    WHEN old.birth IS NOT new.birth BEGIN
+    UPDATE transit_birth_year SET n = n - 1 WHERE birth = old.birth;
+    DELETE FROM transit_birth_year WHERE birth = old.birth AND n = 0;
+    INSERT INTO transit_birth_year (birth, n) SELECT new.birth, 1 WHERE new.birth IS NOT NULL
+        ON CONFLICT (birth) DO UPDATE SET n = n + 1;
+END;

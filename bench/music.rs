@@ -1,8 +1,9 @@
 //! Music surface benchmark: song-list throughput and recommendation latency over real HTTP,
-//! with a catalogue of 10 000 songs and 1 000 users seeded straight into the database.
+//! with a catalogue of 100 000 songs (`BENCH_SONGS`) and 1 000 users seeded straight into the
+//! database.
 //!
 //!     cargo bench --bench music
-//!     BENCH_SECS=20 BENCH_CONNECTIONS=64 cargo bench --bench music
+//!     BENCH_SECS=20 BENCH_CONNECTIONS=64 BENCH_SONGS=10000 cargo bench --bench music
 //!
 //! The server runs in this process (release build) on 127.0.0.1 with a throw-away data
 //! folder; client and server share the machine's CPUs, so compare runs on one host only.
@@ -17,14 +18,13 @@ use rand::{Rng, SeedableRng};
 use rusqlite::params;
 use support::{env, http_ok, load, percentile};
 
-const SONGS: i64 = 10_000;
 const USERS: i64 = 1_000;
 const CREATORS: i64 = 100;
 const PLAYLISTS: i64 = 2_000;
 
 /// Users 1..=USERS (the first CREATORS are 创作者), songs with one or two creators,
 /// favourites skewed towards popular songs (about 20 per user), playlists of 5–30 songs.
-fn seed(conn: &rusqlite::Transaction) -> rusqlite::Result<()> {
+fn seed(conn: &rusqlite::Transaction, songs: i64) -> rusqlite::Result<()> {
     let mut rng = StdRng::seed_from_u64(2);
     let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$0000000000000000000000000000000000000000000";
     let mut account = conn.prepare("INSERT INTO account (id, username, password_hash, nickname, created_at, updated_at) VALUES (?1, ?2, ?3, ?2, 0, 0)")?;
@@ -41,7 +41,7 @@ fn seed(conn: &rusqlite::Transaction) -> rusqlite::Result<()> {
          VALUES (?1, ?2, ?3, ?4, '[1]', 'seeded', ?5, ?6, ?6, ?6)",
     )?;
     let mut creator = conn.prepare("INSERT OR IGNORE INTO music_song_creator (song_id, creator_id) VALUES (?1, ?2)")?;
-    for id in 1..=SONGS {
+    for id in 1..=songs {
         let owner = rng.gen_range(1..=CREATORS);
         let mut creators = vec![owner];
         if rng.gen_bool(0.3) {
@@ -63,7 +63,7 @@ fn seed(conn: &rusqlite::Transaction) -> rusqlite::Result<()> {
     let popular = |rng: &mut StdRng| -> i64 {
         // Squaring a uniform number favours low ids: a long tail like real listening.
         let x: f64 = rng.r#gen();
-        1 + ((x * x) * (SONGS - 1) as f64) as i64
+        1 + ((x * x) * (songs - 1) as f64) as i64
     };
     let mut fav =
         conn.prepare("INSERT OR IGNORE INTO music_song_fav (account_id, song_id, created_at) VALUES (?1, ?2, 0)")?;
@@ -116,19 +116,20 @@ async fn main() -> anyhow::Result<()> {
     let secs = env("BENCH_SECS", 10);
     let connections = env("BENCH_CONNECTIONS", 32);
     let sample_users = env("BENCH_USERS", 300) as i64;
+    let songs = env("BENCH_SONGS", 100_000) as i64;
     let dir = tempfile::tempdir()?;
     let running = hearth::start(Config::for_tests(dir.path())).await?;
     let app = running.app.clone();
     let base = format!("{}/music", running.base_url());
 
     let t = Instant::now();
-    app.db.write(|tx| Ok::<_, hearth::db::DbError>(seed(tx)?)).await?;
+    app.db.write(move |tx| Ok::<_, hearth::db::DbError>(seed(tx, songs)?)).await?;
     let favs: i64 = app
         .db
         .read(|c| Ok::<_, hearth::db::DbError>(c.query_row("SELECT COUNT(*) FROM music_song_fav", [], |r| r.get(0))?))
         .await?;
     println!(
-        "seeded {SONGS} songs, {USERS} users, {favs} favourites, {PLAYLISTS} playlists in {:.1} s",
+        "seeded {songs} songs, {USERS} users, {favs} favourites, {PLAYLISTS} playlists in {:.1} s",
         t.elapsed().as_secs_f64()
     );
 
@@ -160,10 +161,19 @@ async fn main() -> anyhow::Result<()> {
     load(connections, secs, named, http_ok).await.report("GET /api/music?musicname=");
 
     println!("\nsequential, one request per user for {} users", tokens.len());
-    for path in ["/api/musiclist/recommend", "/api/musiclist/recommend/list"] {
+    // One request at a time: the song list's own latency, without queueing behind other clients.
+    let rare = format!("musicname=song%20{}", songs / 2 + 7);
+    for path in [
+        "/api/music?pageNum=7&pageSize=20".to_owned(),
+        "/api/music?pageNum=1&pageSize=20&musicname=love".to_owned(),
+        format!("/api/music?pageNum=1&pageSize=20&{rare}"),
+        "/api/musiclist/recommend".to_owned(),
+        "/api/musiclist/recommend/list".to_owned(),
+    ] {
+        let path = path.as_str();
         let (times, empty) = latency(&client, &base, &tokens, path).await;
         println!(
-            "{path:<32} median {:>7.2} ms   p95 {:>7.2} ms   max {:>7.2} ms   (empty answers: {empty})",
+            "{path:<52} median {:>7.2} ms   p95 {:>7.2} ms   max {:>7.2} ms   (empty answers: {empty})",
             percentile(&times, 0.5),
             percentile(&times, 0.95),
             percentile(&times, 1.0)

@@ -61,6 +61,8 @@ pub struct AppState {
     pub alerts: alerts::Alerts,
     /// The music folder scan's progress; one scan at a time.
     pub music_scan: surfaces::music::scan::ScanState,
+    /// Filtered song-list totals, until the songs change.
+    pub music_totals: surfaces::music::song_list::ListTotals,
     /// The key pair that signs Web Push requests (VAPID), from `secrets/vapid.key`.
     pub vapid: alerts::push::Vapid,
 }
@@ -88,6 +90,7 @@ impl AppState {
             care,
             alerts: Default::default(),
             music_scan: Default::default(),
+            music_totals: Default::default(),
             vapid,
         }))
     }

@@ -312,3 +312,38 @@ async fn data_role_device_scopes_narrow_lists() {
     assert_eq!(listed["list"][0]["device"], "a");
     assert!(notices(&server, &alice, 2).await.is_empty());
 }
+
+#[tokio::test]
+async fn snapshots_cut_short_or_corrupted_are_refused_and_whole_ones_kept() {
+    let server = TestServer::start().await;
+    let alice = user(&server, "13600000091").await;
+    let device = add_device(&server, &alice, "hall").await;
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, 99]))
+        .write_to(&mut jpeg, image::ImageFormat::Jpeg)
+        .unwrap();
+    let jpeg = jpeg.into_inner();
+    let png = png_bytes(16, 9, 70);
+    let upload_of = |bytes: Vec<u8>| {
+        let (server, device) = (&server, &device);
+        async move { call(server, "/api/notice", Some(device), "notice", "upload", json!({"base64": b64(&bytes)})).await }
+    };
+    // A JPEG without its end-of-image marker, or cut inside its image data.
+    fails(&upload_of(jpeg[..jpeg.len() - 2].to_vec()).await, -204);
+    fails(&upload_of(jpeg[..jpeg.len() / 2].to_vec()).await, -204);
+    // A JPEG whose scan marker is broken.
+    let sos = jpeg.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    let mut broken = jpeg.clone();
+    broken[sos + 1] = 0x00;
+    fails(&upload_of(broken).await, -204);
+    // A PNG with a changed byte in its image data: its CRC no longer matches.
+    let idat = png.windows(4).position(|w| w == b"IDAT").unwrap();
+    let mut corrupt = png.clone();
+    corrupt[idat + 6] ^= 0x10;
+    fails(&upload_of(corrupt).await, -204);
+    let files = || std::fs::read_dir(server.data().join("uploads/notices")).map_or(0, |d| d.count());
+    assert_eq!(files(), 0, "refused snapshots leave no file");
+    ok(upload_of(jpeg).await);
+    ok(upload_of(png).await);
+    assert_eq!(files(), 2);
+}

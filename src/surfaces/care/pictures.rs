@@ -45,17 +45,21 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, Failure> {
     Ok(bytes)
 }
 
-fn decoded(bytes: &[u8]) -> Result<(ImageFormat, image::DynamicImage), Failure> {
-    crate::surfaces::pictures::decode(bytes).map_err(|refused| match refused {
+fn refusal(refused: Refused) -> Failure {
+    match refused {
         Refused::NotJpegOrPng => Failure::Invalid("Arg's value error: base64 must hold a JPEG or PNG picture".into()),
         Refused::Undecodable(e) => Failure::Invalid(format!("Arg's value error: the picture cannot be decoded: {e}")),
-    })
+    }
 }
 
-/// The file extension of a JPEG or PNG that decodes completely; anything else is refused.
-/// Decoding is CPU work: call it on a blocking thread.
+fn decoded(bytes: &[u8]) -> Result<(ImageFormat, image::DynamicImage), Failure> {
+    crate::surfaces::pictures::decode(bytes).map_err(refusal)
+}
+
+/// The file extension of a whole JPEG or PNG that decodes within the limits; anything else
+/// is refused. CPU work: call it on a blocking thread.
 pub fn verify(bytes: &[u8]) -> Result<&'static str, Failure> {
-    Ok(extension(decoded(bytes)?.0))
+    crate::surfaces::pictures::verify(bytes).map(extension).map_err(refusal)
 }
 
 /// A verified picture shrunk to at most 512 px on its longest side, as JPEG.

@@ -127,7 +127,7 @@ pub fn tracks(conn: &Connection, caller: &Caller, pick: Pick, limit: i64, offset
             "(?2 = '' OR s.name LIKE ?2 ESCAPE '\\' OR EXISTS (SELECT 1 FROM music_song_creator c JOIN account a
                ON a.id = c.creator_id WHERE c.song_id = s.id AND (a.nickname LIKE ?2 ESCAPE '\\' OR a.username LIKE ?2 ESCAPE '\\')))",
             "s.id",
-            if text.is_empty() { String::new() } else { super::songs::like_pattern(text) },
+            if text.is_empty() { String::new() } else { super::song_list::like_pattern(text) },
         ),
         Pick::Random => ("?2 = ''", "random()", String::new()),
         Pick::Starred => (

@@ -90,9 +90,9 @@ pub fn audio_kind(bytes: &[u8]) -> Option<&'static str> {
     None
 }
 
-/// The extension for a PNG or JPEG image that decodes completely.
+/// The extension for a whole PNG or JPEG image that decodes within the limits.
 pub fn image_kind(bytes: &[u8]) -> Option<&'static str> {
-    crate::surfaces::pictures::decode(bytes).ok().map(|(format, _)| crate::surfaces::pictures::extension(format))
+    crate::surfaces::pictures::verify(bytes).ok().map(crate::surfaces::pictures::extension)
 }
 
 /// Checks an uploaded audio file and writes it to the songs bucket. The returned file is

@@ -11,6 +11,7 @@ pub mod partner;
 mod playlists;
 pub(crate) mod recommend;
 pub mod scan;
+pub mod song_list;
 mod songs;
 mod tasks;
 mod users;

@@ -31,7 +31,13 @@ pub fn songs_on_shelf(
 ) -> rusqlite::Result<(Vec<SongRow>, i64)> {
     let pattern = name.map(|n| format!("%{}%", n.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
     let filter = "on_shelf = 1 AND (?1 IS NULL OR name LIKE ?1 ESCAPE '\\')";
-    let total = conn.query_row(&format!("SELECT count(*) FROM music_song WHERE {filter}"), [&pattern], |r| r.get(0))?;
+    // Without a name, the census kept by triggers has the total (schema.sql, migration 17).
+    let total = match pattern {
+        None => conn.query_row("SELECT shelved FROM music_song_census", [], |r| r.get(0))?,
+        Some(_) => {
+            conn.query_row(&format!("SELECT count(*) FROM music_song WHERE {filter}"), [&pattern], |r| r.get(0))?
+        }
+    };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, name, creator, album, introduction, res_file, cover_file, published_at, fav_count
          FROM music_song WHERE {filter} ORDER BY id LIMIT ?2 OFFSET ?3"

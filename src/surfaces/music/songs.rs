@@ -8,13 +8,13 @@ use std::sync::Arc;
 use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
-use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::fields::{Fields, FilePart, IdList};
 use super::library::set_albums;
 use super::media::{discard, file_url, store_audio, store_image, store_optional_image, FileKind};
 use super::playlists::owned_playlist;
+use super::song_list::{song_page, Shelf, SongFilter};
 use super::{base_url, done, ok, page, paging, signed_in, Done, MusicToken, Reply};
 use crate::clock::now;
 use crate::files::Bucket;
@@ -384,39 +384,25 @@ impl SongApi {
     ) -> Reply<Vec<SongItem>> {
         let caller = signed_in(&self.0, op, &token).await?;
         let (limit, offset) = paging(page_num.0 .0.map(|p| p.0), page_size.0 .0.map(|p| p.0), None)?;
-        let mut filter = SongFilter::default();
-        if mode.0.is_some_and(|m| m.0) {
+        let shelf = if mode.0.is_some_and(|m| m.0) {
             // The caller's own uploads, hidden ones included, so they can be managed.
-            filter.add("s.owner_id = ?", [Value::Integer(caller.account_id)]);
-        } else if !caller.is_admin() {
-            filter.add("s.on_shelf = 1", []);
-        }
+            Shelf::OwnedBy(caller.account_id)
+        } else if caller.is_admin() {
+            Shelf::All
+        } else {
+            Shelf::OnShelf
+        };
+        let mut filter = SongFilter::new(shelf);
         if let Some(name) = musicname.0.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-            filter.add("s.name LIKE ? ESCAPE '\\'", [Value::Text(like_pattern(name))]);
+            filter.name(name);
         }
         if let Some(creator) = creator.0.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-            let id = creator.parse::<i64>().map_or(Value::Null, Value::Integer);
-            filter.add(
-                "s.id IN (SELECT sc.song_id FROM music_song_creator sc WHERE sc.creator_id = ? OR sc.creator_id IN
-                     (SELECT a.id FROM account a WHERE a.username LIKE ? ESCAPE '\\' OR a.nickname LIKE ? ESCAPE '\\'))",
-                [id, Value::Text(like_pattern(creator)), Value::Text(like_pattern(creator))],
-            );
+            filter.creator(creator);
         }
         let base = base_url(&self.0, req);
-        let (songs, total) = self
-            .0
-            .db
-            .read(move |c| {
-                let SongFilter { sql, mut args } = filter;
-                let total: i64 = c.query_row(&format!("SELECT COUNT(*) FROM music_song s WHERE {sql}"), params_from_iter(&args), |r| r.get(0))?;
-                args.extend([Value::Integer(limit), Value::Integer(offset)]);
-                let mut stmt = c.prepare_cached(&format!(
-                    "SELECT {SONG_COLUMNS} FROM music_song s WHERE {sql} ORDER BY s.created_at DESC, s.id DESC LIMIT ? OFFSET ?"
-                ))?;
-                let songs = stmt.query_map(params_from_iter(&args), |r| song_from_row(r, &base))?.collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok::<_, Failure>((songs, total))
-            })
-            .await?;
+        let app = self.0.clone();
+        let (songs, total) =
+            self.0.db.read(move |c| song_page(c, &filter, &app.music_totals, limit, offset, &base)).await?;
         page(songs, total)
     }
 
@@ -562,31 +548,4 @@ impl SongApi {
     async fn unfav(&self, op: &Operation, token: MusicToken, body: Fields<SongRef>) -> Done {
         self.favourite(op, &token, body.mid.0, false).await
     }
-}
-
-/// The list's WHERE clause, built from the filters that were sent only, so SQLite can use
-/// the index that fits (newest on-shelf songs, an owner's songs, a creator's songs).
-struct SongFilter {
-    sql: String,
-    args: Vec<Value>,
-}
-
-impl Default for SongFilter {
-    fn default() -> Self {
-        SongFilter { sql: "1".into(), args: Vec::new() }
-    }
-}
-
-impl SongFilter {
-    fn add<const N: usize>(&mut self, condition: &str, args: [Value; N]) {
-        self.sql.push_str(" AND ");
-        self.sql.push_str(condition);
-        self.args.extend(args);
-    }
-}
-
-/// A LIKE pattern matching `text` anywhere, with `%`, `_` and `\` taken literally.
-pub fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }

@@ -105,14 +105,14 @@ fn counts(rows: Vec<(i64, i64)>) -> Vec<DayCount> {
     rows.into_iter().map(|(day, count)| DayCount { date: format_date(day), count }).collect()
 }
 
-/// Passengers per age group; age = `year` (default: the latest trip's year) − birth year.
+/// Passengers per age group; age = `year` (default: the latest trip's year) − birth year,
+/// from the birth-year rollup (a hundred rows, not every passenger).
 pub fn age_groups(c: &Connection, year: Option<i64>) -> Result<[i64; 5], Failure> {
     if year.is_some_and(|y| !(1..=9999).contains(&y)) {
         return Err(Failure::Invalid("year must be a year from 1 to 9999".into()));
     }
     let reference = reference_year(c, year)?;
-    let mut stmt =
-        c.prepare_cached("SELECT birth, count(*) FROM transit_passenger WHERE birth IS NOT NULL GROUP BY birth")?;
+    let mut stmt = c.prepare_cached("SELECT birth, n FROM transit_birth_year")?;
     let mut groups = [0i64; 5];
     for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
         let (birth, n) = row?;
@@ -137,7 +137,7 @@ fn reference_year(c: &Connection, year: Option<i64>) -> Result<i64, Failure> {
 fn empty_ages_reason(c: &Connection, year: Option<i64>) -> Result<String, Failure> {
     let reference = reference_year(c, year)?;
     let (with_birth, born_later): (i64, i64) = c.query_row(
-        "SELECT count(*), count(*) FILTER (WHERE birth > ?1) FROM transit_passenger WHERE birth IS NOT NULL",
+        "SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE birth > ?1), 0) FROM transit_birth_year",
         [reference],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;

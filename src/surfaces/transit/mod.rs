@@ -10,6 +10,7 @@ pub mod moment;
 pub mod partner;
 mod passengers;
 pub mod rollup;
+mod seek;
 mod stations;
 pub mod synth;
 mod trips;

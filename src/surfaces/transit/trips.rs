@@ -12,6 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::listing::{order_by, paging, Filters};
 use super::moment::{format_time, parse_time, DAY};
 use super::rollup::{self, TripCore};
+use super::seek;
 use super::JsonBody;
 use super::{ack, incomplete, listed, not_found, signed_in, station_filter, Ack, Page, Reply, Scope, Sent};
 use super::{passengers::rider_id, stations::station_by_name};
@@ -169,6 +170,13 @@ fn station_page(
          {SELECT} WHERE t.id IN (SELECT id FROM picked) ORDER BY t.in_time {dir}, t.id {dir}"
     );
     (sql, rest.params)
+}
+
+/// Whether the list is all trips or one day's, in the time index's order alone, so a deep
+/// page can start by seek (`seek.rs`).
+fn by_time_alone(w: &Wanted, scoped: &Option<Vec<i64>>) -> bool {
+    let Wanted { id, rider, station, day: _, channel, price } = w;
+    id.is_none() && rider.is_none() && station.is_none() && channel.is_none() && price.is_none() && scoped.is_none()
 }
 
 fn sum(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<i64> {
@@ -403,6 +411,11 @@ impl TripApi {
                 let (sql, values) = match (wanted.station, chronological) {
                     (Some(Some(station)), Some(desc)) => {
                         station_page(&wanted, station, &scoped, desc, paging.limit, paging.offset)
+                    }
+                    (_, Some(desc)) if paging.offset > 0 && by_time_alone(&wanted, &scoped) => {
+                        let mut from = where_clause(&wanted, &scoped);
+                        seek::from_start(&mut from, desc, seek::page_start(c, wanted.day, desc, paging.offset)?);
+                        (format!("{SELECT} {} {order} LIMIT {}", from.sql(), paging.limit), from.params)
                     }
                     _ => (
                         format!("{SELECT} {} {order} LIMIT {} OFFSET {}", filters.sql(), paging.limit, paging.offset),

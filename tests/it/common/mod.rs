@@ -131,3 +131,20 @@ pub async fn read(res: reqwest::Response) -> (u16, Value) {
     let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"));
     (status, body)
 }
+
+/// Takes a stopped server's database back to the schema before migration 17 (the song list's
+/// indexes and tallies, the passengers' birth-year rollup), data kept, so that the next start
+/// migrates existing rows.
+pub fn rewind_to_migration_16(db: &rusqlite::Connection) {
+    db.execute_batch(
+        "DROP TRIGGER music_song_name_add; DROP TRIGGER music_song_name_drop; DROP TRIGGER music_song_name_change;
+         DROP TRIGGER music_song_census_add; DROP TRIGGER music_song_census_drop; DROP TRIGGER music_song_census_change;
+         DROP TABLE music_song_name; DROP TABLE music_song_census;
+         DROP INDEX music_song_by_created; DROP INDEX music_song_by_owner;
+         CREATE INDEX music_song_by_owner ON music_song(owner_id);
+         DROP TRIGGER transit_birth_year_add; DROP TRIGGER transit_birth_year_drop; DROP TRIGGER transit_birth_year_change;
+         DROP TABLE transit_birth_year;
+         PRAGMA user_version = 16;",
+    )
+    .unwrap();
+}

@@ -131,8 +131,13 @@ pub fn rows(db: &rusqlite::Connection, sql: &str) -> Vec<Vec<i64>> {
     stmt.query_map([], |r| (0..n).map(|i| r.get(i)).collect()).unwrap().map(Result::unwrap).collect()
 }
 
-/// Asserts that each of the three rollups equals the GROUP BY over trips it stands for.
+/// Asserts that each of the three trip rollups and the passengers' birth-year rollup equals
+/// the GROUP BY it stands for.
 pub fn assert_rollups_equal_group_by(db: &rusqlite::Connection) {
+    assert_eq!(
+        rows(db, "SELECT birth, n FROM transit_birth_year ORDER BY birth"),
+        rows(db, "SELECT birth, count(*) FROM transit_passenger WHERE birth IS NOT NULL GROUP BY birth ORDER BY birth")
+    );
     assert_eq!(
         rows(db, "SELECT day, n FROM transit_day_total ORDER BY day"),
         rows(db, "SELECT in_time / 86400 AS d, count(*) FROM transit_trip GROUP BY d ORDER BY d")
