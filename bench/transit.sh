@@ -3,12 +3,12 @@
 # and filtered trip-list pages (p50/p95 over varied stations and days) and a full trip
 # export (time, bytes, server peak RSS). Uses a release build; data stays under $BENCH_DIR.
 #
-#   bench/transit.sh [TRIPS]            default 1000000; 30000000 is a real city's month
+#   bench/transit.sh [TRIPS]            default 5000000 (the size the trip-page figures are quoted at); 30000000 is a real city's month
 #   BENCH_DIR=/tmp/x bench/transit.sh 30000000
 #   SKIP_IMPORT=1 bench/transit.sh 30000000   measure again on the imported data
 set -euo pipefail
 
-N=${1:-1000000}
+N=${1:-5000000}
 DIR=${BENCH_DIR:-/tmp/hearth-transit-bench}
 PORT=${BENCH_PORT:-18473}
 REQS=${BENCH_REQS:-200}
