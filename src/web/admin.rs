@@ -1,25 +1,93 @@
 //! `/admin/`: the admin UI, embedded from `static/` so the binary needs no files beside it.
+//! The files are stored gzipped (`build.rs`) and sent so with `Content-Encoding: gzip`; a
+//! client that does not accept gzip gets them unpacked.
 
-use poem::endpoint::EmbeddedFilesEndpoint;
-use poem::http::header::CONTENT_SECURITY_POLICY;
-use poem::http::HeaderValue;
-use poem::{Endpoint, EndpointExt};
-use rust_embed::RustEmbed;
+use std::io::Read;
+
+use poem::http::header::{self, HeaderValue};
+use poem::http::{Method, StatusCode};
+use poem::{Endpoint, Request, Response};
 
 use crate::identity::authz::Audience;
 
-#[derive(RustEmbed)]
-#[folder = "static/"]
-struct AdminFiles;
+struct AdminFile {
+    /// Under `static/`, with `/` separators.
+    path: &'static str,
+    stored: &'static [u8],
+    gzipped: bool,
+    etag: &'static str,
+}
 
-pub fn endpoint() -> impl Endpoint {
-    // On every answer, errors included: a 304 is one, and the browser keeps the policy of
-    // the 304 for the page it revalidated.
-    EmbeddedFilesEndpoint::<AdminFiles>::new().around(|inner, req| async move {
-        let mut response = inner.get_response(req).await;
-        response.headers_mut().insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(super::headers::ADMIN_CSP));
-        Ok(response)
+static FILES: &[AdminFile] = include!(concat!(env!("OUT_DIR"), "/admin_files.rs"));
+
+fn file(path: &str) -> Option<&'static AdminFile> {
+    FILES.iter().find(|f| f.path == path)
+}
+
+pub fn endpoint() -> impl Endpoint<Output = Response> {
+    poem::endpoint::make_sync(|req| {
+        let mut response = answer(&req);
+        // On every answer, errors included: a 304 is one, and the browser keeps the policy of
+        // the 304 for the page it revalidated.
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(super::headers::ADMIN_CSP));
+        response
     })
+}
+
+fn answer(req: &Request) -> Response {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return StatusCode::METHOD_NOT_ALLOWED.into();
+    }
+    let path = req.uri().path().trim_start_matches('/');
+    let asked = req.original_uri().path();
+    let redirect = |to: String| Response::builder().status(StatusCode::FOUND).header(header::LOCATION, to).finish();
+    let wanted = if asked.ends_with('/') { format!("{path}index.html") } else { path.to_owned() };
+    let Some(found) = file(&wanted) else {
+        return if path.is_empty() || file(&format!("{path}/index.html")).is_some() {
+            redirect(format!("{asked}/"))
+        } else {
+            StatusCode::NOT_FOUND.into()
+        };
+    };
+    let builder = Response::builder()
+        .header(header::ETAG, found.etag)
+        .header(header::VARY, "Accept-Encoding")
+        .header(header::CONTENT_TYPE, mime_guess::from_path(found.path).first_or_octet_stream().as_ref());
+    let revalidated =
+        req.headers().get_all(header::IF_NONE_MATCH).iter().any(|v| {
+            v.to_str().is_ok_and(|v| v.split(',').any(|tag| tag.trim().trim_start_matches("W/") == found.etag))
+        });
+    if revalidated {
+        return builder.status(StatusCode::NOT_MODIFIED).finish();
+    }
+    if !found.gzipped {
+        return builder.body(found.stored);
+    }
+    if accepts_gzip(req) {
+        return builder.header(header::CONTENT_ENCODING, "gzip").body(found.stored);
+    }
+    let mut unpacked = Vec::new();
+    match flate2::read::GzDecoder::new(found.stored).read_to_end(&mut unpacked) {
+        Ok(_) => builder.body(unpacked),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into(),
+    }
+}
+
+/// `Accept-Encoding` names gzip (or `*`) without `q=0`.
+fn accepts_gzip(req: &Request) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| p.replace(' ', "").eq_ignore_ascii_case("q=0"));
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
 }
 
 /// A page of the admin UI; each is a MENU entry of the permission catalogue, so roles decide

@@ -12,6 +12,7 @@ mod transit_support;
 
 mod access_matrix;
 mod account_rules;
+mod admin_files;
 mod alerts_mqtt;
 mod alerts_offline;
 mod backup;
