@@ -271,10 +271,12 @@ impl LibraryApi {
                 );
                 let total: i64 =
                     c.query_row(&format!("SELECT COUNT(*) FROM (SELECT ar.id {from})"), [&pattern], |r| r.get(0))?;
+                // The album count joins in the written order (CROSS JOIN), as in Subsonic's artist
+                // lists (collection/catalog.rs): left to itself SQLite walks every song on the shelf.
                 let mut stmt = c.prepare(&format!(
                     "SELECT ar.id, ar.name, COUNT(*),
-                            (SELECT COUNT(DISTINCT a.id) FROM music_album a JOIN music_song_album sa ON sa.album_id = a.id
-                               JOIN music_song s ON s.id = sa.song_id WHERE a.artist_id = ar.id AND {visible})
+                            (SELECT COUNT(DISTINCT a.id) FROM music_album a CROSS JOIN music_song_album sa ON sa.album_id = a.id
+                               CROSS JOIN music_song s ON s.id = sa.song_id WHERE a.artist_id = ar.id AND {visible})
                      {from} ORDER BY ar.name COLLATE NOCASE, ar.id LIMIT ?2 OFFSET ?3"
                 ))?;
                 let rows = stmt.query_map(params_from_iter([pattern.clone(), Value::Integer(limit), Value::Integer(offset)]), |r| {
