@@ -1,0 +1,169 @@
+//! Home Assistant over MQTT. hearth keeps one connection to the broker (`mqtt_url`),
+//! announces itself at `<prefix>/status` (`online`; the broker publishes the last will
+//! `offline` when the connection dies) and, per camera, retained discovery configs for four
+//! entities: a safety sensor (a fall nobody has acknowledged), a connectivity sensor, an
+//! event entity (`fall`) and an image entity (the latest snapshot). Topics carry the
+//! camera's numeric id, never its token. This file holds the connection; what is announced and
+//! published for each camera is in `home_assistant.rs`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use rumqttc::{AsyncClient, ConnectReturnCode, Event, EventLoop, LastWill, MqttOptions, Packet, QoS};
+use tokio::sync::mpsc;
+
+use super::Alert;
+use crate::identity::tokens::random_hex;
+use crate::AppState;
+
+mod home_assistant;
+use home_assistant::Ha;
+
+/// Snapshots are up to 8 MiB; the client's default packet limit is 10 KiB.
+const MAX_PACKET: usize = 16 * 1024 * 1024;
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The broker a `mqtt_url` names.
+pub struct Broker {
+    host: String,
+    port: u16,
+    /// (user, password)
+    login: Option<(String, String)>,
+}
+
+/// Parses `mqtt_url`; checked when settings load.
+pub fn broker(url: &str) -> anyhow::Result<Broker> {
+    let parsed = reqwest::Url::parse(url).with_context(|| format!("mqtt_url {url:?} is not a URL"))?;
+    if !matches!(parsed.scheme(), "mqtt" | "tcp") {
+        bail!("mqtt_url must start with mqtt:// (TLS is not supported), not {:?}", parsed.scheme());
+    }
+    let host = parsed.host_str().filter(|h| !h.is_empty()).context("mqtt_url names no host")?;
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let login = (!parsed.username().is_empty())
+        .then(|| (decode(parsed.username()), decode(parsed.password().unwrap_or_default())));
+    Ok(Broker { host, port: parsed.port().unwrap_or(1883), login })
+}
+
+/// Percent-decoding of the user and password (a `@` or `:` in a password is written `%40`, `%3A`).
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Stops the connection's task when the alert task stops (the server stopping): the
+/// socket closes without DISCONNECT, so the broker publishes the last will.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Drives the connection; rumqttc reconnects on the next poll after an error.
+async fn poll(mut eventloop: EventLoop, connected: mpsc::Sender<()>, online: Arc<AtomicBool>) {
+    let mut backoff = Duration::from_secs(1);
+    let mut down = false;
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) if ack.code == ConnectReturnCode::Success => {
+                tracing::info!("connected to the MQTT broker");
+                backoff = Duration::from_secs(1);
+                down = false;
+                online.store(true, Ordering::Relaxed);
+                let _ = connected.try_send(());
+            }
+            // Every message is sent at least once (QoS 1): the broker's PUBACK is delivery.
+            Ok(Event::Incoming(Packet::PubAck(_))) => {
+                metrics::counter!(crate::web::metrics::ALERT_MESSAGES, "outcome" => "delivered").increment(1);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                online.store(false, Ordering::Relaxed);
+                // Once per outage, not once per retry.
+                if !down {
+                    tracing::warn!(error = %e, "the MQTT broker is unreachable; retrying with backoff");
+                    down = true;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// Serves Home Assistant until the server stops; without `mqtt_url` it only empties the queue.
+pub async fn run(app: Arc<AppState>, base_url: String, mut alerts: mpsc::Receiver<Alert>) {
+    let Some(url) = app.config.mqtt_url.clone() else {
+        while alerts.recv().await.is_some() {}
+        return;
+    };
+    let Ok(Broker { host, port, login }) = broker(&url) else { return };
+    let prefix = app.config.mqtt_prefix.clone();
+    let mut options = MqttOptions::new(format!("hearth-{}", random_hex(4)), host, port);
+    options.set_keep_alive(Duration::from_secs(30));
+    options.set_max_packet_size(MAX_PACKET, MAX_PACKET);
+    options.set_last_will(LastWill::new(format!("{prefix}/status"), "offline", QoS::AtLeastOnce, true));
+    if let Some((user, password)) = login {
+        options.set_credentials(user, password);
+    }
+    let (client, eventloop) = AsyncClient::new(options, 256);
+    let (connected_sender, mut connected) = mpsc::channel(4);
+    let online = Arc::new(AtomicBool::new(false));
+    let _connection = AbortOnDrop(tokio::spawn(poll(eventloop, connected_sender, online.clone())));
+    let discovery = app.config.mqtt_discovery_prefix.clone();
+    let tick_secs = (app.config.care_offline_secs / 10).clamp(1, 10);
+    let mut ha = Ha { app, client, base_url, prefix, discovery, known: HashMap::new(), online };
+    let mut tick = tokio::time::interval(Duration::from_secs(tick_secs));
+    loop {
+        tokio::select! {
+            Some(()) = connected.recv() => {
+                // A new session: announce everything again (the broker may have restarted empty).
+                ha.known.clear();
+                ha.publish(format!("{}/status", ha.prefix), true, "online");
+                ha.sync().await;
+            }
+            alert = alerts.recv() => match alert {
+                Some(alert) => ha.handle(alert).await,
+                None => return,
+            },
+            _ = tick.tick() => ha.sync().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_broker_url_gives_host_port_and_decoded_credentials() {
+        let b = broker("mqtt://ha%40home:p%3Ass@192.168.1.5:1884").unwrap();
+        assert_eq!((b.host.as_str(), b.port), ("192.168.1.5", 1884));
+        assert_eq!(b.login, Some(("ha@home".to_owned(), "p:ss".to_owned())));
+        let b = broker("mqtt://broker.lan").unwrap();
+        assert_eq!((b.host.as_str(), b.port, b.login), ("broker.lan", 1883, None));
+        // Broker has no Debug on purpose (it holds the password), hence no unwrap_err.
+        let Err(refused) = broker("mqtts://broker.lan") else { panic!("TLS URLs are refused") };
+        assert!(refused.to_string().contains("mqtt://"));
+        assert!(broker("broker.lan:1883").is_err());
+    }
+}
