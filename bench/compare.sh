@@ -9,6 +9,8 @@
 # settings against each target, RUNS times in rounds, and prints the medians and the ratios:
 #   /health                                      vs hello
 #   GET /system/api/auth/role/roleList (Bearer)  vs hello
+# and, with DOKI_CONNECTIONS (default 8) connections, care's token heartbeat
+#   GET /care/api/user/doki?token=…              (a phone session's check and idle slide)
 #
 # Environment:
 #   HEARTH_BIN   use this binary, skip `cargo build --release`
@@ -29,6 +31,8 @@ CONNECTIONS="${CONNECTIONS:-32}"
 THREADS="${THREADS:-2}"
 ADMIN_USER="benchadmin"
 ADMIN_PASS='Bench-pass-123'
+ADMIN_PHONE='13800000000'
+DOKI_CONNECTIONS="${DOKI_CONNECTIONS:-8}"
 HOST="127.0.0.1"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 [[ "$TARGET" = /* ]] || TARGET="$ROOT/$TARGET"
@@ -143,7 +147,7 @@ start_hello() {
 start_hearth() {
     local data="$WORK/data" port body resp
     mkdir -p "$data"
-    "$BIN" admin create --data "$data" --username "$ADMIN_USER" --password "$ADMIN_PASS" \
+    "$BIN" admin create --data "$data" --username "$ADMIN_USER" --password "$ADMIN_PASS" --phone "$ADMIN_PHONE" \
         >"$WORK/admin.log" 2>&1 || { cat "$WORK/admin.log" >&2; die "admin create failed"; }
     port="$(free_port)"
     "$BIN" serve --data "$data" --listen "$HOST:$port" --backup-interval-hours 0 >"$WORK/hearth.log" 2>&1 &
@@ -163,6 +167,17 @@ print(r["data"]["token"])')" || die "login failed: $resp"
     check="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
         "$HEARTH_URL/system/api/auth/role/roleList")"
     [[ "$check" = 200 ]] || die "roleList answered $check with the token"
+    body="$(python3 -c 'import json,sys; print(json.dumps({"id": 1, "type": "login", "subtype": "pass",
+        "data": {"phone": sys.argv[1], "pass": sys.argv[2]}}))' "$ADMIN_PHONE" "$ADMIN_PASS")"
+    resp="$(curl -s --max-time 10 -H 'Content-Type: application/json' -d "$body" "$HEARTH_URL/care/api/user/login")"
+    CARE_TOKEN="$(printf '%s' "$resp" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+if r.get("status") != 0:
+    sys.exit("care login rejected: %s" % r)
+print(r["data"]["token"])')" || die "care login failed: $resp"
+    check="$(curl -s "$HEARTH_URL/care/api/user/doki?token=$CARE_TOKEN")"
+    [[ "$check" == *'"status":0'* ]] || die "doki answered $check with the care token"
 }
 
 # run NAME URL [wrk args...]: one wrk run, its requests/s appended to $WORK/NAME.rps.
@@ -171,7 +186,7 @@ run() {
     shift 2
     : >>"$WORK/$name.rps"
     out="$WORK/wrk-$name-$(wc -l <"$WORK/$name.rps").txt"
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s "$@" "$url" >"$out" 2>&1 \
+    wrk -t"$THREADS" -c"${CONNS:-$CONNECTIONS}" -d"${DURATION}s" --timeout 10s "$@" "$url" >"$out" 2>&1 \
         || { cat "$out" >&2; die "wrk failed for $name"; }
     rps="$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
     non2xx="$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")"
@@ -195,8 +210,14 @@ main() {
         run hello "$HELLO_URL"
         run health "$HEARTH_URL/health"
         run rolelist "$HEARTH_URL/system/api/auth/role/roleList" -H "Authorization: Bearer $TOKEN"
+        CONNS="$DOKI_CONNECTIONS" run doki "$HEARTH_URL/care/api/user/doki?token=$CARE_TOKEN"
     done
-    local hello health rolelist
+    # doki refuses in its body with HTTP 200, so wrk's status count cannot tell: the session
+    # must still be accepted after the runs.
+    [[ "$(curl -s "$HEARTH_URL/care/api/user/doki?token=$CARE_TOKEN")" == *'"status":0'* ]] \
+        || die "the care session was refused after the doki runs"
+    local hello health rolelist doki
+    doki="$(median doki)"
     hello="$(median hello)"
     health="$(median health)"
     rolelist="$(median rolelist)"
@@ -208,6 +229,8 @@ main() {
         "$(awk -v a="$health" -v b="$hello" 'BEGIN { print 100 * a / b }')" "$(paste -sd' ' "$WORK/health.rps")"
     printf '%-44s %12.0f %9.1f %%  %s\n' "hearth GET /system/api/auth/role/roleList" "$rolelist" \
         "$(awk -v a="$rolelist" -v b="$hello" 'BEGIN { print 100 * a / b }')" "$(paste -sd' ' "$WORK/rolelist.rps")"
+    printf '%-44s %12.0f %10s  %s\n' "hearth GET /care/api/user/doki, -c$DOKI_CONNECTIONS" "$doki" "" \
+        "$(paste -sd' ' "$WORK/doki.rps")"
 }
 
 main "$@"

@@ -127,7 +127,7 @@ impl<A: Acceptor> Acceptor for Timed<A> {
             _ => None,
         };
         let timer = Box::pin(tokio::time::sleep(Duration::ZERO));
-        Ok((TimedIo { inner: io, conn, open: self.open.clone(), timer }, local, remote, scheme))
+        Ok((TimedIo { inner: io, conn, open: self.open.clone(), timer, armed: None }, local, remote, scheme))
     }
 }
 
@@ -137,6 +137,8 @@ pub struct TimedIo<T> {
     conn: Option<(SocketAddr, Arc<Conn>)>,
     open: Open,
     timer: Pin<Box<Sleep>>,
+    /// When `timer` fires; `None` before it is first set.
+    armed: Option<Instant>,
 }
 
 fn timed_out() -> io::Error {
@@ -163,11 +165,24 @@ impl<T: AsyncRead + Unpin> AsyncRead for TimedIo<T> {
             state.reader = Some(cx.waker().clone());
             state.waiting_since.map(|since| since + conn.timeout)
         };
-        if let Some(deadline) = deadline {
+        let Some(deadline) = deadline else { return Poll::Pending };
+        // The deadline moves on with every request, but the timer is moved only when it would
+        // otherwise fire late: one that fires early is re-armed here, so a busy keep-alive
+        // connection touches the runtime's timer wheel about once per timeout, not per request.
+        if this.armed.is_none_or(|armed| armed > deadline) {
             this.timer.as_mut().reset(deadline);
-            if this.timer.poll_unpin(cx).is_ready() {
+            this.armed = Some(deadline);
+        }
+        if this.timer.poll_unpin(cx).is_ready() {
+            if Instant::now() >= deadline {
                 tracing::debug!(%peer, "closing a connection that sent no complete request headers in time");
                 return Poll::Ready(Err(timed_out()));
+            }
+            this.timer.as_mut().reset(deadline);
+            this.armed = Some(deadline);
+            if this.timer.poll_unpin(cx).is_ready() {
+                // Within the timer's resolution of the deadline: look again on the next poll.
+                cx.waker().wake_by_ref();
             }
         }
         Poll::Pending

@@ -21,7 +21,10 @@ const SECRET_PARAMS: &[&str] =
 /// ends: dropping it writes out what is still buffered.
 pub fn init(filter: &str, format: &str) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).map_err(|e| anyhow::anyhow!("log filter: {e}"))?;
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    // Buffered: the writer thread drains every line waiting, then flushes once, so a busy
+    // server makes one write for many lines instead of one per line.
+    let (writer, guard) =
+        tracing_appender::non_blocking(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     if format == "json" {
         // Flattened: `message` and the event's fields sit beside `level` and `target`.
