@@ -62,6 +62,20 @@ fn configure(conn: &Connection, changes: &Arc<Changes>) -> rusqlite::Result<()> 
     }))
 }
 
+impl Changes {
+    /// Runs one database call's `f` and moves the generation on if it changed a watched row.
+    fn run<T, E>(&self, conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+        CHANGED_WATCHED.set(false);
+        let out = f(conn);
+        // After `f`, whose transaction has committed or rolled back by now (a rollback costs
+        // only a needless reload).
+        if CHANGED_WATCHED.replace(false) {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
+        out
+    }
+}
+
 impl Db {
     pub fn open(path: &Path, pool_size: u32) -> anyhow::Result<Db> {
         let changes = Arc::new(Changes::default());
@@ -91,16 +105,10 @@ impl Db {
         self.changes.generation.load(Ordering::SeqCst)
     }
 
-    /// Runs `SELECT 1` on the calling thread when a connection is free this instant, the
-    /// health check's round trip without a hop to the blocking pool (the statement reads no
-    /// page, so it cannot block); otherwise queues like any other call, so a saturated pool
-    /// still shows in the check's latency.
+    /// The health check's round trip: `SELECT 1`, which reads no page, so `read_small`'s
+    /// inline path; a saturated pool still shows in the check's latency.
     pub async fn ping(&self) -> Result<i64, DbError> {
-        let free = self.permits.try_acquire().ok().and_then(|permit| Some((permit, self.pool.try_get()?)));
-        match free {
-            Some((_permit, conn)) => Ok(conn.query_row("SELECT 1", [], |r| r.get(0))?),
-            None => self.read(|c| Ok::<i64, DbError>(c.query_row("SELECT 1", [], |r| r.get(0))?)).await,
-        }
+        self.read_small(|c| Ok::<i64, DbError>(c.prepare_cached("SELECT 1")?.query_row([], |r| r.get(0))?)).await
     }
 
     /// Runs `f` with a pooled connection on a blocking thread.
@@ -123,17 +131,27 @@ impl Db {
             let _in_flight = in_flight;
             let conn = pool.get().map_err(DbError::from)?;
             metrics::histogram!(crate::web::metrics::POOL_WAIT_SECONDS).record(asked.elapsed().as_secs_f64());
-            CHANGED_WATCHED.set(false);
-            let out = f(&conn);
-            // After `f`, whose transaction has committed or rolled back by now (a rollback
-            // costs only a needless reload).
-            if CHANGED_WATCHED.replace(false) {
-                changes.generation.fetch_add(1, Ordering::SeqCst);
-            }
-            out
+            changes.run(&conn, f)
         })
         .await
         .map_err(|_| E::from(DbError::Task))?
+    }
+
+    /// `read` for a read that touches a handful of pages: a table an administrator keeps by
+    /// hand (roles, permissions, departments, data roles), tens to hundreds of rows that sit
+    /// in SQLite's page cache. Such a read takes less time than handing it to a blocking
+    /// thread and back, so it runs on the calling thread when a connection is free this
+    /// instant, and queues like `read` otherwise.
+    pub async fn read_small<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    {
+        match self.permits.try_acquire().ok().and_then(|permit| Some((permit, self.pool.try_get()?))) {
+            Some((_permit, conn)) => self.changes.run(&conn, f),
+            None => self.read(f).await,
+        }
     }
 
     /// Runs `f` inside `BEGIN IMMEDIATE … COMMIT`; any error rolls the whole change back.
@@ -221,7 +239,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn ping_answers_inline_and_waits_its_turn_when_every_connection_is_busy() {
+    async fn small_reads_answer_inline_and_wait_their_turn_when_every_connection_is_busy() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db"), 1).unwrap();
         assert_eq!(db.ping().await.unwrap(), 1);

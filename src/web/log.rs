@@ -14,17 +14,13 @@ use crate::identity::tokens::random_hex;
 const SECRET_PARAMS: &[&str] =
     &["token", "password", "pass", "pwd", "secret", "appsecret", "hash", "code", "access_token", "key", "signature"];
 
-/// Sets the process's log output up: lines go to a background thread that writes stdout,
-/// so a slow terminal, pipe or journald never holds up a request. Should that thread fall a
-/// whole buffer behind, lines are dropped (and counted by tracing-appender) rather than
-/// making requests wait. Colour codes only reach a terminal. Keep the guard until the process
-/// ends: dropping it writes out what is still buffered.
-pub fn init(filter: &str, format: &str) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+/// Sets the process's log output up: lines are buffered and written to stdout by a thread
+/// of their own (`log_buffer.rs`), so a slow terminal, pipe or journald never holds up a
+/// request. Colour codes only reach a terminal. Keep the guard until the process ends:
+/// dropping it writes out what is still buffered.
+pub fn init(filter: &str, format: &str) -> anyhow::Result<super::log_buffer::FlushOnDrop> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).map_err(|e| anyhow::anyhow!("log filter: {e}"))?;
-    // Buffered: the writer thread drains every line waiting, then flushes once, so a busy
-    // server makes one write for many lines instead of one per line.
-    let (writer, guard) =
-        tracing_appender::non_blocking(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
+    let (writer, guard) = super::log_buffer::buffered(std::io::stdout())?;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     if format == "json" {
         // Flattened: `message` and the event's fields sit beside `level` and `target`.

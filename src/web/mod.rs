@@ -7,6 +7,7 @@ mod docs;
 pub mod headers;
 mod health;
 pub mod log;
+pub mod log_buffer;
 pub mod metrics;
 
 use std::sync::Arc;

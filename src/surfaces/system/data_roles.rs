@@ -119,7 +119,8 @@ impl DataRolesApi {
     #[oai(path = "/api/auth/dataRole/getRoleById/:id", method = "get")]
     async fn get(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<RoleInfo> {
         permitted(&self.0, op, &token).await?;
-        let role = self.0.db.read(move |c| Ok::<_, Failure>(with_scopes(c, DATA_ROLES.get(c, id.0 .0)?)?)).await?;
+        let role =
+            self.0.db.read_small(move |c| Ok::<_, Failure>(with_scopes(c, DATA_ROLES.get(c, id.0 .0)?)?)).await?;
         ok(role)
     }
 }

@@ -288,7 +288,7 @@ impl DeptsApi {
     #[oai(path = "/api/auth/dept/getDeptTree", method = "get")]
     async fn get_tree(&self, op: &Operation, token: SystemToken) -> Reply<Vec<DeptNode>> {
         permitted(&self.0, op, &token).await?;
-        ok(tree(self.0.db.read(|c| Ok::<_, Failure>(load(c, false)?)).await?))
+        ok(tree(self.0.db.read_small(|c| Ok::<_, Failure>(load(c, false)?)).await?))
     }
 
     /// Departments by code (live ones unless includeDeleted)
@@ -301,7 +301,7 @@ impl DeptsApi {
     ) -> Reply<Vec<Dept>> {
         permitted(&self.0, op, &token).await?;
         let all = include_deleted.0.is_some_and(|b| b.0);
-        let depts = self.0.db.read(move |c| Ok::<_, Failure>(load(c, all)?)).await?;
+        let depts = self.0.db.read_small(move |c| Ok::<_, Failure>(load(c, all)?)).await?;
         let total = depts.len() as i64;
         page(depts, total)
     }
@@ -310,7 +310,7 @@ impl DeptsApi {
     #[oai(path = "/api/auth/dept/getDeptById/:id", method = "get")]
     async fn get_by_id(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<Dept> {
         permitted(&self.0, op, &token).await?;
-        ok(self.0.db.read(move |c| by_id(c, id.0 .0)).await?)
+        ok(self.0.db.read_small(move |c| by_id(c, id.0 .0)).await?)
     }
 
     /// Add a department under parentDeptId; answers its id

@@ -214,7 +214,7 @@ impl PermissionsApi {
     async fn mine(&self, token: SystemToken) -> Reply<MyPermissions> {
         let caller = self.0.identity.authenticate_jwt(Some(&token.0.key)).await?;
         let super_admin = caller.is_super_admin();
-        let answer = self.0.db.read(move |c| mine(c, caller.account_id, &caller.roles, super_admin)).await?;
+        let answer = self.0.db.read_small(move |c| mine(c, caller.account_id, &caller.roles, super_admin)).await?;
         ok(answer)
     }
 
@@ -233,7 +233,7 @@ impl PermissionsApi {
         if kind.as_deref().is_some_and(|k| !["MENU", "MODULE", "BUTTON"].contains(&k)) {
             return Err(Failure::Invalid("type must be MENU, MODULE or BUTTON".into()).into());
         }
-        let all = self.0.db.read(move |c| Ok::<_, Failure>(permissions(c, None, kind.as_deref())?)).await?;
+        let all = self.0.db.read_small(move |c| Ok::<_, Failure>(permissions(c, None, kind.as_deref())?)).await?;
         let total = all.len() as i64;
         page(all, total)
     }

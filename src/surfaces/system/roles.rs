@@ -231,7 +231,7 @@ impl RolesApi {
     #[oai(path = "/api/auth/role/roleList", method = "get")]
     async fn role_list(&self, op: &Operation, token: SystemToken) -> Reply<Vec<RoleInfo>> {
         permitted(&self.0, op, &token).await?;
-        let roles = self.0.db.read(|c| Ok::<_, Failure>(ROLES.list(c)?)).await?;
+        let roles = self.0.db.read_small(|c| Ok::<_, Failure>(ROLES.list(c)?)).await?;
         let total = roles.len() as i64;
         super::page(roles, total)
     }
@@ -240,7 +240,7 @@ impl RolesApi {
     #[oai(path = "/api/auth/role/:id", method = "get")]
     async fn role(&self, op: &Operation, token: SystemToken, id: Path<LenientId>) -> Reply<RoleInfo> {
         permitted(&self.0, op, &token).await?;
-        ok(self.0.db.read(move |c| ROLES.get(c, id.0 .0)).await?)
+        ok(self.0.db.read_small(move |c| ROLES.get(c, id.0 .0)).await?)
     }
 }
 
