@@ -183,8 +183,8 @@ async fn store(files: &FileStore, bytes: Arc<Vec<u8>>) -> Result<NewFile, Failur
     match verified {
         Ok(ext) => pictures::blocking(move || staged?.name(ext).map_err(storing)).await,
         Err(refused) => {
-            // Removing the temporary file is file-system work too.
-            tokio::task::spawn_blocking(move || drop(staged));
+            // Removing the temporary file is file-system work too; it is gone by the answer.
+            let _ = tokio::task::spawn_blocking(move || drop(staged)).await;
             Err(refused)
         }
     }
