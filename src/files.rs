@@ -1,6 +1,8 @@
 //! Uploaded files on local disk under `<data>/uploads/<bucket>/`. Names are always chosen
 //! here (32 random hex digits and a fixed extension), so no client-supplied path ever reaches
 //! the file system, and writes are atomic: temp file, fsync, rename, fsync of the folder.
+//! The temp file may be written while the caller still checks the bytes (`stage`); only
+//! `Staged::name` makes it a file a row can name.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -78,6 +80,41 @@ impl Drop for NewFile {
     }
 }
 
+/// A file written and flushed under a temporary name (`FileStore::stage`). It is deleted
+/// when dropped unless `name` gave it its name.
+pub struct Staged {
+    dir: PathBuf,
+    tmp: Option<PathBuf>,
+}
+
+impl Staged {
+    fn temporary(&self) -> &Path {
+        self.tmp.as_deref().expect("present until named")
+    }
+
+    /// Gives the file a fresh name with extension `ext` and makes the name durable: rename,
+    /// fsync of the folder. Blocking: call it off the async threads.
+    pub fn name(mut self, ext: &str) -> io::Result<NewFile> {
+        debug_assert!(ext.chars().all(|c| c.is_ascii_alphanumeric()) && ext.len() <= 5);
+        let name = format!("{}.{}", random_hex(16), ext);
+        let path = self.dir.join(&name);
+        fs::rename(self.temporary(), &path)?;
+        self.tmp = None;
+        // From here the file is the NewFile's to remove, if the folder cannot be flushed.
+        let file = NewFile { path, name, kept: false };
+        File::open(&self.dir)?.sync_all()?;
+        Ok(file)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(tmp) = &self.tmp {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
 impl FileStore {
     /// Creates the bucket folders and removes temp files a crash may have left.
     pub fn open(data: &Path) -> io::Result<FileStore> {
@@ -98,22 +135,20 @@ impl FileStore {
     /// Writes `bytes` under a fresh name with extension `ext`. Blocking: call it off the
     /// async threads.
     pub fn put(&self, bucket: Bucket, ext: &str, bytes: &[u8]) -> io::Result<NewFile> {
-        debug_assert!(ext.chars().all(|c| c.is_ascii_alphanumeric()) && ext.len() <= 5);
+        self.stage(bucket, bytes)?.name(ext)
+    }
+
+    /// Writes and flushes `bytes` under a temporary name, which no row can name: a caller
+    /// can write while it still checks what it writes, and name the file only once it has.
+    /// Blocking: call it off the async threads.
+    pub fn stage(&self, bucket: Bucket, bytes: &[u8]) -> io::Result<Staged> {
         let dir = self.root.join(bucket.folder());
-        let name = format!("{}.{}", random_hex(16), ext);
         let tmp = dir.join(format!(".tmp-{}", random_hex(8)));
-        let result = (|| {
-            let mut file = File::create(&tmp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            fs::rename(&tmp, dir.join(&name))?;
-            File::open(&dir)?.sync_all()
-        })();
-        if let Err(e) = result {
-            let _ = fs::remove_file(&tmp);
-            return Err(e);
-        }
-        Ok(NewFile { path: dir.join(&name), name, kept: false })
+        let staged = Staged { dir, tmp: Some(tmp) };
+        let mut file = File::create(staged.temporary())?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        Ok(staged)
     }
 
     /// The path of a stored file, or None when `name` is not a name this store could have made.

@@ -1,6 +1,7 @@
 //! Decoding the pictures clients upload (care snapshots and portraits, music covers and
 //! avatars): a picture is accepted only when its structure shows a whole JPEG or PNG within
-//! the limits (`jpeg.rs`, `png.rs`) and it then decodes completely.
+//! the limits (`jpeg.rs`, `png.rs`) and it then decodes completely, or, for the JPEGs whose
+//! every Huffman code the structure walk has followed (`entropy.rs`), without decoding.
 //!
 //! A small compressed file can claim a huge canvas (a PNG of a few hundred KB can decode
 //! to half a gigabyte), so decoding is bounded twice: by the canvas a picture may claim and
@@ -12,8 +13,11 @@ use std::sync::{Condvar, LazyLock, Mutex};
 
 use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 
+mod entropy;
 mod jpeg;
 mod png;
+#[cfg(test)]
+mod walk_tests;
 
 /// Longest side a picture may claim: a 100-megapixel photograph fits.
 pub const MAX_SIDE: u32 = 12_000;
@@ -67,6 +71,9 @@ pub struct Canvas {
     height: u32,
     /// In the decoded picture.
     bytes_per_pixel: u64,
+    /// The walk followed all the picture's coded data, which proves it whole: decoding
+    /// its pixels would prove nothing more.
+    whole: bool,
 }
 
 /// Why a picture's structure shows it is not a whole picture.
@@ -74,50 +81,76 @@ pub enum Walk {
     Broken(String),
 }
 
-fn jpeg_or_png(bytes: &[u8]) -> Result<ImageFormat, Refused> {
+/// The format a picture's first bytes announce, if JPEG or PNG.
+pub fn jpeg_or_png(bytes: &[u8]) -> Result<ImageFormat, Refused> {
     image::guess_format(bytes)
         .ok()
         .filter(|f| matches!(f, ImageFormat::Jpeg | ImageFormat::Png))
         .ok_or(Refused::NotJpegOrPng)
 }
 
+/// Whether a canvas is within the limits a decode has; checked as soon as a header is
+/// read, so that nothing is walked or decoded for a picture too large to keep.
+fn fits(canvas: &Canvas) -> Result<(), Walk> {
+    if canvas.width > MAX_SIDE || canvas.height > MAX_SIDE {
+        return Err(Walk::Broken(format!("the picture is larger than {MAX_SIDE} pixels on a side")));
+    }
+    if canvas.width as u64 * canvas.height as u64 * canvas.bytes_per_pixel > MAX_DECODE_BYTES {
+        return Err(Walk::Broken(format!("the picture would take more than {} MiB", MAX_DECODE_BYTES >> 20)));
+    }
+    Ok(())
+}
+
 /// The picture's format, if its structure shows a whole JPEG or PNG whose canvas is within
 /// the limits a decode has (`jpeg.rs`, `png.rs`): cheap, it refuses a bomb or a broken file
-/// before any decoding, and a file cut short that a lenient decoder would fill in.
-fn structure(bytes: &[u8]) -> Result<ImageFormat, Refused> {
+/// before any decoding, and a file cut short that a lenient decoder would fill in. With it,
+/// whether the walk proved the picture whole.
+fn structure(bytes: &[u8]) -> Result<(ImageFormat, bool), Refused> {
     let format = jpeg_or_png(bytes)?;
     let canvas = match format {
         ImageFormat::Jpeg => jpeg::check(bytes),
         _ => png::check(bytes),
     };
     let canvas = canvas.map_err(|Walk::Broken(why)| Refused::Undecodable(why))?;
-    if canvas.width > MAX_SIDE || canvas.height > MAX_SIDE {
-        return Err(Refused::Undecodable(format!("the picture is larger than {MAX_SIDE} pixels on a side")));
-    }
-    if canvas.width as u64 * canvas.height as u64 * canvas.bytes_per_pixel > MAX_DECODE_BYTES {
-        return Err(Refused::Undecodable(format!("the picture would take more than {} MiB", MAX_DECODE_BYTES >> 20)));
-    }
-    Ok(format)
+    Ok((format, canvas.whole))
 }
 
-/// The picture's format, if it is a whole JPEG or PNG that also decodes completely within
-/// the limits. CPU work: call it on a blocking thread.
+/// The picture's format, if it is a whole JPEG or PNG within the limits: proved by its
+/// structure walk and read by the decoder as far as its headers, or else decoded
+/// completely. CPU work: call it on a blocking thread.
 pub fn verify(bytes: &[u8]) -> Result<ImageFormat, Refused> {
-    decode(bytes).map(|(format, _)| format)
+    let (format, whole) = structure(bytes)?;
+    if whole {
+        // What the decoder refuses in markers, tables or frame, a picture is refused for
+        // too: the walk proves it whole, the decoder's headers that it can be read.
+        reader(bytes, format).into_decoder().map_err(|e| Refused::Undecodable(e.to_string()))?;
+    } else {
+        pixels(bytes, format)?;
+    }
+    Ok(format)
 }
 
 /// The picture's format and pixels, if it is a whole JPEG or PNG that decodes completely
 /// within the limits. CPU work: call it on a blocking thread.
 pub fn decode(bytes: &[u8]) -> Result<(ImageFormat, DynamicImage), Refused> {
-    let format = structure(bytes)?;
+    let (format, _) = structure(bytes)?;
+    Ok((format, pixels(bytes, format)?))
+}
+
+/// Decodes a picture whose structure was checked.
+fn pixels(bytes: &[u8], format: ImageFormat) -> Result<DynamicImage, Refused> {
+    let reader = reader(bytes, format);
+    DECODING.run(|| reader.decode()).map_err(|e| Refused::Undecodable(e.to_string()))
+}
+
+fn reader(bytes: &[u8], format: ImageFormat) -> ImageReader<Cursor<&[u8]>> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
-    let picture = DECODING.run(|| reader.decode()).map_err(|e| Refused::Undecodable(e.to_string()))?;
-    Ok((format, picture))
+    reader
 }
 
 /// The file extension a decoded picture is stored under.
@@ -225,7 +258,9 @@ mod tests {
         }
         frame.extend_from_slice(&picture[at..]);
         assert!(frame.len() < picture.len());
-        assert_eq!(structure(&frame), Ok(ImageFormat::Jpeg));
+        // Without tables of its own its scan is not walked: the decoder, which knows the
+        // standard tables, judges it.
+        assert_eq!(structure(&frame), Ok((ImageFormat::Jpeg, false)));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use rusqlite::{params, params_from_iter, Connection};
 use super::envelope::{Answer, CareBody, Empty};
 use super::{device, pictures, signed_in, status};
 use crate::clock::{local_datetime, now};
-use crate::files::Bucket;
+use crate::files::{Bucket, FileStore, NewFile};
 use crate::identity::authz::{data_scope_of, DataScope, Operation};
 use crate::identity::tokens::random_hex;
 use crate::surfaces::client::client_key;
@@ -163,6 +163,33 @@ pub fn visible(
     rows.collect()
 }
 
+/// Stores a snapshot once it is verified. The file is written and flushed while the picture
+/// is verified, since a flush waits on the disk rather than the CPU; only a verified
+/// picture has its temporary file named, so no row can ever point at an unverified one.
+async fn store(files: &FileStore, bytes: Arc<Vec<u8>>) -> Result<NewFile, Failure> {
+    let storing = |e: std::io::Error| {
+        tracing::error!(error = %e, "storing a fall snapshot failed");
+        Failure::Code(status::STORAGE, "COS upload Error: the snapshot could not be stored; try again".into())
+    };
+    let verifying = pictures::blocking({
+        let bytes = bytes.clone();
+        move || pictures::verify(&bytes)
+    });
+    let staging = pictures::blocking({
+        let files = files.clone();
+        move || files.stage(Bucket::Notices, &bytes).map_err(storing)
+    });
+    let (verified, staged) = tokio::join!(verifying, staging);
+    match verified {
+        Ok(ext) => pictures::blocking(move || staged?.name(ext).map_err(storing)).await,
+        Err(refused) => {
+            // Removing the temporary file is file-system work too; it is gone by the answer.
+            let _ = tokio::task::spawn_blocking(move || drop(staged)).await;
+            Err(refused)
+        }
+    }
+}
+
 fn no_such_event() -> Failure {
     Failure::Code(100, "Error event_id: no such notice among your devices' notices".into())
 }
@@ -172,25 +199,17 @@ impl NoticeApi {
         &self,
         client: &str,
         token: Option<&str>,
-        body: &CareBody<UploadData>,
+        body: CareBody<UploadData>,
     ) -> Result<UploadAnswer, Failure> {
         let (device, _) = device::authenticate(&self.0, client, token).await?;
         body.kind(&[("notice", "upload")])?;
-        let UploadData { base64, content } = body.data()?;
+        let UploadData { base64, content } = body.into_data()?;
         let content = content.unwrap_or_default();
         if content.chars().count() > 255 {
             return Err(Failure::Invalid("Arg's value error: content may have at most 255 characters".into()));
         }
-        let files = self.0.files.clone();
-        let stored = pictures::blocking(move || {
-            let bytes = pictures::decode_base64(&base64)?;
-            let ext = pictures::verify(&bytes)?;
-            files.put(Bucket::Notices, ext, &bytes).map_err(|e| {
-                tracing::error!(error = %e, "storing a fall snapshot failed");
-                Failure::Code(status::STORAGE, "COS upload Error: the snapshot could not be stored; try again".into())
-            })
-        })
-        .await?;
+        let bytes = Arc::new(pictures::blocking(move || pictures::picture_base64(&base64)).await?);
+        let stored = store(&self.0.files, bytes).await?;
         let file = stored.name.clone();
         let pic_name = file.split('.').next().unwrap_or_default().to_owned();
         let row_pic = pic_name.clone();
@@ -318,7 +337,7 @@ impl NoticeApi {
         token: Query<Option<String>>,
         body: CareBody<UploadData>,
     ) -> Answer<UploadAnswer> {
-        Answer::new(body.id, self.upload_inner(&client_key(remote), token.0.as_deref(), &body).await)
+        Answer::new(body.id, self.upload_inner(&client_key(remote), token.0.as_deref(), body).await)
     }
 
     /// The caller's fall notices (type notice): get (list by mode), info (with the picture), sign (mark read)

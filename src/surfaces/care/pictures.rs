@@ -1,6 +1,7 @@
 //! Images sent as base64 text (fall snapshots, portraits): decoded, checked by decoding
 //! the picture itself, and for portraits re-encoded as a small JPEG.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 
 use base64::Engine;
@@ -14,6 +15,13 @@ pub const MAX_BYTES: usize = 8 * 1024 * 1024;
 /// Longest side of a stored portrait.
 const PORTRAIT_SIDE: u32 = 512;
 
+/// Standard base64, padded or not.
+const STANDARD: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
 /// Base64 text with or without a `data:image/...;base64,` head, to bytes.
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, Failure> {
     let text = text.trim();
@@ -21,7 +29,12 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, Failure> {
         Some(rest) => rest.split_once(',').map(|(_, b64)| b64).unwrap_or_default(),
         None => text,
     };
-    let cleaned: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    // Line breaks are allowed; most senders have none, and their text is decoded in place.
+    let cleaned: Cow<[u8]> = if payload.bytes().any(|b| b.is_ascii_whitespace()) {
+        Cow::Owned(payload.bytes().filter(|b| !b.is_ascii_whitespace()).collect())
+    } else {
+        Cow::Borrowed(payload.as_bytes())
+    };
     let empty = || Failure::Code(-201, "Necessary key-value can't be empty: base64".into());
     if cleaned.is_empty() {
         return Err(empty());
@@ -29,19 +42,25 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, Failure> {
     if cleaned.len() / 4 * 3 > MAX_BYTES + 3 {
         return Err(Failure::Invalid(format!("Arg's value error: the picture is larger than {} MiB", MAX_BYTES >> 20)));
     }
-    let engine = base64::engine::general_purpose::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-    );
-    let bytes = engine
-        .decode(cleaned.as_bytes())
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cleaned.trim_end_matches('=').as_bytes()))
+    let bytes = STANDARD
+        .decode(&cleaned)
+        .or_else(|_| {
+            let unpadded = cleaned.iter().rposition(|&b| b != b'=').map_or(0, |last| last + 1);
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&cleaned[..unpadded])
+        })
         .map_err(|_| Failure::Invalid("Arg's value error: base64 is not valid base64 text".into()))?;
     // Padding alone ("=") decodes to nothing: as empty as no text at all.
     if bytes.is_empty() {
         return Err(empty());
     }
+    Ok(bytes)
+}
+
+/// `decode_base64`, and the bytes must at least start as a JPEG or PNG does: text that is
+/// no picture at all is refused before anything is written.
+pub fn picture_base64(text: &str) -> Result<Vec<u8>, Failure> {
+    let bytes = decode_base64(text)?;
+    crate::surfaces::pictures::jpeg_or_png(&bytes).map_err(refusal)?;
     Ok(bytes)
 }
 

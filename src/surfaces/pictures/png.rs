@@ -36,7 +36,11 @@ pub fn check(bytes: &[u8]) -> Result<Canvas, Walk> {
             data_done = true;
         }
         match &kind {
-            b"IHDR" if header.is_none() => header = Some(image_header(content)?),
+            b"IHDR" if header.is_none() => {
+                let (head, canvas) = image_header(content)?;
+                super::fits(&canvas)?;
+                header = Some((head, canvas));
+            }
             b"PLTE" if data.is_none() && !palette => palette = true,
             b"IDAT" if !data_done => {
                 let (head, _) = header.as_ref().expect("checked above");
@@ -108,7 +112,7 @@ fn image_header(s: &[u8]) -> Result<(Header, Canvas), Walk> {
     };
     let header =
         Header { width, height, bits: channels * depth as u64, interlaced: interlace == 1, palette: colour == 3 };
-    Ok((header, Canvas { width, height, bytes_per_pixel: decoded_channels * sample_bytes }))
+    Ok((header, Canvas { width, height, bytes_per_pixel: decoded_channels * sample_bytes, whole: false }))
 }
 
 /// The inflated image data, checked scanline by scanline as it arrives and not kept.
