@@ -37,7 +37,7 @@ pub async fn log_request<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> po
     let started = Instant::now();
     let request_id = random_hex(6);
     let method = req.method().clone();
-    let path = masked_path(req.uri());
+    let path = MaskedPath(req.uri().clone());
     let metered = super::metrics::enabled().then(|| req.uri().path().to_owned());
     // Errors carry their own response (each surface's guard has already enveloped its own).
     let mut response = match ep.call(req).await {
@@ -64,16 +64,25 @@ pub async fn log_request<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> po
     Ok(response)
 }
 
-pub fn masked_path(uri: &poem::http::Uri) -> String {
-    let Some(query) = uri.query() else { return uri.path().to_owned() };
-    let masked: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if SECRET_PARAMS.contains(&name.to_ascii_lowercase().as_str()) => format!("{name}=***"),
-            _ => pair.to_owned(),
-        })
-        .collect();
-    format!("{}?{}", uri.path(), masked.join("&"))
+/// A request's path and query as logged: values of query parameters that may be secrets
+/// are replaced by `***`. Written straight into the log line, without a copy of its own.
+pub struct MaskedPath(pub poem::http::Uri);
+
+impl std::fmt::Display for MaskedPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.path())?;
+        let Some(query) = self.0.query() else { return Ok(()) };
+        for (n, pair) in query.split('&').enumerate() {
+            f.write_str(if n == 0 { "?" } else { "&" })?;
+            match pair.split_once('=') {
+                Some((name, _)) if SECRET_PARAMS.iter().any(|secret| name.eq_ignore_ascii_case(secret)) => {
+                    write!(f, "{name}=***")?
+                }
+                _ => f.write_str(pair)?,
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -81,6 +90,8 @@ mod tests {
     #[test]
     fn secret_query_values_are_masked() {
         let uri: poem::http::Uri = "/care/api/notice?token=abc123&x=1&Hash=ff".parse().unwrap();
-        assert_eq!(super::masked_path(&uri), "/care/api/notice?token=***&x=1&Hash=***");
+        assert_eq!(super::MaskedPath(uri).to_string(), "/care/api/notice?token=***&x=1&Hash=***");
+        let plain: poem::http::Uri = "/health".parse().unwrap();
+        assert_eq!(super::MaskedPath(plain).to_string(), "/health");
     }
 }

@@ -82,7 +82,8 @@ impl<T: ToJSON + Send> IntoResponse for Answer<T> {
         if let Some(secs) = retry {
             response = response.header(poem::http::header::RETRY_AFTER, secs);
         }
-        response.body(body_of(self.id, outcome).to_string())
+        // Straight to bytes: a Value's Display goes through the formatting machinery.
+        response.body(serde_json::to_vec(&body_of(self.id, outcome)).expect("a JSON value always serializes"))
     }
 }
 
