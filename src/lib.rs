@@ -114,7 +114,7 @@ pub fn specs(app: &Arc<AppState>) -> Vec<(&'static str, String)> {
 }
 
 pub fn routes(app: Arc<AppState>) -> impl Endpoint {
-    let mut route = web::routes(app.clone(), specs(&app));
+    let mut route = web::routes(app.clone());
     for surface in surfaces::registry::surfaces() {
         route = route.nest(format!("/{}", surface.name), (surface.endpoint)(app.clone()));
     }

@@ -14,6 +14,11 @@ use crate::identity::tokens::random_hex;
 const SECRET_PARAMS: &[&str] =
     &["token", "password", "pass", "pwd", "secret", "appsecret", "hash", "code", "access_token", "key", "signature"];
 
+/// Lines the writer thread may fall behind by. The buffer is allocated and touched whole at
+/// start (32 bytes a line): tracing-appender's default of 128,000 lines held 4 MB of an idle
+/// box's memory. A second of a busy box's request lines fits in this many.
+const BUFFERED_LINES: usize = 8192;
+
 /// Sets the process's log output up: lines go to a background thread that writes stdout,
 /// so a slow terminal, pipe or journald never holds up a request. Should that thread fall a
 /// whole buffer behind, lines are dropped (and counted by tracing-appender) rather than
@@ -21,7 +26,9 @@ const SECRET_PARAMS: &[&str] =
 /// ends: dropping it writes out what is still buffered.
 pub fn init(filter: &str, format: &str) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).map_err(|e| anyhow::anyhow!("log filter: {e}"))?;
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(BUFFERED_LINES)
+        .finish(std::io::stdout());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     if format == "json" {
         // Flattened: `message` and the event's fields sit beside `level` and `target`.
