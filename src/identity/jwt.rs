@@ -137,7 +137,7 @@ mod tests {
             format!("{none}.{payload}."),
             format!("{none}.{payload}.{signature}"),
             format!("{message}.{signature}="),
-            format!("{message}"),
+            message.to_owned(),
             format!("x.{token}"),
             String::new(),
         ] {
