@@ -20,6 +20,9 @@ use tokio::sync::Semaphore;
 
 const SCHEMA: &str = include_str!("../schema.sql");
 
+/// How long a pooled connection beyond the first stays open unused.
+const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database unavailable: {0}")]
@@ -86,9 +89,17 @@ impl Db {
         drop(conn);
         let hooked = changes.clone();
         let manager = SqliteConnectionManager::file(path).with_init(move |c| configure(c, &hooked));
-        // A SQLite connection is a file handle, not a socket that goes stale: no test query on
-        // every checkout.
-        let pool = r2d2::Pool::builder().max_size(pool_size).test_on_check_out(false).build(manager)?;
+        // One connection kept open; the others opened when requests need them and closed
+        // after a minute unused. Each holds its own page cache and parsed schema, which an
+        // idle box need not keep `pool_size` times.
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .idle_timeout(Some(IDLE_TIMEOUT))
+            // A SQLite connection is an open file, not a socket that goes stale: no test query
+            // on every checkout.
+            .test_on_check_out(false)
+            .build(manager)?;
         Ok(Db { pool, permits: Arc::new(Semaphore::new(pool_size as usize)), changes })
     }
 

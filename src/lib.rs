@@ -114,19 +114,45 @@ pub fn specs(app: &Arc<AppState>) -> Vec<(&'static str, String)> {
 }
 
 pub fn routes(app: Arc<AppState>) -> impl Endpoint {
-    let mut route = web::routes(app.clone(), specs(&app));
+    let mut route = web::routes(app.clone());
     for surface in surfaces::registry::surfaces() {
-        route = route.nest(format!("/{}", surface.name), (surface.endpoint)(app.clone()));
+        route = route.nest(format!("/{}", surface.name), OnFirstRequest::new(surface.endpoint, app.clone()));
     }
     // Subsonic clients ask for `<server>/rest/<method>`, so the API sits at the root.
     route = route.nest("/rest", surfaces::subsonic::routes(app.clone()));
     // The compatibility root serves one surface's documented paths as they are; every
     // documented path of every seed starts with `/api/`.
     if let Some(surface) = surfaces::registry::find(&app.config.compat_root) {
-        route = route.nest_no_strip("/api", (surface.endpoint)(app.clone()));
+        route = route.nest_no_strip("/api", OnFirstRequest::new(surface.endpoint, app.clone()));
     }
     let origins = app.config.cors_origin_list();
     route.with_if(!origins.is_empty(), web::cors::Cors::new(&origins)).around(web::log::log_request)
+}
+
+/// A surface's operations, put together on its first request: building a surface's routes
+/// runs the code poem-openapi generates for every operation, and a box serving one or two
+/// surfaces need not load (and keep in memory) the others'.
+struct OnFirstRequest {
+    build: fn(Arc<AppState>) -> poem::endpoint::BoxEndpoint<'static, poem::Response>,
+    app: Arc<AppState>,
+    built: std::sync::OnceLock<poem::endpoint::BoxEndpoint<'static, poem::Response>>,
+}
+
+impl OnFirstRequest {
+    fn new(
+        build: fn(Arc<AppState>) -> poem::endpoint::BoxEndpoint<'static, poem::Response>,
+        app: Arc<AppState>,
+    ) -> Self {
+        OnFirstRequest { build, app, built: std::sync::OnceLock::new() }
+    }
+}
+
+impl Endpoint for OnFirstRequest {
+    type Output = poem::Response;
+
+    async fn call(&self, req: poem::Request) -> poem::Result<poem::Response> {
+        self.built.get_or_init(|| (self.build)(self.app.clone())).call(req).await
+    }
 }
 
 /// A running server.

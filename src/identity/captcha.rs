@@ -9,11 +9,25 @@ use crate::clock::now;
 
 pub const VALID_SECS: i64 = 180;
 
-/// No 0/O/o, 1/I/l/i, 2/Z, 5/S: a person should never have to guess.
-const GLYPHS: &[char] = &[
+macro_rules! glyphs {
+    ($($c:literal),*) => {
+        &[$(($c, include_bytes!(concat!("../../assets/captcha/", $c, ".png")))),*]
+    };
+}
+
+/// The characters a captcha draws, each with its picture (black on white, about 40 by 40;
+/// `assets/captcha/`). No 0/O/o, 1/I/l/i, 2/Z, 5/S: a person should never have to guess.
+const GLYPHS: &[(char, &[u8])] = glyphs!(
     'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'J', 'K', 'M', 'N', 'P', 'Q', 'R', 'T', 'U', 'V', 'W', 'X', 'Y', '3', '4',
-    '6', '7', '8', '9',
-];
+    '6', '7', '8', '9'
+);
+
+/// Characters per captcha.
+const LENGTH: usize = 5;
+const WIDTH: u32 = 200;
+const HEIGHT: u32 = 70;
+/// The share of pixels turned black over the characters.
+const NOISE: f32 = 0.2;
 
 pub struct ImageCaptcha {
     pub rand: String,
@@ -27,13 +41,39 @@ impl ImageCaptcha {
     }
 }
 
-/// Draws a captcha. `captcha::Captcha` is not `Send`, so this stays a plain function that
-/// callers run on a blocking thread.
+/// Draws a captcha: the characters side by side, centred in the picture, under noise.
+/// Decoding and encoding pictures is CPU work: callers run this on a blocking thread.
 pub fn draw() -> Option<ImageCaptcha> {
-    let mut image = captcha::Captcha::new();
-    image.set_chars(GLYPHS).add_chars(5).apply_filter(captcha::filters::Noise::new(0.2)).view(200, 70);
-    let (code, png) = image.as_tuple()?;
-    Some(ImageCaptcha { rand: random_alphanumeric(5), code: code.to_lowercase(), png })
+    use image::{GrayImage, ImageFormat, Luma};
+    use rand::seq::SliceRandom;
+    use rand::Rng;
+
+    let mut rng = rand::thread_rng();
+    let drawn: Vec<(char, GrayImage)> = (0..LENGTH)
+        .map(|_| {
+            let (c, png) = GLYPHS.choose(&mut rng)?;
+            Some((*c, image::load_from_memory_with_format(png, ImageFormat::Png).ok()?.to_luma8()))
+        })
+        .collect::<Option<_>>()?;
+    let width: u32 = drawn.iter().map(|(_, g)| g.width()).sum::<u32>().max(WIDTH);
+    let height: u32 = drawn.iter().map(|(_, g)| g.height()).max()?.max(HEIGHT);
+    let mut canvas = GrayImage::from_pixel(width, height, Luma([255]));
+    let text: u32 = drawn.iter().map(|(_, g)| g.width()).sum();
+    let mut x = (width - text) / 2;
+    for (_, glyph) in &drawn {
+        image::imageops::replace(&mut canvas, glyph, i64::from(x), i64::from((height - glyph.height()) / 2));
+        x += glyph.width();
+    }
+    for pixel in canvas.pixels_mut() {
+        if rng.gen::<f32>() < NOISE {
+            *pixel = Luma([0]);
+        }
+    }
+    let view = image::imageops::crop_imm(&canvas, (width - WIDTH) / 2, (height - HEIGHT) / 2, WIDTH, HEIGHT).to_image();
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageLuma8(view).to_rgb8().write_to(&mut png, ImageFormat::Png).ok()?;
+    let code: String = drawn.iter().map(|(c, _)| c.to_ascii_lowercase()).collect();
+    Some(ImageCaptcha { rand: random_alphanumeric(5), code, png: png.into_inner() })
 }
 
 pub fn store(conn: &Connection, captcha: &ImageCaptcha) -> rusqlite::Result<()> {
@@ -58,5 +98,23 @@ pub fn check(conn: &Connection, hash: &str) -> rusqlite::Result<bool> {
             Ok(true)
         }
         None => Ok(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_captcha_is_a_png_of_its_code_from_the_unambiguous_characters() {
+        let drawn = draw().expect("a captcha");
+        let picture = image::load_from_memory(&drawn.png).expect("a PNG");
+        assert_eq!((picture.width(), picture.height()), (WIDTH, HEIGHT));
+        assert_eq!(drawn.code.chars().count(), LENGTH);
+        let allowed: String = GLYPHS.iter().map(|(c, _)| c.to_ascii_lowercase()).collect();
+        assert!(drawn.code.chars().all(|c| allowed.contains(c)), "{}", drawn.code);
+        // Characters are drawn: far more dark pixels than the noise alone leaves.
+        let dark = picture.to_luma8().pixels().filter(|p| p.0[0] < 128).count() as f32;
+        assert!(dark > (WIDTH * HEIGHT) as f32 * (NOISE + 0.03), "{dark} dark pixels");
     }
 }

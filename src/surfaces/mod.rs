@@ -290,7 +290,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let app = AppState::open(Config::for_tests(dir.path())).unwrap();
         let service = OpenApiService::new(Forgotten, "t", "1");
-        let mut declared = operations::catalogue(&app);
+        let mut declared = operations::catalogue();
         for op in operations::documented(music::Music::NAME, &service.spec()) {
             let audience = access::audience(op.surface, &op.method, &op.path);
             assert_eq!(audience, Audience::Nobody);

@@ -1,6 +1,10 @@
-//! Every API operation of every surface, read from the surfaces' own OpenAPI documents, so
-//! the permission catalogue follows the code: an operation added to a surface becomes a
+//! Every API operation of every surface, read from the surfaces' OpenAPI documents, so the
+//! permission catalogue follows the code: an operation added to a surface becomes a
 //! permission at the next start. The guard resolves each request to its operation here.
+//!
+//! The operations are read at build time from the committed documents (`openapi/*.json`,
+//! build.rs): building the five documents at every start cost time and memory. Tests keep
+//! the committed documents equal to the code's and this catalogue equal to theirs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -95,13 +99,36 @@ pub fn documented(surface: &'static str, spec: &str) -> Vec<Documented> {
     found
 }
 
+/// Every operation of the committed documents: `(surface, METHOD, path, summary)`.
+static BUILT: &[(&str, &str, &str, &str)] = include!(concat!(env!("OUT_DIR"), "/documented.rs"));
+
+/// A surface's operations as the committed document lists them (build.rs), in the order
+/// `documented` gives for that document.
+pub fn built(surface: &'static str) -> Vec<Documented> {
+    BUILT
+        .iter()
+        .filter(|(s, ..)| *s == surface)
+        .map(|(_, method, path, summary)| Documented {
+            surface,
+            method: (*method).to_owned(),
+            path: (*path).to_owned(),
+            summary: (*summary).to_owned(),
+        })
+        .collect()
+}
+
 /// The whole catalogue the code declares: per surface its MODULE then its operations, then
 /// the admin UI's pages.
-pub fn catalogue(app: &Arc<AppState>) -> Vec<(Entry, Option<Documented>)> {
+pub fn catalogue() -> Vec<(Entry, Option<Documented>)> {
+    catalogue_of(built)
+}
+
+/// The catalogue with each surface's operations from `operations`.
+fn catalogue_of(mut operations: impl FnMut(&'static str) -> Vec<Documented>) -> Vec<(Entry, Option<Documented>)> {
     let mut entries = Vec::new();
     for surface in super::registry::surfaces() {
         entries.push((Entry::module(surface.name, surface.title), None));
-        for op in documented(surface.name, &(surface.spec)(app)) {
+        for op in operations(surface.name) {
             let audience = super::access::audience(surface.name, &op.method, &op.path);
             entries.push((Entry::operation(surface.name, &op.method, &op.path, &op.summary, audience), Some(op)));
         }
@@ -114,7 +141,7 @@ pub fn catalogue(app: &Arc<AppState>) -> Vec<(Entry, Option<Documented>)> {
 
 /// Writes the catalogue to the database and builds the index the guards resolve with.
 pub async fn sync(app: &Arc<AppState>) -> anyhow::Result<OperationIndex> {
-    sync_entries(app, catalogue(app)).await
+    sync_entries(app, catalogue()).await
 }
 
 /// `sync` for a given catalogue.
@@ -154,6 +181,33 @@ pub async fn sync_entries(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The catalogue the server syncs is read from the committed documents at build time; it
+    /// must be the one the code's own documents give, operation by operation, in order.
+    #[test]
+    fn the_built_catalogue_is_the_one_the_code_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = crate::AppState::open(crate::config::Config::for_tests(dir.path())).unwrap();
+        let from_code = catalogue_of(|name| {
+            let surface = crate::surfaces::registry::find(name).unwrap();
+            documented(name, &(surface.spec)(&app))
+        });
+        let shown = |entries: Vec<(Entry, Option<Documented>)>| -> Vec<String> {
+            entries
+                .into_iter()
+                .map(|(entry, op)| {
+                    let op = op.map(|op| format!("{} {} {} {:?}", op.surface, op.method, op.path, op.summary));
+                    format!("{entry:?} {op:?}")
+                })
+                .collect()
+        };
+        let (served, from_code) = (shown(catalogue()), shown(from_code));
+        assert!(from_code.len() > 100, "{} entries", from_code.len());
+        for (served, code) in served.iter().zip(&from_code) {
+            assert_eq!(served, code, "rebuild after `cargo run -- openapi --out openapi`");
+        }
+        assert_eq!(served.len(), from_code.len());
+    }
 
     fn pattern(method: Method, path: &str, id: i64) -> Pattern {
         Pattern {

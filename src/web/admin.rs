@@ -10,17 +10,18 @@ use poem::{Endpoint, Request, Response};
 
 use crate::identity::authz::Audience;
 
-struct AdminFile {
-    /// Under `static/`, with `/` separators.
-    path: &'static str,
-    stored: &'static [u8],
-    gzipped: bool,
-    etag: &'static str,
+/// A file embedded by build.rs (the admin UI's, and Swagger UI's for `/docs`).
+pub(super) struct StoredFile {
+    /// Under its folder (`static/`, `assets/swagger-ui/`), with `/` separators.
+    pub(super) path: &'static str,
+    pub(super) stored: &'static [u8],
+    pub(super) gzipped: bool,
+    pub(super) etag: &'static str,
 }
 
-static FILES: &[AdminFile] = include!(concat!(env!("OUT_DIR"), "/admin_files.rs"));
+static FILES: &[StoredFile] = include!(concat!(env!("OUT_DIR"), "/admin_files.rs"));
 
-fn file(path: &str) -> Option<&'static AdminFile> {
+fn file(path: &str) -> Option<&'static StoredFile> {
     FILES.iter().find(|f| f.path == path)
 }
 
@@ -51,6 +52,12 @@ fn answer(req: &Request) -> Response {
             StatusCode::NOT_FOUND.into()
         };
     };
+    serve(req, found)
+}
+
+/// A stored file as the client can take it: gzip-encoded when it accepts gzip, else
+/// unpacked; `304 Not Modified` when it already has this version.
+pub(super) fn serve(req: &Request, found: &StoredFile) -> Response {
     let builder = Response::builder()
         .header(header::ETAG, found.etag)
         .header(header::VARY, "Accept-Encoding")

@@ -1,6 +1,8 @@
 //! `/docs`: one Swagger UI page with a picker for the five surfaces, each loading
-//! `/openapi/<surface>.json`. It reuses the Swagger UI bundle that poem-openapi embeds
-//! (the head of its generated page) so nothing is fetched from outside the box.
+//! `/openapi/<surface>.json`. Swagger UI's script and styles are vendored
+//! (`assets/swagger-ui/`), stored gzipped by build.rs and served from `/docs/` like the admin
+//! UI's files, so nothing is fetched from outside the box. The documents are built on their
+//! first request: an appliance nobody reads the docs of never holds them.
 
 use std::sync::{Arc, OnceLock};
 
@@ -8,8 +10,25 @@ use poem::http::{header, StatusCode};
 use poem::web::{Data, Html, Path};
 use poem::{handler, Endpoint, IntoResponse, Response};
 
+use super::admin::{serve, StoredFile};
+use crate::AppState;
+
+static SWAGGER_UI: &[StoredFile] = include!(concat!(env!("OUT_DIR"), "/swagger_files.rs"));
+
+const HEAD: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>hearth API</title>
+<link rel="icon" href="/admin/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/docs/swagger-ui.css">
+<script src="/docs/swagger-ui-bundle.js"></script>
+</head>
+"#;
+
 // The links change the hash and the script follows it, so the page needs no inline event
-// handlers (its Content-Security-Policy allows only its own scripts, by hash). Swagger UI's
+// handlers (its Content-Security-Policy allows only the box's own script files and its inline
+// script, by hash). Swagger UI's
 // deep links use the hash too: only a surface's name switches the document.
 const PICKER: &str = r#"<body>
 <nav style="font-family:sans-serif;padding:10px 20px;background:#1b1b1b;color:#fff;display:flex;gap:12px;align-items:center;flex-wrap:wrap">
@@ -32,41 +51,51 @@ const PICKER: &str = r#"<body>
 </script>
 </body></html>"#;
 
-pub fn endpoint(specs: &[(&'static str, String)]) -> impl Endpoint {
-    let names: Vec<&'static str> = specs.iter().map(|(name, _)| *name).collect();
-    // Built on the first visit: the page carries Swagger UI's whole bundle, megabytes an
-    // appliance nobody reads the docs of need not hold.
-    let page: Arc<OnceLock<(String, String)>> = Arc::default();
-    poem::endpoint::make_sync(move |_| {
-        let (page, policy) = page.get_or_init(|| build_page(&names));
-        Html(page.clone()).with_header(header::CONTENT_SECURITY_POLICY, policy.clone())
-    })
-}
-
-/// The page and its Content-Security-Policy.
-fn build_page(names: &[&str]) -> (String, String) {
-    // Any surface's page carries the same bundle in its <head>; the body is ours.
-    let generated = poem_openapi::OpenApiService::new((), "hearth", env!("CARGO_PKG_VERSION")).swagger_ui_html();
-    let head = generated.split("<div id=\"ui\"></div>").next().unwrap_or_default();
-    let head = head.rsplit_once("<body>").map_or(head, |(before, _)| before);
-    // The console's icon, so the browser does not ask for a /favicon.ico that is not there.
-    let head =
-        head.replacen("<title>", r#"<link rel="icon" href="/admin/favicon.svg" type="image/svg+xml"><title>"#, 1);
+pub fn endpoint(names: Vec<&'static str>) -> impl Endpoint<Output = Response> {
     let links: String =
         names.iter().map(|n| format!(r##"<a data-s="{n}" href="#{n}" style="color:#8cf">{n}</a>"##)).collect();
     let page = format!(
-        "{head}{}",
+        "{HEAD}{}",
         PICKER.replace("{:links}", &links).replace("{:names}", &serde_json::to_string(&names).expect("names"))
     );
     let policy = super::headers::docs_csp(&page);
-    (page, policy)
+    poem::endpoint::make_sync(move |req| {
+        let path = req.uri().path().trim_start_matches('/');
+        match SWAGGER_UI.iter().find(|f| f.path == path) {
+            Some(file) => serve(&req, file),
+            None => Html(page.clone()).with_header(header::CONTENT_SECURITY_POLICY, policy.clone()).into_response(),
+        }
+    })
+}
+
+/// The surfaces' OpenAPI documents, each built on its first request.
+pub struct Documents {
+    app: Arc<AppState>,
+    built: Vec<(&'static str, OnceLock<bytes::Bytes>)>,
+}
+
+impl Documents {
+    pub fn new(app: Arc<AppState>) -> Documents {
+        let built = crate::surfaces::registry::surfaces().iter().map(|s| (s.name, OnceLock::new())).collect();
+        Documents { app, built }
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.built.iter().map(|(name, _)| *name).collect()
+    }
+
+    fn get(&self, wanted: &str) -> Option<bytes::Bytes> {
+        let (name, built) = self.built.iter().find(|(name, _)| *name == wanted)?;
+        let surface = crate::surfaces::registry::find(name)?;
+        Some(built.get_or_init(|| (surface.spec)(&self.app).into()).clone())
+    }
 }
 
 #[handler]
-pub async fn spec_file(Path(file): Path<String>, specs: Data<&Arc<Vec<(&'static str, String)>>>) -> Response {
+pub async fn spec_file(Path(file): Path<String>, documents: Data<&Arc<Documents>>) -> Response {
     let wanted = file.strip_suffix(".json").unwrap_or(&file);
-    match specs.iter().find(|(name, _)| *name == wanted) {
-        Some((_, json)) => json.clone().with_content_type("application/json; charset=utf-8").into_response(),
+    match documents.get(wanted) {
+        Some(json) => json.with_content_type("application/json; charset=utf-8").into_response(),
         None => serde_json::json!({ "error": format!("no such surface {wanted:?}; try care, music, transit, system or open") })
             .to_string()
             .with_content_type("application/json; charset=utf-8")

@@ -16,12 +16,13 @@ use poem::{get, web::Redirect, EndpointExt, Route};
 
 use crate::AppState;
 
-pub fn routes(app: Arc<AppState>, specs: Vec<(&'static str, String)>) -> Route {
+pub fn routes(app: Arc<AppState>) -> Route {
+    let documents = Arc::new(docs::Documents::new(app.clone()));
     Route::new()
         .at("/", get(poem::endpoint::make_sync(|_| Redirect::see_other("/admin/"))))
         .at("/health", get(health::health).data(app.clone()))
         .at("/metrics", get(metrics::scrape).data(app))
-        .nest("/docs", docs::endpoint(&specs))
-        .at("/openapi/:file", get(docs::spec_file).data(Arc::new(specs)))
+        .nest("/docs", docs::endpoint(documents.names()))
+        .at("/openapi/:file", get(docs::spec_file).data(documents))
         .nest("/admin", admin::endpoint())
 }

@@ -76,3 +76,34 @@ async fn folders_redirect_and_unknown_files_and_methods_are_refused() {
     assert!(!header(&posted, "content-security-policy").is_empty(), "every answer carries the policy");
     server.stop().await;
 }
+
+/// `/docs` loads Swagger UI from the box: the vendored files of `assets/swagger-ui/`, stored
+/// gzipped like the admin UI's and sent the same way.
+#[tokio::test]
+async fn swagger_ui_goes_gzipped_to_who_accepts_it_and_plain_to_who_does_not() {
+    let server = TestServer::start().await;
+    let page = get(&server, "/docs", Some("gzip")).await.text().await.unwrap();
+    let vendored = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/swagger-ui");
+    for (file, kind) in [("swagger-ui-bundle.js", "javascript"), ("swagger-ui.css", "text/css")] {
+        assert!(page.contains(&format!("\"/docs/{file}\"")), "the page loads {file}: {page}");
+        let raw = std::fs::read(vendored.join(file)).unwrap();
+        let zipped = get(&server, &format!("/docs/{file}"), Some("gzip, deflate")).await;
+        assert_eq!(zipped.status(), 200);
+        assert_eq!(header(&zipped, "content-encoding"), "gzip", "{file}");
+        assert_eq!(header(&zipped, "vary"), "Accept-Encoding");
+        assert!(header(&zipped, "content-type").contains(kind), "{file}");
+        let etag = header(&zipped, "etag").to_owned();
+        let zipped = zipped.bytes().await.unwrap();
+        assert!(zipped.len() * 3 < raw.len(), "{file} stored compressed: {} bytes", zipped.len());
+        assert_eq!(gunzip(&zipped), raw, "{file}");
+        for refuses in [None, Some("identity"), Some("gzip;q=0")] {
+            let plain = get(&server, &format!("/docs/{file}"), refuses).await;
+            assert_eq!(plain.status(), 200);
+            assert_eq!(header(&plain, "content-encoding"), "", "{file} {refuses:?}");
+            assert_eq!(plain.bytes().await.unwrap(), raw, "{file} {refuses:?}");
+        }
+        let again = server.client.get(server.url(&format!("/docs/{file}"))).header("if-none-match", &etag);
+        assert_eq!(again.send().await.unwrap().status(), 304, "{file}");
+    }
+    server.stop().await;
+}
