@@ -137,7 +137,7 @@ mod tests {
             format!("{none}.{payload}."),
             format!("{none}.{payload}.{signature}"),
             format!("{message}.{signature}="),
-            message.to_owned(),
+            format!("{message}"),
             format!("x.{token}"),
             String::new(),
         ] {
