@@ -55,6 +55,8 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT INT TERM
+# shellcheck source=bench/common.sh
+source "$BENCH_DIR/common.sh"
 
 ensure_tools() {
     local missing=()
@@ -108,22 +110,6 @@ TOML
     HELLO_BIN="$TARGET/bench-hello/release/hello"
     [[ -x "$HELLO_BIN" ]] || die "hello-world not built"
     HELLO_POEM="$version"
-}
-
-build_hearth() {
-    if [[ -n "${HEARTH_BIN:-}" ]]; then
-        [[ -x "$HEARTH_BIN" ]] || die "HEARTH_BIN=$HEARTH_BIN is not an executable"
-        BIN="$HEARTH_BIN"
-        return
-    fi
-    log "cargo build --release"
-    (cd "$ROOT" && cargo build --release --quiet)
-    BIN="$TARGET/release/hearth"
-    [[ -x "$BIN" ]] || die "binary not found at $BIN"
-}
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
 # wait_ok URL: polls until URL answers 200, for at most 30 s.
@@ -201,7 +187,7 @@ median() { sort -g "$WORK/$1.rps" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v
 main() {
     ensure_tools
     build_hello
-    build_hearth
+    hearth_binary
     start_hello
     start_hearth
     log "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $RUNS rounds of hello, /health, roleList"

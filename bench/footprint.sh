@@ -48,19 +48,9 @@ trap cleanup EXIT INT TERM
 command -v curl >/dev/null 2>&1 || die "needs curl"
 command -v python3 >/dev/null 2>&1 || die "needs python3"
 
-if [[ -n "${HEARTH_BIN:-}" ]]; then
-    [[ -x "$HEARTH_BIN" ]] || die "HEARTH_BIN=$HEARTH_BIN is not an executable"
-    BIN="$HEARTH_BIN"
-else
-    log "cargo build --release"
-    (cd "$ROOT" && cargo build --release --quiet)
-    BIN="$TARGET/release/hearth"
-    [[ -x "$BIN" ]] || die "binary not found at $BIN"
-fi
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=bench/common.sh
+source "$BENCH_DIR/common.sh"
+hearth_binary
 
 # idle_rss DATA LOG: starts the server on DATA, prints its VmRSS in kB once idle, stops it.
 idle_rss() {
