@@ -69,6 +69,8 @@ measure "trip/list?date"                   "/api/manage/trip/list?date=%d"
 measure "trip/list?station"                "/api/manage/trip/list?station=Sta%s"
 measure "trip/list?uid"                    "/api/manage/trip/list?uid=$UID1"
 measure "trip/list?date&page=50&sort=-in_station_time" "/api/manage/trip/list?date=%d&page=50&sort=-in_station_time"
+measure "trip/list?page=5000&limit=40"      "/api/manage/trip/list?page=5000&limit=40"
+measure "trip/list?page=100000&limit=40"    "/api/manage/trip/list?page=100000&limit=40"
 
 echo "== export of all trips"
 before=$(grep VmHWM /proc/$SERVER/status | awk '{print $2}')
