@@ -212,22 +212,31 @@ fn overlay(top: &Settings, over: &Settings) -> anyhow::Result<Settings> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let running = hearth::start(config).await?;
+    // Listening for the signals before saying where hearth listens: whoever reads that line
+    // (a supervisor, a test) may stop it at once.
+    let shutdown = shutdown_signal()?;
     println!("hearth {} listening on {}", env!("CARGO_PKG_VERSION"), running.addr);
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutdown signal received; finishing in-flight requests");
     running.stop().await
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-    }
-    #[cfg(not(unix))]
-    ctrl_c.await.ok();
+/// SIGINT or SIGTERM, with both handlers installed before this returns.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        tokio::signal::ctrl_c().await.ok();
+    })
 }
 
 async fn music_scan(config: Config) -> anyhow::Result<()> {
