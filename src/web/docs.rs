@@ -68,26 +68,28 @@ pub fn endpoint(names: Vec<&'static str>) -> impl Endpoint<Output = Response> {
     })
 }
 
+/// A surface's name, how its document is built, and the document once it is.
+type Document = (&'static str, fn(&Arc<AppState>) -> String, OnceLock<bytes::Bytes>);
+
 /// The surfaces' OpenAPI documents, each built on its first request.
 pub struct Documents {
     app: Arc<AppState>,
-    built: Vec<(&'static str, OnceLock<bytes::Bytes>)>,
+    built: Vec<Document>,
 }
 
 impl Documents {
     pub fn new(app: Arc<AppState>) -> Documents {
-        let built = crate::surfaces::registry::surfaces().iter().map(|s| (s.name, OnceLock::new())).collect();
+        let built = crate::surfaces::registry::surfaces().iter().map(|s| (s.name, s.spec, OnceLock::new())).collect();
         Documents { app, built }
     }
 
     pub fn names(&self) -> Vec<&'static str> {
-        self.built.iter().map(|(name, _)| *name).collect()
+        self.built.iter().map(|(name, ..)| *name).collect()
     }
 
     fn get(&self, wanted: &str) -> Option<bytes::Bytes> {
-        let (name, built) = self.built.iter().find(|(name, _)| *name == wanted)?;
-        let surface = crate::surfaces::registry::find(name)?;
-        Some(built.get_or_init(|| (surface.spec)(&self.app).into()).clone())
+        let (_, spec, built) = self.built.iter().find(|(name, ..)| *name == wanted)?;
+        Some(built.get_or_init(|| spec(&self.app).into()).clone())
     }
 }
 

@@ -16,7 +16,7 @@ pub async fn health(app: Data<&Arc<AppState>>) -> Response {
     let answer = app.db.ping().await;
     let version = env!("CARGO_PKG_VERSION");
     match answer {
-        Ok(1) => Response::builder().content_type("application/json").body(HEALTHY),
+        Ok(1) => Response::builder().content_type("application/json; charset=utf-8").body(HEALTHY),
         other => {
             let reason = other.err().map_or_else(|| "unexpected answer".to_owned(), |e| e.to_string());
             tracing::error!(%reason, "health check failed");
