@@ -205,6 +205,32 @@ impl Drop for Counted {
     }
 }
 
+/// A value read from watched tables, kept while the generation it was read under is still
+/// current: read `Db::generation` before reading the value, and `keep` it under that number.
+pub struct Snapshot<T> {
+    kept: std::sync::RwLock<Option<(Arc<T>, u64)>>,
+}
+
+impl<T> Default for Snapshot<T> {
+    fn default() -> Self {
+        Snapshot { kept: std::sync::RwLock::new(None) }
+    }
+}
+
+impl<T> Snapshot<T> {
+    /// The kept value if nothing watched has changed since it was read.
+    pub fn current(&self, generation: u64) -> Option<Arc<T>> {
+        let kept = self.kept.read().unwrap_or_else(|p| p.into_inner());
+        kept.as_ref().filter(|(_, read_under)| *read_under == generation).map(|(value, _)| value.clone())
+    }
+
+    /// Keeps `value`, read under `generation`. A slower reader may replace a newer value with
+    /// an older one; `current` then answers nothing until the next `keep`, never the older value.
+    pub fn keep(&self, value: Arc<T>, generation: u64) {
+        *self.kept.write().unwrap_or_else(|p| p.into_inner()) = Some((value, generation));
+    }
+}
+
 /// `schema.sql` is split by `-- migration N: title` lines; each part runs once, in order,
 /// and `PRAGMA user_version` records the last one applied.
 pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {

@@ -5,7 +5,7 @@
 //! (account → roles) is cached with the caller's session (`callers.rs`) under the same rule.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use poem::http::StatusCode;
 use poem::{FromRequest, Request, RequestBody};
@@ -90,21 +90,7 @@ type RoleGrants = HashMap<i64, HashSet<i64>>;
 
 /// The cached role → permission map, with the database generation it was read under
 /// (`Db::generation`): any committed change to roles, grants or the catalogue retires it.
-#[derive(Default)]
-pub struct Grants {
-    cached: RwLock<Option<(Arc<RoleGrants>, u64)>>,
-}
-
-impl Grants {
-    fn current(&self, generation: u64) -> Option<Arc<RoleGrants>> {
-        let cached = self.cached.read().expect("grants lock");
-        cached.as_ref().filter(|(_, read_under)| *read_under == generation).map(|(grants, _)| grants.clone())
-    }
-
-    fn store(&self, grants: Arc<RoleGrants>, generation: u64) {
-        *self.cached.write().expect("grants lock") = Some((grants, generation));
-    }
-}
+pub type Grants = crate::db::Snapshot<RoleGrants>;
 
 fn load_grants(conn: &Connection) -> rusqlite::Result<RoleGrants> {
     let mut stmt = conn.prepare(
@@ -132,7 +118,7 @@ impl super::Identity {
             Some(grants) => grants,
             None => {
                 let loaded = Arc::new(self.db.read(|c| Ok::<_, IdentityError>(load_grants(c)?)).await?);
-                self.grants.store(loaded.clone(), generation);
+                self.grants.keep(loaded.clone(), generation);
                 loaded
             }
         };

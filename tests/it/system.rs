@@ -661,3 +661,72 @@ async fn conformance_item13_a_deleted_departments_code_is_not_reused() {
     let tree = sys.ok(Method::GET, "/api/auth/dept/getDeptTree", None).await;
     assert_eq!(tree_shape(&tree), vec!["001 拓安信", "  001002 测试部"]);
 }
+
+/// The role lists are answered from a kept rendering; every change must show in the very
+/// next list, also while other lists are being read (and kept) at the same time.
+#[tokio::test]
+async fn kept_role_lists_show_every_change_at_once() {
+    let server = TestServer::start().await;
+    let sys = admin(&server).await;
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names(&sys.ok(Method::GET, "/api/auth/role/roleList", None).await).len(), 5);
+    let id = sys
+        .ok(Method::POST, "/api/auth/role/save", Some(json!({"name": "夜班", "remark": "", "isEnable": true})))
+        .await
+        .as_i64()
+        .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, url, token, stop) =
+                (server.client.clone(), server.url("/system/api/auth/role/roleList"), sys.token.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut lists = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let answer = client.get(&url).bearer_auth(&token).send().await.unwrap();
+                    assert_eq!(answer.status(), 200);
+                    lists += 1;
+                }
+                lists
+            })
+        })
+        .collect();
+    for round in 0..20 {
+        let name = format!("夜班{round}");
+        sys.ok(
+            Method::PUT,
+            &format!("/api/auth/role/edit/{id}"),
+            Some(json!({"name": name, "remark": "", "isEnable": true})),
+        )
+        .await;
+        let list = sys.ok(Method::GET, "/api/auth/role/roleList", None).await;
+        assert_eq!(names(&list).last(), Some(&name), "round {round}: {list}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for reader in readers {
+        assert!(reader.await.unwrap() > 0, "each reader listed while the role changed");
+    }
+    sys.ok(Method::DELETE, &format!("/api/auth/role/delete/{id}"), None).await;
+    assert!(!names(&sys.ok(Method::GET, "/api/auth/role/roleList", None).await).iter().any(|n| n.starts_with("夜班")));
+
+    assert_eq!(sys.ok(Method::GET, "/api/auth/dataRole/dataRoleList", None).await, json!([]));
+    let wing = sys
+        .ok(
+            Method::POST,
+            "/api/auth/dataRole/save",
+            Some(json!({"name": "east wing", "remark": "", "isEnable": true, "scopes": ["care.device:7"]})),
+        )
+        .await;
+    let list = sys.ok(Method::GET, "/api/auth/dataRole/dataRoleList", None).await;
+    assert_eq!(list[0]["scopes"], json!(["care.device:7"]));
+    sys.ok(
+        Method::PUT,
+        &format!("/api/auth/dataRole/edit/{wing}"),
+        Some(json!({"name": "east wing", "remark": "", "isEnable": true, "scopes": ["care.device:8"]})),
+    )
+    .await;
+    let list = sys.ok(Method::GET, "/api/auth/dataRole/dataRoleList", None).await;
+    assert_eq!(list[0]["scopes"], json!(["care.device:8"]), "a scope change alone shows too");
+}

@@ -8,14 +8,14 @@ use poem_openapi::OpenApi;
 use rusqlite::{Connection, Transaction};
 
 use super::roles::{RoleForm, RoleInfo, DATA_ROLES};
-use super::{ok, page, permitted, Reply, SystemToken};
+use super::{ok, permitted, RenderedReply, Reply, SystemToken};
 use crate::identity::authz::{parse_scope, Operation};
 use crate::surfaces::body::JsonBody;
 use crate::surfaces::lenient::LenientId;
 use crate::surfaces::Failure;
 use crate::AppState;
 
-pub struct DataRolesApi(pub Arc<AppState>);
+pub struct DataRolesApi(pub Arc<AppState>, pub super::KeptList);
 
 fn scopes_of(conn: &Connection, id: i64) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
@@ -100,19 +100,12 @@ impl DataRolesApi {
 
     /// Every data role with its scopes (times in epoch milliseconds)
     #[oai(path = "/api/auth/dataRole/dataRoleList", method = "get")]
-    async fn list(&self, op: &Operation, token: SystemToken) -> Reply<Vec<RoleInfo>> {
+    async fn list(&self, op: &Operation, token: SystemToken) -> RenderedReply<Vec<RoleInfo>> {
         permitted(&self.0, op, &token).await?;
-        let roles = self
-            .0
-            .db
-            .read(|c| {
-                let roles =
-                    DATA_ROLES.list(c)?.into_iter().map(|r| with_scopes(c, r)).collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok::<_, Failure>(roles)
-            })
-            .await?;
-        let total = roles.len() as i64;
-        page(roles, total)
+        super::kept_list(&self.0, &self.1, |c| {
+            Ok(DATA_ROLES.list(c)?.into_iter().map(|r| with_scopes(c, r)).collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
     }
 
     /// One data role with its scopes

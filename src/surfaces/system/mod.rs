@@ -94,6 +94,55 @@ pub fn page<T: Type + ParseFromJSON + ToJSON>(data: T, total: i64) -> Reply<T> {
 
 pub use super::paging::paging;
 
+/// A list answer rendered once and then answered as the same bytes for as long as the
+/// watched tables it was read from stay unchanged (`Db::generation`): a list of roles is
+/// read far more often than roles change. Documented exactly as `Json<Envelope<T>>`.
+pub struct Rendered<T>(Arc<bytes::Bytes>, std::marker::PhantomData<fn() -> T>);
+
+pub type RenderedReply<T> = Result<Rendered<T>, ApiError<System>>;
+
+/// The kept rendering of a list of watched rows.
+pub type KeptList = crate::db::Snapshot<bytes::Bytes>;
+
+/// The list `read` answers, from `kept` while no watched row has changed since it was read.
+/// `read` must read watched tables only (`identity::callers::affects_callers`).
+pub async fn kept_list<T, F>(app: &AppState, kept: &KeptList, read: F) -> RenderedReply<Vec<T>>
+where
+    T: Type + ParseFromJSON + ToJSON + Send + 'static,
+    F: FnOnce(&rusqlite::Connection) -> Result<Vec<T>, Failure> + Send + 'static,
+{
+    // Read before the rows: a change committed after this was read under a newer number.
+    let generation = app.db.generation();
+    if let Some(body) = kept.current(generation) {
+        return Ok(Rendered(body, std::marker::PhantomData));
+    }
+    let rows = app.db.read_small(read).await?;
+    let total = rows.len() as i64;
+    let envelope = Envelope { code: 0, message: "SUCC".into(), data: Some(rows), total: Some(total) };
+    let body = Arc::new(bytes::Bytes::from(
+        serde_json::to_vec(&envelope.to_json()).map_err(|e| Failure::Internal(e.to_string()))?,
+    ));
+    kept.keep(body.clone(), generation);
+    Ok(Rendered(body, std::marker::PhantomData))
+}
+
+impl<T: Send> poem::IntoResponse for Rendered<T> {
+    fn into_response(self) -> poem::Response {
+        // The content type `Json` answers with, so a kept answer is the answer byte for byte.
+        poem::Response::builder().content_type("application/json; charset=utf-8").body(bytes::Bytes::clone(&self.0))
+    }
+}
+
+impl<T: Type + ParseFromJSON + ToJSON + Send> poem_openapi::ApiResponse for Rendered<T> {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        <Json<Envelope<T>> as poem_openapi::ApiResponse>::meta()
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        <Json<Envelope<T>> as poem_openapi::ApiResponse>::register(registry);
+    }
+}
+
 /// `Authorization: Bearer <jwt>` from `POST /system/api/auth/login` (the raw JWT is accepted
 /// too, as on music).
 #[derive(SecurityScheme)]
@@ -126,9 +175,9 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
     let apis = (
         auth::AuthApi::new(app.clone()),
         users::UsersApi(app.clone()),
-        roles::RolesApi(app.clone()),
+        roles::RolesApi(app.clone(), KeptList::default()),
         permissions::PermissionsApi(app.clone()),
-        data_roles::DataRolesApi(app.clone()),
+        data_roles::DataRolesApi(app.clone(), KeptList::default()),
         depts::DeptsApi(app.clone()),
         sms::SmsApi(app.clone()),
         open_apps::OpenAppsApi(app.clone()),

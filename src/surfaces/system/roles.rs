@@ -7,7 +7,7 @@ use poem_openapi::param::Path;
 use poem_openapi::{Object, OpenApi};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::{ok, permitted, Reply, SystemToken};
+use super::{ok, permitted, RenderedReply, Reply, SystemToken};
 use crate::clock::now;
 use crate::identity::authz::Operation;
 use crate::identity::roles::SUPER_ADMIN;
@@ -16,7 +16,7 @@ use crate::surfaces::lenient::{LenientBool, LenientId};
 use crate::surfaces::Failure;
 use crate::AppState;
 
-pub struct RolesApi(pub Arc<AppState>);
+pub struct RolesApi(pub Arc<AppState>, pub super::KeptList);
 
 /// `role` or `data_role`: the same columns, named differently in messages.
 #[derive(Clone, Copy)]
@@ -229,11 +229,9 @@ impl RolesApi {
 
     /// Every role, by id (times in epoch milliseconds)
     #[oai(path = "/api/auth/role/roleList", method = "get")]
-    async fn role_list(&self, op: &Operation, token: SystemToken) -> Reply<Vec<RoleInfo>> {
+    async fn role_list(&self, op: &Operation, token: SystemToken) -> RenderedReply<Vec<RoleInfo>> {
         permitted(&self.0, op, &token).await?;
-        let roles = self.0.db.read_small(|c| Ok::<_, Failure>(ROLES.list(c)?)).await?;
-        let total = roles.len() as i64;
-        super::page(roles, total)
+        super::kept_list(&self.0, &self.1, |c| Ok(ROLES.list(c)?)).await
     }
 
     /// One role
