@@ -44,7 +44,7 @@ impl AppPasswordsApi {
     /// Create an app password for the signed-in account; `data.password` is shown only now
     #[oai(path = "/api/auth/appPasswords", method = "post")]
     async fn create(&self, token: SystemToken, body: JsonBody<NewAppPassword>) -> Reply<CreatedAppPassword> {
-        let caller = self.0.identity.authenticate_jwt(Some(&token.0.key)).await?;
+        let caller = token.caller()?;
         let name = body.0.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 50 {
             return Err(Failure::Invalid("name must be 1 to 50 characters".into()).into());
@@ -56,7 +56,7 @@ impl AppPasswordsApi {
     /// The signed-in account's app passwords, oldest first (never the secrets)
     #[oai(path = "/api/auth/appPasswords", method = "get")]
     async fn list(&self, token: SystemToken) -> Reply<Vec<AppPasswordItem>> {
-        let caller = self.0.identity.authenticate_jwt(Some(&token.0.key)).await?;
+        let caller = token.caller()?;
         let items: Vec<AppPasswordItem> = self
             .0
             .identity
@@ -77,7 +77,7 @@ impl AppPasswordsApi {
     /// Revoke one of the signed-in account's app passwords: it stops working at once
     #[oai(path = "/api/auth/appPasswords/:id", method = "delete")]
     async fn revoke(&self, token: SystemToken, id: Path<LenientId>) -> Reply<serde_json::Value> {
-        let caller = self.0.identity.authenticate_jwt(Some(&token.0.key)).await?;
+        let caller = token.caller()?;
         let id = id.0 .0;
         if !self.0.identity.revoke_app_password(caller.account_id, id).await? {
             return Err(Failure::NotFound(format!("you have no app password {id}")).into());

@@ -145,13 +145,39 @@ impl<T: Type + ParseFromJSON + ToJSON + Send> poem_openapi::ApiResponse for Rend
 
 /// `Authorization: Bearer <jwt>` from `POST /system/api/auth/login` (the raw JWT is accepted
 /// too, as on music).
+// The guard has authenticated the token before any handler runs; the scheme carries the
+// caller the guard admitted, so a handler never checks the token a second time.
 #[derive(SecurityScheme)]
-#[oai(ty = "api_key", key_name = "Authorization", key_in = "header")]
-pub struct SystemToken(ApiKey);
+#[oai(ty = "api_key", key_name = "Authorization", key_in = "header", checker = "admitted")]
+pub struct SystemToken(Admitted);
 
-/// The caller behind a system token, if its roles grant the operation.
+pub struct Admitted {
+    /// None on a public operation (logout), whose handler checks the token itself.
+    caller: Option<Caller>,
+    /// The header as sent.
+    key: String,
+}
+
+async fn admitted(req: &Request, key: ApiKey) -> Option<Admitted> {
+    Some(Admitted { caller: req.extensions().get::<Caller>().cloned(), key: key.key })
+}
+
+impl SystemToken {
+    /// The caller the guard admitted.
+    pub fn caller(&self) -> Result<Caller, ApiError<System>> {
+        self.0.caller.clone().ok_or_else(|| Failure::NoToken.into())
+    }
+
+    pub fn key(&self) -> &str {
+        &self.0.key
+    }
+}
+
+/// The caller behind a system token, if its roles grant the operation. The guard has checked
+/// this already for operations granted by permission; checking again costs a look-up in the
+/// kept grants and keeps a handler safe if its operation's audience is ever declared wrong.
 async fn permitted(app: &AppState, op: &Operation, token: &SystemToken) -> Result<Caller, ApiError<System>> {
-    let caller = app.identity.authenticate_jwt(Some(&token.0.key)).await?;
+    let caller = token.caller()?;
     app.identity.authorize(&caller, op).await?;
     Ok(caller)
 }

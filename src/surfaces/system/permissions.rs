@@ -212,7 +212,7 @@ impl PermissionsApi {
     /// reveals nothing but the caller's own grants, and every page of the admin UI needs it
     #[oai(path = "/api/auth/permission/mine", method = "get")]
     async fn mine(&self, token: SystemToken) -> Reply<MyPermissions> {
-        let caller = self.0.identity.authenticate_jwt(Some(&token.0.key)).await?;
+        let caller = token.caller()?;
         let super_admin = caller.is_super_admin();
         let answer = self.0.db.read_small(move |c| mine(c, caller.account_id, &caller.roles, super_admin)).await?;
         ok(answer)

@@ -73,14 +73,14 @@ impl PushApi {
     /// The server's Web Push (VAPID) public key. Needs only a valid token
     #[oai(path = "/api/push/key", method = "get")]
     async fn key(&self, token: SystemToken) -> Reply<PushKey> {
-        self.0.identity.authenticate_jwt(Some(&token.0.key)).await?;
+        token.caller()?;
         ok(PushKey { public_key: self.0.vapid.public_key.clone() })
     }
 
     /// Subscribe a browser of the caller to fall alerts (a `PushSubscription`); answers its id
     #[oai(path = "/api/push/subscriptions", method = "post")]
     async fn subscribe(&self, token: SystemToken, body: JsonBody<PushSubscriptionBody>) -> Reply<i64> {
-        let caller = self.0.identity.authenticate_jwt(Some(&token.0.key)).await?;
+        let caller = token.caller()?;
         let sub = body.0.checked(&self.0)?;
         let id = self.0.db.write(move |tx| Ok::<_, Failure>(push::subscribe(tx, caller.account_id, &sub)?)).await?;
         ok(id)
@@ -89,7 +89,7 @@ impl PushApi {
     /// The caller's own push subscriptions
     #[oai(path = "/api/push/subscriptions", method = "get")]
     async fn list(&self, token: SystemToken) -> Reply<Vec<PushSubscriptionInfo>> {
-        let caller = self.0.identity.authenticate_jwt(Some(&token.0.key)).await?;
+        let caller = token.caller()?;
         let found = self.0.db.read(move |c| Ok::<_, Failure>(push::list(c, caller.account_id)?)).await?;
         let total = found.len() as i64;
         page(found.into_iter().map(Into::into).collect(), total)
@@ -98,7 +98,7 @@ impl PushApi {
     /// Remove one of the caller's own push subscriptions
     #[oai(path = "/api/push/subscriptions/:id", method = "delete")]
     async fn unsubscribe(&self, token: SystemToken, id: Path<LenientId>) -> Reply<serde_json::Value> {
-        let caller = self.0.identity.authenticate_jwt(Some(&token.0.key)).await?;
+        let caller = token.caller()?;
         let id = id.0 .0;
         let removed =
             self.0.db.write(move |tx| Ok::<_, Failure>(push::unsubscribe(tx, caller.account_id, id)?)).await?;
