@@ -28,7 +28,7 @@ pub struct Operation {
 impl<'a> FromRequest<'a> for &'a Operation {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
         // A plain 500: the surface's guard renders it as its own internal failure.
-        req.extensions().get::<Operation>().ok_or_else(|| {
+        req.extensions().get::<Arc<Operation>>().map(|op| op.as_ref()).ok_or_else(|| {
             let missing =
                 IdentityError::Internal(format!("no catalogue entry for {} {}", req.method(), req.uri().path()));
             poem::Error::from_string(missing.to_string(), StatusCode::INTERNAL_SERVER_ERROR)

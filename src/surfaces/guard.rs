@@ -27,7 +27,7 @@ pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) ->
                 surface: S::NAME,
                 operation: op.as_ref().map_or_else(|| "unmatched".into(), |op| format!("/{}{}", S::NAME, op.path)),
             });
-            let mut req = match admit::<S>(&app, req, op.as_ref()).await {
+            let mut req = match admit::<S>(&app, req, op.as_deref()).await {
                 Ok(req) => req,
                 Err(mut refusal) => {
                     if let Some(label) = label {

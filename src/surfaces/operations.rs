@@ -19,22 +19,39 @@ struct Pattern {
     method: Method,
     /// `None` for a `{parameter}` segment.
     segments: Vec<Option<String>>,
-    operation: Operation,
+    /// Literal segments win over parameters, position by position from the left: one bit a
+    /// segment, the first the highest, so patterns of one length compare as numbers.
+    rank: u64,
+    operation: Arc<Operation>,
 }
 
 impl Pattern {
-    fn matches(&self, method: &Method, segments: &[&str]) -> bool {
-        self.method == method
-            && self.segments.len() == segments.len()
-            && self.segments.iter().zip(segments).all(|(want, got)| match want {
-                Some(literal) => literal == got,
-                None => !got.is_empty(),
-            })
+    fn new(method: Method, operation: Operation) -> Pattern {
+        let segments: Vec<Option<String>> = operation
+            .path
+            .split('/')
+            .map(|s| if s.starts_with('{') && s.ends_with('}') { None } else { Some(s.to_owned()) })
+            .collect();
+        let rank = segments
+            .iter()
+            .take(64)
+            .enumerate()
+            .filter(|(_, s)| s.is_some())
+            .fold(0, |rank, (i, _)| rank | 1 << (63 - i));
+        Pattern { method, segments, rank, operation: Arc::new(operation) }
     }
 
-    /// Literal segments win over parameters, position by position from the left.
-    fn rank(&self) -> Vec<bool> {
-        self.segments.iter().map(Option::is_some).collect()
+    /// Whether the request path (without a trailing slash) is this pattern's, read segment by
+    /// segment without collecting them: the guard asks this of every operation of a surface.
+    fn matches(&self, method: &Method, path: &str) -> bool {
+        let mut got = path.split('/');
+        self.method == method
+            && self.segments.iter().all(|want| match (want, got.next()) {
+                (_, None) => false,
+                (Some(literal), Some(segment)) => literal == segment,
+                (None, Some(segment)) => !segment.is_empty(),
+            })
+            && got.next().is_none()
     }
 }
 
@@ -44,25 +61,25 @@ pub struct OperationIndex {
 }
 
 impl OperationIndex {
-    pub fn resolve(&self, surface: &str, method: &Method, path: &str) -> Option<&Operation> {
-        let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    pub fn resolve(&self, surface: &str, method: &Method, path: &str) -> Option<&Arc<Operation>> {
+        let path = path.trim_end_matches('/');
         self.by_surface
             .get(surface)?
             .iter()
-            .filter(|p| p.matches(method, &segments))
-            .max_by_key(|p| p.rank())
+            .filter(|p| p.matches(method, path))
+            .max_by_key(|p| p.rank)
             .map(|p| &p.operation)
     }
 
     /// The methods documented for a path, for the `Allow` header of a 405.
     pub fn methods(&self, surface: &str, path: &str) -> Vec<&Method> {
-        let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        let path = path.trim_end_matches('/');
         let mut methods: Vec<&Method> = self
             .by_surface
             .get(surface)
             .into_iter()
             .flatten()
-            .filter(|p| p.matches(&p.method, &segments))
+            .filter(|p| p.matches(&p.method, path))
             .map(|p| &p.method)
             .collect();
         methods.sort_by_key(|m| m.as_str());
@@ -161,19 +178,17 @@ pub async fn sync_entries(
         }
         let Some(op) = op else { continue };
         let method = Method::from_bytes(op.method.as_bytes())?;
-        let segments = op
-            .path
-            .split('/')
-            .map(|s| if s.starts_with('{') && s.ends_with('}') { None } else { Some(s.to_owned()) })
-            .collect();
-        let operation = Operation {
-            permission_id: ids[&entry.value],
-            surface: op.surface,
-            method: op.method,
-            path: op.path,
-            audience: entry.audience,
-        };
-        index.by_surface.entry(op.surface).or_default().push(Pattern { method, segments, operation });
+        let pattern = Pattern::new(
+            method,
+            Operation {
+                permission_id: ids[&entry.value],
+                surface: op.surface,
+                method: op.method,
+                path: op.path,
+                audience: entry.audience,
+            },
+        );
+        index.by_surface.entry(op.surface).or_default().push(pattern);
     }
     Ok(index)
 }
@@ -210,17 +225,14 @@ mod tests {
     }
 
     fn pattern(method: Method, path: &str, id: i64) -> Pattern {
-        Pattern {
-            method: method.clone(),
-            segments: path.split('/').map(|s| if s.starts_with('{') { None } else { Some(s.to_owned()) }).collect(),
-            operation: Operation {
-                permission_id: id,
-                surface: "system",
-                method: method.to_string(),
-                path: path.into(),
-                audience: Audience::Admin,
-            },
-        }
+        let operation = Operation {
+            permission_id: id,
+            surface: "system",
+            method: method.to_string(),
+            path: path.into(),
+            audience: Audience::Admin,
+        };
+        Pattern::new(method, operation)
     }
 
     #[test]
