@@ -26,7 +26,8 @@ struct Pattern {
 }
 
 impl Pattern {
-    fn new(method: Method, operation: Operation) -> Pattern {
+    fn new(operation: Operation) -> Result<Pattern, poem::http::method::InvalidMethod> {
+        let method = Method::from_bytes(operation.method.as_bytes())?;
         let segments: Vec<Option<String>> = operation
             .path
             .split('/')
@@ -38,7 +39,7 @@ impl Pattern {
             .enumerate()
             .filter(|(_, s)| s.is_some())
             .fold(0, |rank, (i, _)| rank | 1 << (63 - i));
-        Pattern { method, segments, rank, operation: Arc::new(operation) }
+        Ok(Pattern { method, segments, rank, operation: Arc::new(operation) })
     }
 
     /// Whether the request path (without a trailing slash) is this pattern's, read segment by
@@ -177,17 +178,13 @@ pub async fn sync_entries(
             }
         }
         let Some(op) = op else { continue };
-        let method = Method::from_bytes(op.method.as_bytes())?;
-        let pattern = Pattern::new(
-            method,
-            Operation {
-                permission_id: ids[&entry.value],
-                surface: op.surface,
-                method: op.method,
-                path: op.path,
-                audience: entry.audience,
-            },
-        );
+        let pattern = Pattern::new(Operation {
+            permission_id: ids[&entry.value],
+            surface: op.surface,
+            method: op.method,
+            path: op.path,
+            audience: entry.audience,
+        })?;
         index.by_surface.entry(op.surface).or_default().push(pattern);
     }
     Ok(index)
@@ -232,7 +229,7 @@ mod tests {
             path: path.into(),
             audience: Audience::Admin,
         };
-        Pattern::new(method, operation)
+        Pattern::new(operation).unwrap()
     }
 
     #[test]

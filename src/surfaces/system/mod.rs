@@ -89,7 +89,12 @@ pub fn ok<T: Type + ParseFromJSON + ToJSON>(data: T) -> Reply<T> {
 }
 
 pub fn page<T: Type + ParseFromJSON + ToJSON>(data: T, total: i64) -> Reply<T> {
-    Ok(Json(Envelope { code: 0, message: "SUCC".into(), data: Some(data), total: Some(total) }))
+    Ok(Json(listed(data, total)))
+}
+
+/// A list answer's envelope: the rows and how many there are in all pages.
+fn listed<T: Type + ParseFromJSON + ToJSON>(data: T, total: i64) -> Envelope<T> {
+    Envelope { code: 0, message: "SUCC".into(), data: Some(data), total: Some(total) }
 }
 
 pub use super::paging::paging;
@@ -97,7 +102,7 @@ pub use super::paging::paging;
 /// A list answer rendered once and then answered as the same bytes for as long as the
 /// watched tables it was read from stay unchanged (`Db::generation`): a list of roles is
 /// read far more often than roles change. Documented exactly as `Json<Envelope<T>>`.
-pub struct Rendered<T>(Arc<bytes::Bytes>, std::marker::PhantomData<fn() -> T>);
+pub struct Rendered<T>(bytes::Bytes, std::marker::PhantomData<fn() -> T>);
 
 pub type RenderedReply<T> = Result<Rendered<T>, ApiError<System>>;
 
@@ -114,22 +119,21 @@ where
     // Read before the rows: a change committed after this was read under a newer number.
     let generation = app.db.generation();
     if let Some(body) = kept.current(generation) {
-        return Ok(Rendered(body, std::marker::PhantomData));
+        return Ok(Rendered(bytes::Bytes::clone(&body), std::marker::PhantomData));
     }
     let rows = app.db.read_small(read).await?;
     let total = rows.len() as i64;
-    let envelope = Envelope { code: 0, message: "SUCC".into(), data: Some(rows), total: Some(total) };
-    let body = Arc::new(bytes::Bytes::from(
-        serde_json::to_vec(&envelope.to_json()).map_err(|e| Failure::Internal(e.to_string()))?,
-    ));
-    kept.keep(body.clone(), generation);
+    let body = bytes::Bytes::from(
+        serde_json::to_vec(&listed(rows, total).to_json()).map_err(|e| Failure::Internal(e.to_string()))?,
+    );
+    kept.keep(Arc::new(body.clone()), generation);
     Ok(Rendered(body, std::marker::PhantomData))
 }
 
 impl<T: Send> poem::IntoResponse for Rendered<T> {
     fn into_response(self) -> poem::Response {
         // The content type `Json` answers with, so a kept answer is the answer byte for byte.
-        poem::Response::builder().content_type("application/json; charset=utf-8").body(bytes::Bytes::clone(&self.0))
+        poem::Response::builder().content_type("application/json; charset=utf-8").body(self.0)
     }
 }
 
