@@ -138,14 +138,14 @@ impl Db {
         drop(waiting);
         let pool = self.pool.clone();
         let changes = self.changes.clone();
-        tokio::task::spawn_blocking(move || {
+        on_blocking_thread(move || {
             let _in_flight = in_flight;
             let conn = pool.get().map_err(DbError::from)?;
             metrics::histogram!(crate::web::metrics::POOL_WAIT_SECONDS).record(asked.elapsed().as_secs_f64());
             changes.run(&conn, f)
         })
         .await
-        .map_err(|_| E::from(DbError::Task))?
+        .ok_or_else(|| E::from(DbError::Task))?
     }
 
     /// `read` for a read that touches a handful of pages: a table an administrator keeps by
@@ -187,6 +187,17 @@ impl Db {
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
+}
+
+/// Runs `work` on tokio's blocking pool, the closure and its answer behind one type. Every
+/// `spawn_blocking` of a distinct closure type instantiates tokio's whole task machinery
+/// (polling, cancelling, reading the output, dropping the handle); across the database's
+/// call sites that was about 0.9 MB of the binary. Two small boxes per call buy it back.
+async fn on_blocking_thread<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> Option<R> {
+    type Job = Box<dyn FnOnce() -> Box<dyn std::any::Any + Send> + Send>;
+    let job: Job = Box::new(move || -> Box<dyn std::any::Any + Send> { Box::new(work()) });
+    let answer = tokio::task::spawn_blocking(job).await.ok()?;
+    Some(*answer.downcast::<R>().expect("a job answers with its own type"))
 }
 
 /// One in a gauge while it lives; dropped also when the caller's future is (a client gone).
