@@ -286,6 +286,20 @@ mod tests {
         assert_eq!(versions, (1..=versions.len() as i64).collect::<Vec<_>>());
     }
 
+    /// `.cargo/config.toml` builds SQLite without extension loading and without FTS3 and
+    /// R*Tree; FTS5, which the music name index needs, stays.
+    #[test]
+    fn sqlite_loads_no_extensions_and_keeps_fts5_only() {
+        let conn = Connection::open_in_memory().unwrap();
+        let refused = conn.query_row("SELECT load_extension('libc.so.6')", [], |_| Ok(())).unwrap_err();
+        assert!(refused.to_string().contains("no such function: load_extension"), "{refused}");
+        for module in ["fts3", "fts4", "rtree"] {
+            let sql = format!("CREATE VIRTUAL TABLE t_{module} USING {module}(a)");
+            assert!(conn.execute_batch(&sql).is_err(), "{module} is built in");
+        }
+        conn.execute_batch("CREATE VIRTUAL TABLE t USING fts5(a, tokenize = 'trigram')").unwrap();
+    }
+
     #[tokio::test]
     async fn small_reads_answer_inline_and_wait_their_turn_when_every_connection_is_busy() {
         let dir = tempfile::tempdir().unwrap();

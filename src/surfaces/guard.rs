@@ -51,7 +51,8 @@ pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) ->
             if let Some(op) = op {
                 req.extensions_mut().insert(op);
             }
-            let path = req.uri().path().to_owned();
+            // Shares the request's bytes (the request log holds them already): no copy.
+            let uri = req.uri().clone();
             // A Bearer scheme sees no token in `Authorization: <token>` or `Token <token>`.
             let bearer_hint =
                 req.headers().get(header::AUTHORIZATION).is_some_and(|v| !v.as_bytes().starts_with(b"Bearer "));
@@ -79,7 +80,7 @@ pub fn guard<S: Surface, E: Endpoint + 'static>(inner: E, app: Arc<AppState>) ->
             };
             // RFC 9110: a 405 says which methods the path does serve.
             if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-                let methods = app.operations.get().map(|ops| ops.methods(S::NAME, &path)).unwrap_or_default();
+                let methods = app.operations.get().map(|ops| ops.methods(S::NAME, uri.path())).unwrap_or_default();
                 let allow = methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
                 if let Ok(value) = allow.parse() {
                     response.headers_mut().insert(header::ALLOW, value);

@@ -58,17 +58,42 @@ impl Pattern {
 
 #[derive(Default)]
 pub struct OperationIndex {
-    by_surface: HashMap<&'static str, Vec<Pattern>>,
+    by_surface: HashMap<&'static str, SurfaceOperations>,
+}
+
+#[derive(Default)]
+struct SurfaceOperations {
+    /// Every operation of the surface, in catalogue order.
+    all: Vec<Pattern>,
+    /// Operations whose path has no parameter, by path (indices into `all`). Such a path
+    /// outranks every pattern with a parameter that also matches it, so most requests are
+    /// resolved by one look-up instead of a pass over the surface's operations.
+    literal: HashMap<String, Vec<usize>>,
+    /// Operations with a parameter (indices into `all`), tried when no literal path matches.
+    parametrized: Vec<usize>,
 }
 
 impl OperationIndex {
+    fn add(&mut self, pattern: Pattern) {
+        let ops = self.by_surface.entry(pattern.operation.surface).or_default();
+        let at = ops.all.len();
+        if pattern.segments.iter().all(Option::is_some) {
+            ops.literal.entry(pattern.operation.path.clone()).or_default().push(at);
+        } else {
+            ops.parametrized.push(at);
+        }
+        ops.all.push(pattern);
+    }
+
     pub fn resolve(&self, surface: &str, method: &Method, path: &str) -> Option<&Arc<Operation>> {
         let path = path.trim_end_matches('/');
-        self.by_surface
-            .get(surface)?
-            .iter()
-            .filter(|p| p.matches(method, path))
-            .max_by_key(|p| p.rank)
+        let ops = self.by_surface.get(surface)?;
+        let literal = ops.literal.get(path).into_iter().flatten().map(|&at| &ops.all[at]).find(|p| p.method == method);
+        literal
+            .or_else(|| {
+                let parametrized = ops.parametrized.iter().map(|&at| &ops.all[at]);
+                parametrized.filter(|p| p.matches(method, path)).max_by_key(|p| p.rank)
+            })
             .map(|p| &p.operation)
     }
 
@@ -79,7 +104,7 @@ impl OperationIndex {
             .by_surface
             .get(surface)
             .into_iter()
-            .flatten()
+            .flat_map(|ops| &ops.all)
             .filter(|p| p.matches(&p.method, path))
             .map(|p| &p.method)
             .collect();
@@ -89,7 +114,7 @@ impl OperationIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.by_surface.values().map(Vec::len).sum()
+        self.by_surface.values().map(|ops| ops.all.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -185,7 +210,7 @@ pub async fn sync_entries(
             path: op.path,
             audience: entry.audience,
         })?;
-        index.by_surface.entry(op.surface).or_default().push(pattern);
+        index.add(pattern);
     }
     Ok(index)
 }
@@ -235,23 +260,26 @@ mod tests {
     #[test]
     fn literal_segments_win_over_parameters() {
         let mut index = OperationIndex::default();
-        index.by_surface.insert(
-            "system",
-            vec![
-                pattern(Method::GET, "/api/auth/role/{id}", 1),
-                pattern(Method::GET, "/api/auth/role/roleList", 2),
-                pattern(Method::PUT, "/api/auth/user/{id}", 3),
-                pattern(Method::PUT, "/api/auth/user/edit/{id}", 4),
-            ],
-        );
+        for pattern in [
+            pattern(Method::GET, "/api/auth/role/{id}", 1),
+            pattern(Method::GET, "/api/auth/role/roleList", 2),
+            pattern(Method::PUT, "/api/auth/user/{id}", 3),
+            pattern(Method::PUT, "/api/auth/user/edit/{id}", 4),
+            pattern(Method::PUT, "/api/auth/role/{id}", 5),
+        ] {
+            index.add(pattern);
+        }
         let id = |m: Method, p: &str| index.resolve("system", &m, p).map(|o| o.permission_id);
         assert_eq!(id(Method::GET, "/api/auth/role/roleList"), Some(2));
         assert_eq!(id(Method::GET, "/api/auth/role/7"), Some(1));
+        // A literal path documented for another method leaves the parameters to match.
+        assert_eq!(id(Method::PUT, "/api/auth/role/roleList"), Some(5));
+        assert_eq!(id(Method::GET, "/api/auth/role/roleList/"), Some(2));
         assert_eq!(id(Method::PUT, "/api/auth/user/7"), Some(3));
         assert_eq!(id(Method::PUT, "/api/auth/user/edit/7"), Some(4));
         assert_eq!(id(Method::DELETE, "/api/auth/user/7"), None);
         assert_eq!(id(Method::GET, "/api/auth/role/"), None);
         assert_eq!(index.methods("system", "/api/auth/user/7"), [&Method::PUT]);
-        assert_eq!(index.methods("system", "/api/auth/role/roleList"), [&Method::GET]);
+        assert_eq!(index.methods("system", "/api/auth/role/roleList"), [&Method::GET, &Method::PUT]);
     }
 }
