@@ -70,9 +70,9 @@ struct RequestId([u8; 12]);
 
 impl RequestId {
     fn new() -> RequestId {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let bits: u64 = rand::thread_rng().gen();
-        RequestId(std::array::from_fn(|i| HEX[(bits >> (4 * i) & 0xf) as usize]))
+        let mut digits = [0u8; 12];
+        hex::encode_to_slice(rand::thread_rng().gen::<[u8; 6]>(), &mut digits).expect("6 bytes are 12 digits");
+        RequestId(digits)
     }
 
     fn as_str(&self) -> &str {
