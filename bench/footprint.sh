@@ -3,9 +3,12 @@
 #
 # Builds hearth's release binary (unless HEARTH_BIN is given), then ROUNDS times: starts
 # `hearth serve` on a fresh data folder (first start: migrations, catalogue, secrets), waits
-# for /health and IDLE_SECS more, reads VmRSS from /proc; stops it with SIGTERM, starts it
-# again on the same folder (restart) and reads VmRSS the same way. Prints the binary size
-# and the median, minimum and maximum of each RSS. Only 127.0.0.1 is used.
+# for /health and IDLE_SECS more, asks /health once more (so the request path is counted, as
+# on a box whose cameras check in), reads VmRSS and its anonymous part (RssAnon: the heap,
+# stacks and relocated data; the rest is mapped files, mostly the binary's code) from /proc;
+# stops it with SIGTERM, starts it again on the same folder (restart) and reads both the same
+# way. Prints the binary size and the median, minimum and maximum of each. Only 127.0.0.1 is
+# used.
 #
 # Environment:
 #   HEARTH_BIN   use this binary, skip `cargo build --release`
@@ -52,7 +55,8 @@ command -v python3 >/dev/null 2>&1 || die "needs python3"
 source "$BENCH_DIR/common.sh"
 hearth_binary
 
-# idle_rss DATA LOG: starts the server on DATA, prints its VmRSS in kB once idle, stops it.
+# idle_rss DATA LOG: starts the server on DATA, prints its VmRSS and RssAnon in kB once idle,
+# stops it.
 idle_rss() {
     local data=$1 logfile=$2 port deadline rss
     port="$(free_port)"
@@ -65,7 +69,8 @@ idle_rss() {
         sleep 0.05
     done
     sleep "$IDLE_SECS"
-    rss="$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$SERVER_PID/status")"
+    curl -s -o /dev/null --max-time 5 "http://$HOST:$port/health" || die "/health did not answer when idle"
+    rss="$(awk '$1 == "VmRSS:" || $1 == "RssAnon:" { printf "%s ", $2 }' "/proc/$SERVER_PID/status")"
     stop_server
     echo "$rss"
 }
@@ -79,17 +84,23 @@ stats() {
 
 : >"$WORK/first.kb"
 : >"$WORK/restart.kb"
+: >"$WORK/first-anon.kb"
+: >"$WORK/restart-anon.kb"
 for ((i = 1; i <= ROUNDS; i++)); do
     data="$WORK/data-$i"
-    first="$(idle_rss "$data" "$WORK/first-$i.log")"
-    restart="$(idle_rss "$data" "$WORK/restart-$i.log")"
+    read -r first first_anon < <(idle_rss "$data" "$WORK/first-$i.log")
+    read -r restart restart_anon < <(idle_rss "$data" "$WORK/restart-$i.log")
     echo "$first" >>"$WORK/first.kb"
     echo "$restart" >>"$WORK/restart.kb"
-    log "round $i: first start $first kB, restart $restart kB"
+    echo "$first_anon" >>"$WORK/first-anon.kb"
+    echo "$restart_anon" >>"$WORK/restart-anon.kb"
+    log "round $i: first start $first kB ($first_anon anonymous), restart $restart kB ($restart_anon anonymous)"
 done
 
 size="$(stat -c %s "$BIN")"
-printf '\n%s, %s round(s), VmRSS %s s after the first 200 from /health\n' "$("$BIN" --version)" "$ROUNDS" "$IDLE_SECS"
+printf '\n%s, %s round(s), VmRSS %s s after the first 200 from /health and one more request\n' "$("$BIN" --version)" "$ROUNDS" "$IDLE_SECS"
 printf '%-26s %s bytes (%.1f MB)\n' "binary size" "$size" "$(awk -v s="$size" 'BEGIN { print s / 1e6 }')"
 printf '%-26s %s\n' "idle RSS, first start" "$(stats "$WORK/first.kb")"
 printf '%-26s %s\n' "idle RSS, restart" "$(stats "$WORK/restart.kb")"
+printf '%-26s %s\n' "  of it anonymous, first" "$(stats "$WORK/first-anon.kb")"
+printf '%-26s %s\n' "  of it anonymous, restart" "$(stats "$WORK/restart-anon.kb")"

@@ -216,6 +216,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // (a supervisor, a test) may stop it at once.
     let shutdown = shutdown_signal()?;
     println!("hearth {} listening on {}", env!("CARGO_PKG_VERSION"), running.addr);
+    tokio::spawn(hearth::memory::release_start_pages_once_settled());
     shutdown.await;
     tracing::info!("shutdown signal received; finishing in-flight requests");
     running.stop().await
