@@ -2,7 +2,8 @@
 //! thread frees in that thread's arena for reuse (up to eight arenas per core), so a burst of
 //! connections or of uploads leaves the process larger for good although nothing uses the
 //! memory any more. A box that runs for years should stay at the size of what it holds.
-//! Measured in the soak benchmark (bench/README.md).
+//! Measured in the soak benchmark (bench/README.md). Once start is over, the pages of the
+//! binary that only start ran are let go of as well (`release_start_pages`).
 
 use std::time::Duration;
 
