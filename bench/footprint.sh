@@ -88,8 +88,11 @@ stats() {
 : >"$WORK/restart-anon.kb"
 for ((i = 1; i <= ROUNDS; i++)); do
     data="$WORK/data-$i"
-    read -r first first_anon < <(idle_rss "$data" "$WORK/first-$i.log")
-    read -r restart restart_anon < <(idle_rss "$data" "$WORK/restart-$i.log")
+    # Command substitutions, so that a round that fails stops the script (set -e).
+    first="$(idle_rss "$data" "$WORK/first-$i.log")"
+    restart="$(idle_rss "$data" "$WORK/restart-$i.log")"
+    read -r first first_anon <<<"$first"
+    read -r restart restart_anon <<<"$restart"
     echo "$first" >>"$WORK/first.kb"
     echo "$restart" >>"$WORK/restart.kb"
     echo "$first_anon" >>"$WORK/first-anon.kb"

@@ -134,15 +134,12 @@ mod tests {
     use hmac::{Hmac, Mac};
 
     use super::{IdentityError, JwtKeys};
+    use crate::clock::now;
 
     fn fresh_keys() -> (tempfile::TempDir, JwtKeys) {
         let dir = tempfile::tempdir().unwrap();
         let keys = JwtKeys::load_or_create(dir.path()).unwrap();
         (dir, keys)
-    }
-
-    fn now() -> i64 {
-        chrono::Utc::now().timestamp()
     }
 
     /// A token whose header says `alg`, signed with `secret` by HMAC-SHA-512 (or not at all).
