@@ -37,6 +37,10 @@ fi
 # --all-targets`) are compiled by clippy's driver with warnings denied, which is what `cargo
 # clippy` does, except that `cargo clippy` would check every dependency a second time
 # without sharing the build's artifacts (about as long as the build itself on two cores).
+#
+# A CI run builds once from nothing, where incremental compilation only writes caches that
+# no later build reads.
+[[ -z ${CI:-} ]] || export CARGO_INCREMENTAL=0
 if ((! $#)); then
     RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)" ||
         { echo "clippy-driver not found: install clippy (rustup component add clippy)" >&2; exit 1; }
