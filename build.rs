@@ -4,6 +4,8 @@
 //!   each file is gzipped, and `src/web/admin.rs` serves the gzip bytes as they are to
 //!   browsers that accept them (all do). The binary carries about a third of the files'
 //!   size, and a phone on the box's Wi-Fi downloads a third.
+//! - The committed OpenAPI documents (`openapi/*.json`) are stored the same way and served
+//!   as they are, so the server never builds them.
 //! - The operations of the permission catalogue are read from the committed OpenAPI
 //!   documents (`openapi/*.json`), so a start does not build five documents to list them.
 //!   A test keeps the committed documents equal to the code's, and another the catalogue
@@ -90,5 +92,6 @@ fn main() {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     store(Path::new("static"), "admin", &out_dir);
     store(Path::new("assets/swagger-ui"), "swagger", &out_dir);
+    store(Path::new("openapi"), "openapi", &out_dir);
     documented(Path::new("openapi"), &out_dir);
 }

@@ -9,7 +9,8 @@
 # settings against each target, RUNS times in rounds, and prints the medians and the ratios:
 #   /health                                      vs hello
 #   GET /system/api/auth/role/roleList (Bearer)  vs hello
-# and, with DOKI_CONNECTIONS (default 8) connections, care's token heartbeat
+# and, with DOKI_CONNECTIONS (default 8) connections, care's token heartbeat against the
+# hello-world at the same connections (its ceiling on this box):
 #   GET /care/api/user/doki?token=…              (a phone session's check and idle slide)
 #
 # Environment:
@@ -196,14 +197,16 @@ main() {
         run hello "$HELLO_URL"
         run health "$HEARTH_URL/health"
         run rolelist "$HEARTH_URL/system/api/auth/role/roleList" -H "Authorization: Bearer $TOKEN"
+        CONNS="$DOKI_CONNECTIONS" run hello_doki "$HELLO_URL"
         CONNS="$DOKI_CONNECTIONS" run doki "$HEARTH_URL/care/api/user/doki?token=$CARE_TOKEN"
     done
     # doki refuses in its body with HTTP 200, so wrk's status count cannot tell: the session
     # must still be accepted after the runs.
     [[ "$(curl -s "$HEARTH_URL/care/api/user/doki?token=$CARE_TOKEN")" == *'"status":0'* ]] \
         || die "the care session was refused after the doki runs"
-    local hello health rolelist doki
+    local hello health rolelist doki hello_doki
     doki="$(median doki)"
+    hello_doki="$(median hello_doki)"
     hello="$(median hello)"
     health="$(median health)"
     rolelist="$(median rolelist)"
@@ -215,8 +218,10 @@ main() {
         "$(awk -v a="$health" -v b="$hello" 'BEGIN { print 100 * a / b }')" "$(paste -sd' ' "$WORK/health.rps")"
     printf '%-44s %12.0f %9.1f %%  %s\n' "hearth GET /system/api/auth/role/roleList" "$rolelist" \
         "$(awk -v a="$rolelist" -v b="$hello" 'BEGIN { print 100 * a / b }')" "$(paste -sd' ' "$WORK/rolelist.rps")"
-    printf '%-44s %12.0f %10s  %s\n' "hearth GET /care/api/user/doki, -c$DOKI_CONNECTIONS" "$doki" "" \
-        "$(paste -sd' ' "$WORK/doki.rps")"
+    printf '%-44s %12.0f %10s  %s\n' "poem hello-world GET /, -c$DOKI_CONNECTIONS" "$hello_doki" "100 %" \
+        "$(paste -sd' ' "$WORK/hello_doki.rps")"
+    printf '%-44s %12.0f %9.1f %%  %s\n' "hearth GET /care/api/user/doki, -c$DOKI_CONNECTIONS" "$doki" \
+        "$(awk -v a="$doki" -v b="$hello_doki" 'BEGIN { print 100 * a / b }')" "$(paste -sd' ' "$WORK/doki.rps")"
 }
 
 main "$@"

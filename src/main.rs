@@ -278,14 +278,13 @@ async fn create_admin(config: Config, username: String, password: String, phone:
     Ok(())
 }
 
-/// The documents do not depend on any data, so they are built against a scratch folder.
+/// The documents the server serves: the committed ones, which a test keeps equal to the code's.
 fn write_specs(out: &std::path::Path) -> anyhow::Result<()> {
-    let scratch = tempfile::tempdir()?;
-    let app = AppState::open(Config::for_tests(scratch.path()))?;
     std::fs::create_dir_all(out)?;
-    for (name, json) in hearth::specs(&app) {
-        let path = out.join(format!("{name}.json"));
-        std::fs::write(&path, hearth::pretty_spec(&json)?).with_context(|| format!("writing {}", path.display()))?;
+    for surface in hearth::surfaces::registry::surfaces() {
+        let document = hearth::web::docs::document(surface.name).context("a surface without a document")?;
+        let path = out.join(format!("{}.json", surface.name));
+        std::fs::write(&path, document).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }

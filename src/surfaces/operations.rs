@@ -225,10 +225,8 @@ mod tests {
     fn the_built_catalogue_is_the_one_the_code_documents() {
         let dir = tempfile::tempdir().unwrap();
         let app = crate::AppState::open(crate::config::Config::for_tests(dir.path())).unwrap();
-        let from_code = catalogue_of(|name| {
-            let surface = crate::surfaces::registry::find(name).unwrap();
-            documented(name, &(surface.spec)(&app))
-        });
+        let from_code =
+            catalogue_of(|name| documented(name, &crate::surfaces::registry::document(name, &app).unwrap()));
         let shown = |entries: Vec<(Entry, Option<Documented>)>| -> Vec<String> {
             entries
                 .into_iter()

@@ -69,17 +69,23 @@ pub(super) fn serve(req: &Request, found: &StoredFile) -> Response {
     if revalidated {
         return builder.status(StatusCode::NOT_MODIFIED).finish();
     }
-    if !found.gzipped {
-        return builder.body(found.stored);
-    }
-    if accepts_gzip(req) {
+    if found.gzipped && accepts_gzip(req) {
         return builder.header(header::CONTENT_ENCODING, "gzip").body(found.stored);
     }
-    let mut unpacked = Vec::new();
-    match flate2::read::GzDecoder::new(found.stored).read_to_end(&mut unpacked) {
-        Ok(_) => builder.body(unpacked),
+    match unpacked(found) {
+        Ok(bytes) => builder.body(bytes),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into(),
     }
+}
+
+/// A stored file's bytes as they were before build.rs stored it.
+pub(super) fn unpacked(found: &StoredFile) -> std::io::Result<Vec<u8>> {
+    if !found.gzipped {
+        return Ok(found.stored.to_vec());
+    }
+    let mut unpacked = Vec::new();
+    flate2::read::GzDecoder::new(found.stored).read_to_end(&mut unpacked)?;
+    Ok(unpacked)
 }
 
 /// `Accept-Encoding` names gzip (or `*`) without `q=0`.

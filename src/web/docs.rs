@@ -1,17 +1,14 @@
 //! `/docs`: one Swagger UI page with a picker for the five surfaces, each loading
 //! `/openapi/<surface>.json`. Swagger UI's script and styles are vendored
 //! (`assets/swagger-ui/`), stored gzipped by build.rs and served from `/docs/` like the admin
-//! UI's files, so nothing is fetched from outside the box. The documents are built on their
-//! first request: an appliance nobody reads the docs of never holds them.
-
-use std::sync::{Arc, OnceLock};
+//! UI's files, so nothing is fetched from outside the box. The documents are the committed
+//! ones, stored and served the same way.
 
 use poem::http::{header, StatusCode};
-use poem::web::{Data, Html, Path};
-use poem::{handler, Endpoint, IntoResponse, Response};
+use poem::web::{Html, Path};
+use poem::{handler, Endpoint, IntoResponse, Request, Response};
 
 use super::admin::{serve, StoredFile};
-use crate::AppState;
 
 static SWAGGER_UI: &[StoredFile] = include!(concat!(env!("OUT_DIR"), "/swagger_files.rs"));
 
@@ -68,36 +65,23 @@ pub fn endpoint(names: Vec<&'static str>) -> impl Endpoint<Output = Response> {
     })
 }
 
-/// A surface's name, how its document is built, and the document once it is.
-type Document = (&'static str, fn(&Arc<AppState>) -> String, OnceLock<bytes::Bytes>);
+/// The surfaces' OpenAPI documents as committed under `openapi/`, stored by build.rs. A test
+/// keeps them equal to the documents the code describes, so they are served as they are: the
+/// server never builds a document, and the code poem-openapi generates to describe every
+/// operation and type (about a megabyte) is left out of the binary.
+static DOCUMENTS: &[StoredFile] = include!(concat!(env!("OUT_DIR"), "/openapi_files.rs"));
 
-/// The surfaces' OpenAPI documents, each built on its first request.
-pub struct Documents {
-    app: Arc<AppState>,
-    built: Vec<Document>,
-}
-
-impl Documents {
-    pub fn new(app: Arc<AppState>) -> Documents {
-        let built = crate::surfaces::registry::surfaces().iter().map(|s| (s.name, s.spec, OnceLock::new())).collect();
-        Documents { app, built }
-    }
-
-    pub fn names(&self) -> Vec<&'static str> {
-        self.built.iter().map(|(name, ..)| *name).collect()
-    }
-
-    fn get(&self, wanted: &str) -> Option<bytes::Bytes> {
-        let (_, spec, built) = self.built.iter().find(|(name, ..)| *name == wanted)?;
-        Some(built.get_or_init(|| spec(&self.app).into()).clone())
-    }
+/// A surface's document, unpacked: what `hearth openapi` writes.
+pub fn document(surface: &str) -> Option<Vec<u8>> {
+    let found = DOCUMENTS.iter().find(|f| f.path.strip_suffix(".json") == Some(surface))?;
+    Some(super::admin::unpacked(found).expect("build.rs stored it"))
 }
 
 #[handler]
-pub async fn spec_file(Path(file): Path<String>, documents: Data<&Arc<Documents>>) -> Response {
+pub fn spec_file(req: &Request, Path(file): Path<String>) -> Response {
     let wanted = file.strip_suffix(".json").unwrap_or(&file);
-    match documents.get(wanted) {
-        Some(json) => json.with_content_type("application/json; charset=utf-8").into_response(),
+    match DOCUMENTS.iter().find(|f| f.path.strip_suffix(".json") == Some(wanted)) {
+        Some(found) => serve(req, found),
         None => serde_json::json!({ "error": format!("no such surface {wanted:?}; try care, music, transit, system or open") })
             .to_string()
             .with_content_type("application/json; charset=utf-8")
