@@ -21,6 +21,8 @@ use std::collections::HashMap;
 
 use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
+use poem::{Endpoint, EndpointExt, Request, Route, RouteMethod};
+use poem_openapi::__private::UrlQuery;
 use poem_openapi::registry::{
     MetaApi, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
 };
@@ -29,6 +31,32 @@ use poem_openapi::OpenApi;
 use serde_json::Value;
 
 pub struct Declared<A>(pub A);
+
+/// A surface's operations as one endpoint: what poem-openapi's `into_endpoint` builds, less
+/// its check that no two operations share an id. That check reads the description of every
+/// operation (`OpenApi::meta`), code no request needs that would otherwise stay in the
+/// binary (about 300 KB); it runs in debug builds, which every test starts, and a surface
+/// with a duplicate id then fails to mount as it did.
+pub fn mount<A: OpenApi>(apis: A) -> impl Endpoint {
+    if cfg!(debug_assertions) {
+        let mut ids = std::collections::HashSet::new();
+        let operations = A::meta().into_iter().flat_map(|api| api.paths).flat_map(|path| path.operations);
+        for id in operations.filter_map(|operation| operation.operation_id) {
+            assert!(ids.insert(id), "duplicate operation id: {id}");
+        }
+    }
+    let mut table = HashMap::new();
+    apis.add_routes(&mut table);
+    let route = table.into_iter().fold(Route::new(), |route, (path, methods)| {
+        route.at(path, methods.into_iter().fold(RouteMethod::new(), |each, (method, ep)| each.method(method, ep)))
+    });
+    // Query parameters are read from this extension, which `into_endpoint` also adds.
+    route.before(|mut req: Request| async move {
+        let query: Vec<(String, String)> = req.params().unwrap_or_default();
+        req.extensions_mut().insert(UrlQuery(query));
+        Ok(req)
+    })
+}
 
 impl<A: OpenApi> OpenApi for Declared<A> {
     fn meta() -> Vec<MetaApi> {
@@ -261,5 +289,40 @@ mod tests {
             })
             .collect();
         assert_eq!(bounds, [(None, Some(1999.0)), (Some(2001.0), None)]);
+    }
+
+    struct Counted;
+
+    #[poem_openapi::OpenApi]
+    impl Counted {
+        #[oai(path = "/counted", method = "get", operation_id = "same")]
+        async fn counted(&self, n: poem_openapi::param::Query<i64>) -> poem_openapi::payload::PlainText<String> {
+            poem_openapi::payload::PlainText(format!("n={}", n.0))
+        }
+    }
+
+    struct Other;
+
+    #[poem_openapi::OpenApi]
+    impl Other {
+        #[oai(path = "/other", method = "get", operation_id = "same")]
+        async fn other(&self) -> poem_openapi::payload::PlainText<&'static str> {
+            poem_openapi::payload::PlainText("other")
+        }
+    }
+
+    #[tokio::test]
+    async fn mounted_operations_read_their_query_parameters() {
+        let answer = mount(Counted).get_response(Request::builder().uri_str("/counted?n=7").finish()).await;
+        assert_eq!(answer.status(), poem::http::StatusCode::OK);
+        assert_eq!(answer.into_body().into_string().await.unwrap(), "n=7");
+        let missing = mount(Counted).get_response(Request::builder().uri_str("/counted").finish()).await;
+        assert_eq!(missing.status(), poem::http::StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    #[should_panic(expected = "duplicate operation id: same")]
+    fn operations_sharing_an_id_do_not_mount() {
+        let _ = mount((Counted, Other));
     }
 }

@@ -75,8 +75,8 @@ impl Surface for Care {
     }
 
     fn routes(app: Arc<AppState>) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
-        use poem::{EndpointExt, IntoEndpoint};
-        service(app).into_endpoint().map_to_response().boxed()
+        use poem::EndpointExt;
+        super::documents::mount(apis(app)).map_to_response().boxed()
     }
     type ErrorBody = FailureBody;
 
@@ -236,8 +236,9 @@ type Apis = (
     push::PushApi,
 );
 
-pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
-    let apis = (
+/// The surface's operations: mounted by `routes`, described by `service`.
+fn apis(app: Arc<AppState>) -> Declared<Apis> {
+    Declared((
         captcha::CaptchaApi(app.clone()),
         user::UserApi(app.clone()),
         portrait::PortraitApi(app.clone()),
@@ -246,8 +247,11 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
         stream::StreamApi(app.clone()),
         admin::AdminApi(app.clone()),
         push::PushApi(app),
-    );
-    OpenApiService::new(Declared(apis), "hearth care", env!("CARGO_PKG_VERSION"))
+    ))
+}
+
+pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
+    OpenApiService::new(apis(app), "hearth care", env!("CARGO_PKG_VERSION"))
         .description("Elderly fall alerts from camera devices (seed 004). Every answer is {id, status, message, data}, HTTP 200.")
         .server("/care")
 }

@@ -57,8 +57,8 @@ impl Surface for Music {
     }
 
     fn routes(app: Arc<AppState>) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
-        use poem::{EndpointExt, IntoEndpoint};
-        service(app).into_endpoint().before(fields::form_body_into_query).map_to_response().boxed()
+        use poem::EndpointExt;
+        super::documents::mount(apis(app)).before(fields::form_body_into_query).map_to_response().boxed()
     }
     type ErrorBody = FailureBody;
 
@@ -175,16 +175,20 @@ pub fn paging(page_num: Option<i64>, page_size: Option<i64>, default_size: Optio
 pub type MusicApis =
     (users::UserApi, songs::SongApi, playlists::PlaylistApi, tasks::TaskApi, media::FileApi, library::LibraryApi);
 
-pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<MusicApis>, ()> {
-    let apis = (
+/// The surface's operations: mounted by `routes`, described by `service`.
+fn apis(app: Arc<AppState>) -> Declared<MusicApis> {
+    Declared((
         users::UserApi(app.clone()),
         songs::SongApi(app.clone()),
         playlists::PlaylistApi(app.clone()),
         tasks::TaskApi(app.clone()),
         media::FileApi(app.clone()),
         library::LibraryApi(app),
-    );
-    OpenApiService::new(Declared(apis), "hearth music", env!("CARGO_PKG_VERSION"))
+    ))
+}
+
+pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<MusicApis>, ()> {
+    OpenApiService::new(apis(app), "hearth music", env!("CARGO_PKG_VERSION"))
         .description(
             "Music library, playlists and recommendations (seed 002). Every answer is {code, status, message, data}; \
              status is the HTTP status. Log in with /api/user/login and send the token raw in `Authorization`.",

@@ -57,8 +57,8 @@ impl Surface for Open {
     }
 
     fn routes(app: Arc<AppState>) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
-        use poem::{EndpointExt, IntoEndpoint};
-        service(app).into_endpoint().map_to_response().boxed()
+        use poem::EndpointExt;
+        super::documents::mount(apis(app)).map_to_response().boxed()
     }
     type ErrorBody = FailureBody;
 
@@ -130,14 +130,18 @@ pub fn paging(page_num: Option<i64>, page_size: Option<i64>) -> Result<(i64, i64
 
 type Apis = (token::TokenApi, care::CareReadApi, music::MusicReadApi, transit::TransitReadApi);
 
-pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
-    let apis = (
+/// The surface's operations: mounted by `routes`, described by `service`.
+fn apis(app: Arc<AppState>) -> Declared<Apis> {
+    Declared((
         token::TokenApi(app.clone()),
         care::CareReadApi(app.clone()),
         music::MusicReadApi(app.clone()),
         transit::TransitReadApi(app),
-    );
-    OpenApiService::new(Declared(apis), "hearth open platform", env!("CARGO_PKG_VERSION"))
+    ))
+}
+
+pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
+    OpenApiService::new(apis(app), "hearth open platform", env!("CARGO_PKG_VERSION"))
         .description("Read API for partner companies (seed 003): client-credential JWTs, every answer {code, message, data, timestamp}, code 1 success.")
         .server("/open")
 }

@@ -42,8 +42,8 @@ impl Surface for System {
     }
 
     fn routes(app: Arc<AppState>) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
-        use poem::{EndpointExt, IntoEndpoint};
-        service(app).into_endpoint().map_to_response().boxed()
+        use poem::EndpointExt;
+        super::documents::mount(apis(app)).map_to_response().boxed()
     }
     type ErrorBody = FailureBody;
 
@@ -201,8 +201,9 @@ type Apis = (
     app_passwords::AppPasswordsApi,
 );
 
-pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
-    let apis = (
+/// The surface's operations: mounted by `routes`, described by `service`.
+fn apis(app: Arc<AppState>) -> Declared<Apis> {
+    Declared((
         auth::AuthApi::new(app.clone()),
         users::UsersApi(app.clone()),
         roles::RolesApi(app.clone(), KeptList::default()),
@@ -215,8 +216,11 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
         music_scan::MusicScanApi(app.clone()),
         push::PushApi(app.clone()),
         app_passwords::AppPasswordsApi(app),
-    );
-    OpenApiService::new(Declared(apis), "hearth system", env!("CARGO_PKG_VERSION"))
+    ))
+}
+
+pub fn service(app: Arc<AppState>) -> OpenApiService<Declared<Apis>, ()> {
+    OpenApiService::new(apis(app), "hearth system", env!("CARGO_PKG_VERSION"))
         .description("Users, roles, permissions, data roles and departments (seed 001). Every answer is {code, message, data}: code 0 success, -1 failure, HTTP 200.")
         .server("/system")
 }

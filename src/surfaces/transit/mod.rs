@@ -56,8 +56,8 @@ impl Surface for Transit {
     }
 
     fn routes(app: Arc<AppState>) -> poem::endpoint::BoxEndpoint<'static, poem::Response> {
-        use poem::{EndpointExt, IntoEndpoint};
-        service(app).into_endpoint().before(get_body_token_into_query).map_to_response().boxed()
+        use poem::EndpointExt;
+        super::documents::mount(apis(app)).before(get_body_token_into_query).map_to_response().boxed()
     }
     type ErrorBody = FailureBody;
 
@@ -308,8 +308,9 @@ pub fn incomplete(missing: &[&str]) -> Failure {
     Failure::Missing(format!("数据不全: missing {}", missing.join(", ")))
 }
 
-pub fn service(app: Arc<AppState>) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
-    let apis = (
+/// The surface's operations: mounted by `routes`, described by `service`.
+fn apis(app: Arc<AppState>) -> impl poem_openapi::OpenApi {
+    Declared((
         auth::AuthApi(app.clone()),
         trips::TripApi(app.clone()),
         stations::StationApi(app.clone()),
@@ -317,8 +318,11 @@ pub fn service(app: Arc<AppState>) -> OpenApiService<impl poem_openapi::OpenApi,
         passengers::PassengerApi(app.clone()),
         echarts::EchartsApi(app.clone()),
         export::ExportApi(app),
-    );
-    OpenApiService::new(Declared(apis), "hearth transit", env!("CARGO_PKG_VERSION"))
+    ))
+}
+
+pub fn service(app: Arc<AppState>) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
+    OpenApiService::new(apis(app), "hearth transit", env!("CARGO_PKG_VERSION"))
         .description(
             "Metro trips, stations, workdays, passengers, ECharts analytics and CSV export (seed 000). \
              Success {code: 2000, data}; failure {code: 1000, message}, always HTTP 200. The token from login \
