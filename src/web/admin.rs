@@ -69,7 +69,10 @@ pub(super) fn serve(req: &Request, found: &StoredFile) -> Response {
     if revalidated {
         return builder.status(StatusCode::NOT_MODIFIED).finish();
     }
-    if found.gzipped && accepts_gzip(req) {
+    if !found.gzipped {
+        return builder.body(found.stored);
+    }
+    if accepts_gzip(req) {
         return builder.header(header::CONTENT_ENCODING, "gzip").body(found.stored);
     }
     match unpacked(found) {

@@ -71,16 +71,19 @@ pub fn endpoint(names: Vec<&'static str>) -> impl Endpoint<Output = Response> {
 /// operation and type (about a megabyte) is left out of the binary.
 static DOCUMENTS: &[StoredFile] = include!(concat!(env!("OUT_DIR"), "/openapi_files.rs"));
 
+fn stored(surface: &str) -> Option<&'static StoredFile> {
+    DOCUMENTS.iter().find(|f| f.path.strip_suffix(".json") == Some(surface))
+}
+
 /// A surface's document, unpacked: what `hearth openapi` writes.
 pub fn document(surface: &str) -> Option<Vec<u8>> {
-    let found = DOCUMENTS.iter().find(|f| f.path.strip_suffix(".json") == Some(surface))?;
-    Some(super::admin::unpacked(found).expect("build.rs stored it"))
+    Some(super::admin::unpacked(stored(surface)?).expect("build.rs stored it"))
 }
 
 #[handler]
 pub fn spec_file(req: &Request, Path(file): Path<String>) -> Response {
     let wanted = file.strip_suffix(".json").unwrap_or(&file);
-    match DOCUMENTS.iter().find(|f| f.path.strip_suffix(".json") == Some(wanted)) {
+    match stored(wanted) {
         Some(found) => serve(req, found),
         None => serde_json::json!({ "error": format!("no such surface {wanted:?}; try care, music, transit, system or open") })
             .to_string()
