@@ -8,17 +8,29 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Chromium, a CJK font makes their screenshots of the Chinese pages readable, and the
 # contract fuzzing needs Python's venv module; the Home Assistant tests start their own mosquitto broker;
 # the music scan and Subsonic tests encode their MP3 and FLAC files with lame and flac.
-packages=(chromium fonts-wqy-microhei python3-venv iproute2 mosquitto lame flac)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    sudo=()
-    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-    "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# Then the two Python venvs: the Subsonic client the /rest tests drive (py-opensonic, pinned)
+# and, for the whole suite, the contract fuzzer (a pinned schemathesis).
+prepare() {
+    local packages=(chromium fonts-wqy-microhei python3-venv iproute2 mosquitto lame flac) missing=() p
+    for p in "${packages[@]}"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    if ((${#missing[@]})); then
+        local sudo=()
+        [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+        "${sudo[@]}" apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    fi
+    bash scripts/subsonic-client.sh
+    if ((! $#)); then
+        bash scripts/schemathesis.sh --venv-only
+    fi
+}
+# Made while hearth builds: apt and pip mostly wait on downloads, while the build keeps both
+# cores busy on its own.
+mkdir -p target
+prepare "$@" </dev/null >target/prepare.log 2>&1 &
+preparing=$!
 
 # Style first: it fails in seconds where the tests take minutes.
 if ((! $#)); then
@@ -49,9 +61,18 @@ if ((! $#)); then
     cargo test --locked --all-targets --no-run
 fi
 
-# The Subsonic client the /rest tests drive (py-opensonic, pinned, in a venv under target/).
-bash scripts/subsonic-client.sh
+if ! wait "$preparing"; then
+    cat target/prepare.log >&2
+    echo "installing the tests' system packages or Python venvs failed (above)" >&2
+    exit 1
+fi
 
+# Many tests spend much of their time waiting (on Chromium, on mosquitto, on the Python
+# Subsonic client, on the server's timers), so two tests per core keep the cores busy: on
+# two cores, with two tests at a time, they were about half idle (docs/decisions.md, "The
+# test run's budget").
+RUST_TEST_THREADS=${RUST_TEST_THREADS:-$((2 * $(nproc)))}
+export RUST_TEST_THREADS
 cargo test --locked "$@"
 
 # With arguments (a filter for cargo test) only those tests run; the whole suite goes on
