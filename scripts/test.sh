@@ -26,10 +26,14 @@ prepare() {
         bash scripts/schemathesis.sh --venv-only
     fi
 }
-# Made while hearth builds: apt and pip mostly wait on downloads, while the build keeps both
-# cores busy on its own.
+# Made while hearth builds, since apt and pip mostly wait on downloads; at the lowest
+# priority, since the build keeps both cores busy on its own, so that unpacking and
+# byte-compiling take only what the build leaves.
 mkdir -p target
-prepare "$@" </dev/null >target/prepare.log 2>&1 &
+(
+    renice -n 19 -p "$BASHPID" >/dev/null
+    prepare "$@"
+) </dev/null >target/prepare.log 2>&1 &
 preparing=$!
 
 # Style first: it fails in seconds where the tests take minutes.
