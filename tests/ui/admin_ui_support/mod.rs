@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use headless_chrome::protocol::cdp::types::Event;
@@ -41,6 +41,38 @@ pub fn screenshot_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("ui-screenshots")
 }
 
+/// At most one browser per core at a time. The test run starts two tests per core, which the
+/// API tests need to keep the cores busy (scripts/test.sh); a browser keeps a core busy on its
+/// own, and with two per core a push delivered to the console's service worker once did not
+/// show its notification within `WAIT`. A test waits here for a slot, and its `Ui` gives the
+/// slot back when it is dropped, after its browser.
+struct BrowserSlot;
+
+static BROWSERS: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+fn browsers() -> MutexGuard<'static, usize> {
+    BROWSERS.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl BrowserSlot {
+    fn take() -> BrowserSlot {
+        let limit = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut running = browsers();
+        while *running >= limit {
+            running = BROWSERS.1.wait(running).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        *running += 1;
+        BrowserSlot
+    }
+}
+
+impl Drop for BrowserSlot {
+    fn drop(&mut self) {
+        *browsers() -= 1;
+        BROWSERS.1.notify_one();
+    }
+}
+
 pub struct Ui {
     _browser: Browser,
     pub tab: Arc<Tab>,
@@ -50,6 +82,8 @@ pub struct Ui {
     base: String,
     /// Prefix of this test's screenshots.
     name: &'static str,
+    /// Last, so that it is given back after the browser has closed.
+    _slot: BrowserSlot,
 }
 
 /// A JavaScript string literal.
@@ -59,6 +93,7 @@ pub fn js_str(text: &str) -> String {
 
 impl Ui {
     pub fn launch(base: &str, name: &'static str) -> Ui {
+        let slot = BrowserSlot::take();
         let options = LaunchOptions::default_builder()
             .path(Some(chromium()))
             .headless(true)
@@ -108,7 +143,15 @@ impl Ui {
         .expect("listener");
         tab.enable_log().expect("Log domain");
         tab.enable_runtime().expect("Runtime domain");
-        Ui { _browser: browser, tab, errors, refusals: Mutex::new(Vec::new()), base: base.to_owned(), name }
+        Ui {
+            _browser: browser,
+            tab,
+            errors,
+            refusals: Mutex::new(Vec::new()),
+            base: base.to_owned(),
+            name,
+            _slot: slot,
+        }
     }
 
     /// A 375 × 740 phone screen with touch-sized layout (mobile viewport).
