@@ -1,8 +1,10 @@
 //! Uploaded files on local disk under `<data>/uploads/<bucket>/`. Names are always chosen
 //! here (32 random hex digits and a fixed extension), so no client-supplied path ever reaches
-//! the file system, and writes are atomic: temp file, fsync, rename, fsync of the folder.
-//! The temp file may be written while the caller still checks the bytes (`stage`); only
-//! `Staged::name` makes it a file a row can name.
+//! the file system. A file is written under its final name and made durable (fsync of the
+//! file, then of the folder) before `put` answers, and only then may a row name it: a crash
+//! before the row commits leaves a file no row names, which the start's sweep removes
+//! (`sweep`). Naming it at creation rather than by a rename after the write spares a second
+//! journal commit: the file's fsync also commits its name, so the folder's finds little left.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -80,43 +82,9 @@ impl Drop for NewFile {
     }
 }
 
-/// A file written and flushed under a temporary name (`FileStore::stage`). It is deleted
-/// when dropped unless `name` gave it its name.
-pub struct Staged {
-    dir: PathBuf,
-    tmp: Option<PathBuf>,
-}
-
-impl Staged {
-    fn temporary(&self) -> &Path {
-        self.tmp.as_deref().expect("present until named")
-    }
-
-    /// Gives the file a fresh name with extension `ext` and makes the name durable: rename,
-    /// fsync of the folder. Blocking: call it off the async threads.
-    pub fn name(mut self, ext: &str) -> io::Result<NewFile> {
-        debug_assert!(ext.chars().all(|c| c.is_ascii_alphanumeric()) && ext.len() <= 5);
-        let name = format!("{}.{}", random_hex(16), ext);
-        let path = self.dir.join(&name);
-        fs::rename(self.temporary(), &path)?;
-        self.tmp = None;
-        // From here the file is the NewFile's to remove, if the folder cannot be flushed.
-        let file = NewFile { path, name, kept: false };
-        File::open(&self.dir)?.sync_all()?;
-        Ok(file)
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if let Some(tmp) = &self.tmp {
-            let _ = fs::remove_file(tmp);
-        }
-    }
-}
-
 impl FileStore {
-    /// Creates the bucket folders and removes temp files a crash may have left.
+    /// Creates the bucket folders and removes the temporary files that versions which
+    /// wrote through a rename may have left.
     pub fn open(data: &Path) -> io::Result<FileStore> {
         let root = data.join("uploads");
         for bucket in Bucket::ALL {
@@ -132,23 +100,20 @@ impl FileStore {
         Ok(FileStore { root, held: Arc::default() })
     }
 
-    /// Writes `bytes` under a fresh name with extension `ext`. Blocking: call it off the
+    /// Writes `bytes` to a new file under a fresh name with extension `ext`, durable with its
+    /// name when this answers; removed again if anything fails. Blocking: call it off the
     /// async threads.
     pub fn put(&self, bucket: Bucket, ext: &str, bytes: &[u8]) -> io::Result<NewFile> {
-        self.stage(bucket, bytes)?.name(ext)
-    }
-
-    /// Writes and flushes `bytes` under a temporary name, which no row can name: a caller
-    /// can write while it still checks what it writes, and name the file only once it has.
-    /// Blocking: call it off the async threads.
-    pub fn stage(&self, bucket: Bucket, bytes: &[u8]) -> io::Result<Staged> {
+        debug_assert!(ext.chars().all(|c| c.is_ascii_alphanumeric()) && ext.len() <= 5);
         let dir = self.root.join(bucket.folder());
-        let tmp = dir.join(format!(".tmp-{}", random_hex(8)));
-        let staged = Staged { dir, tmp: Some(tmp) };
-        let mut file = File::create(staged.temporary())?;
+        let name = format!("{}.{}", random_hex(16), ext);
+        let path = dir.join(&name);
+        let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+        let new = NewFile { path, name, kept: false };
         file.write_all(bytes)?;
         file.sync_all()?;
-        Ok(staged)
+        File::open(&dir)?.sync_all()?;
+        Ok(new)
     }
 
     /// The path of a stored file, or None when `name` is not a name this store could have made.
@@ -282,7 +247,7 @@ mod tests {
     }
 
     #[test]
-    fn put_is_atomic_and_dropping_an_unkept_file_removes_it() {
+    fn put_writes_under_a_fresh_name_and_dropping_an_unkept_file_removes_it() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileStore::open(dir.path()).unwrap();
         let kept = store.put(Bucket::Covers, "png", b"one").unwrap().keep();

@@ -163,28 +163,34 @@ pub fn visible(
     rows.collect()
 }
 
-/// Stores a snapshot once it is verified. The file is written and flushed while the picture
-/// is verified, since a flush waits on the disk rather than the CPU; only a verified
-/// picture has its temporary file named, so no row can ever point at an unverified one.
+/// Stores a snapshot while it is verified, since a flush waits on the disk rather than the
+/// CPU: the file is written and made durable under its final name (the extension its first
+/// bytes announce, which verifying checks) as the picture is proved whole. A refused
+/// picture's file is removed before the answer; a row names the file only after both, and a
+/// crash before the row leaves a file the start's sweep removes.
 async fn store(files: &FileStore, bytes: Arc<Vec<u8>>) -> Result<NewFile, Failure> {
     let storing = |e: std::io::Error| {
         tracing::error!(error = %e, "storing a fall snapshot failed");
         Failure::Code(status::STORAGE, "COS upload Error: the snapshot could not be stored; try again".into())
     };
+    let announced = pictures::announced_extension(&bytes)?;
     let verifying = pictures::blocking({
         let bytes = bytes.clone();
         move || pictures::verify(&bytes)
     });
-    let staging = pictures::blocking({
+    let writing = pictures::blocking({
         let files = files.clone();
-        move || files.stage(Bucket::Notices, &bytes).map_err(storing)
+        move || files.put(Bucket::Notices, announced, &bytes).map_err(storing)
     });
-    let (verified, staged) = tokio::join!(verifying, staging);
+    let (verified, written) = tokio::join!(verifying, writing);
     match verified {
-        Ok(ext) => pictures::blocking(move || staged?.name(ext).map_err(storing)).await,
+        Ok(ext) => {
+            debug_assert_eq!(ext, announced, "verifying reads the format from the same first bytes");
+            written
+        }
         Err(refused) => {
-            // Removing the temporary file is file-system work too; it is gone by the answer.
-            let _ = tokio::task::spawn_blocking(move || drop(staged)).await;
+            // Removing the file is file-system work too; it is gone by the answer.
+            let _ = tokio::task::spawn_blocking(move || drop(written)).await;
             Err(refused)
         }
     }

@@ -56,11 +56,17 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, Failure> {
     Ok(bytes)
 }
 
+/// The file extension of the format a picture's first bytes announce, JPEG or PNG; anything
+/// else is refused. Cheap: it reads the signature only, and proves nothing about the rest.
+pub fn announced_extension(bytes: &[u8]) -> Result<&'static str, Failure> {
+    crate::surfaces::pictures::jpeg_or_png(bytes).map(extension).map_err(refusal)
+}
+
 /// `decode_base64`, and the bytes must at least start as a JPEG or PNG does: text that is
 /// no picture at all is refused before anything is written.
 pub fn picture_base64(text: &str) -> Result<Vec<u8>, Failure> {
     let bytes = decode_base64(text)?;
-    crate::surfaces::pictures::jpeg_or_png(&bytes).map_err(refusal)?;
+    announced_extension(&bytes)?;
     Ok(bytes)
 }
 
