@@ -55,8 +55,9 @@ fi
 # without sharing the build's artifacts (about as long as the build itself on two cores).
 #
 # A CI run builds once from nothing, where incremental compilation only writes caches that
-# no later build reads.
-[[ -z ${CI:-} ]] || export CARGO_INCREMENTAL=0
+# no later build reads; and its failures are read from the assertion's own file and line,
+# which a panic names without debug info (line tables cost about 20 s of such a build).
+[[ -z ${CI:-} ]] || export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=false
 if ((! $#)); then
     RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)" ||
         { echo "clippy-driver not found: install clippy (rustup component add clippy)" >&2; exit 1; }

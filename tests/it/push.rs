@@ -149,6 +149,42 @@ async fn a_camera_going_offline_is_pushed_to_those_bound_to_it() {
 }
 
 #[tokio::test]
+async fn an_https_endpoint_is_spoken_to_over_tls() {
+    // Every browser's push service is https. A listener that is no push service: it reads
+    // what hearth first sends and hangs up, which hearth must treat as a failure to retry.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("https://127.0.0.1:{}/push/tls", listener.local_addr().unwrap().port());
+    let server = TestServer::start_with(|c| {
+        c.push_endpoint_hosts = vec!["127.0.0.1".into()];
+        c.webhook_backoff_secs = 3600;
+    })
+    .await;
+    let alice = user(&server, "13700000051").await;
+    let camera = add_device(&server, &alice, "porch").await;
+    care_subscribe(&server, &alice, Browser::new().subscription(&endpoint)).await;
+    upload(&server, &camera, "fall on the porch").await;
+
+    let wait = std::time::Duration::from_secs(15);
+    let (mut socket, _) = tokio::time::timeout(wait, listener.accept()).await.expect("hearth connects").unwrap();
+    let mut first = [0u8; 6];
+    tokio::time::timeout(wait, tokio::io::AsyncReadExt::read_exact(&mut socket, &mut first))
+        .await
+        .expect("hearth speaks first")
+        .unwrap();
+    // A TLS record of the handshake type (22), version 3.x, opening with a ClientHello (1).
+    assert_eq!((first[0], first[1], first[5]), (22, 3, 1), "not a TLS ClientHello: {first:?}");
+    drop(socket);
+    poll_until("the failed attempt recorded, to be tried again", || {
+        scalar(
+            &server,
+            "SELECT count(*) FROM push_message WHERE status = 'pending' AND attempts = 1 AND last_error IS NOT NULL",
+        ) == 1
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn subscriptions_off_the_allowed_hosts_or_with_bad_keys_are_refused_in_each_envelope() {
     // The default hosts: the browsers' push services only.
     let server = TestServer::start().await;
