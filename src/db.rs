@@ -201,18 +201,22 @@ async fn on_blocking_thread<R: Send + 'static>(work: impl FnOnce() -> R + Send +
 }
 
 /// One in a gauge while it lives; dropped also when the caller's future is (a client gone).
-struct Counted(&'static str);
+/// It keeps the handle it counted up on: the recorder is process-wide and may be installed
+/// while a call is in flight, and that call's end must not count down a gauge it never
+/// counted up (a test run saw -1 calls in flight).
+struct Counted(metrics::Gauge);
 
 impl Counted {
     fn new(gauge: &'static str) -> Counted {
-        metrics::gauge!(gauge).increment(1.0);
+        let gauge = metrics::gauge!(gauge);
+        gauge.increment(1.0);
         Counted(gauge)
     }
 }
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        metrics::gauge!(self.0).decrement(1.0);
+        self.0.decrement(1.0);
     }
 }
 
@@ -278,6 +282,23 @@ fn migrations() -> Vec<(i64, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A call that began before the recorder was installed ends after it: its end must not
+    /// show as one call fewer than none.
+    #[test]
+    fn a_call_counts_down_only_what_it_counted_up() {
+        const GAUGE: &str = "hearth_test_counted_across_install";
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let begun_before = Counted::new(GAUGE);
+        metrics::with_local_recorder(&recorder, || {
+            let begun_after = Counted::new(GAUGE);
+            drop(begun_before);
+            assert!(handle.render().contains(&format!("{GAUGE} 1")), "{}", handle.render());
+            drop(begun_after);
+        });
+        assert!(handle.render().contains(&format!("{GAUGE} 0")), "{}", handle.render());
+    }
 
     #[test]
     fn migrations_are_numbered_one_up() {
