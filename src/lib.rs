@@ -8,6 +8,7 @@ pub mod db;
 pub mod files;
 pub mod identity;
 pub mod memory;
+pub mod outgoing;
 pub mod surfaces;
 pub mod web;
 

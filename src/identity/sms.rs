@@ -141,12 +141,10 @@ pub fn outbox(
 
 /// Posts a message to the configured LAN SMS gateway.
 pub async fn post_to_gateway(client: &reqwest::Client, url: &str, sms: &SmsCode) -> Result<(), IdentityError> {
-    let answer = client
-        .post(url)
-        .json(&serde_json::json!({ "phone": sms.phone, "text": sms.text() }))
-        .send()
-        .await
-        .map_err(|e| IdentityError::Internal(format!("SMS gateway unreachable: {e}")))?;
+    let answer =
+        client.post(url).json(&serde_json::json!({ "phone": sms.phone, "text": sms.text() })).send().await.map_err(
+            |e| IdentityError::Internal(format!("SMS gateway unreachable: {}", crate::outgoing::failure(e))),
+        )?;
     if !answer.status().is_success() {
         return Err(IdentityError::Internal(format!("SMS gateway answered {}", answer.status())));
     }

@@ -323,3 +323,21 @@ async fn an_event_that_keeps_failing_is_given_up_after_the_limit() {
         .unwrap();
     assert_eq!(recorded, 3);
 }
+
+#[tokio::test]
+async fn an_unreachable_receiver_is_recorded_with_the_reason_and_without_its_url() {
+    // A port nobody listens on, and a URL that carries the receiver's own secret.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{closed}/hook?key=receiver-secret-77");
+    let server = TestServer::start_with(|c| c.webhook_backoff_secs = 3600).await;
+    let admin = admin_token(&server).await;
+    let app = create_app(&server, &admin, json!(["care:read"]), Some(&url)).await;
+    let device = camera(&server).await;
+    care_support::upload(&server, &device, "unheard").await;
+    wait_for("a failed attempt", || event(&server, "unheard").1 >= 1).await;
+    let history =
+        system(&server, &admin, reqwest::Method::GET, &format!("/api/open/app/deliveries/{}", app["id"]), None).await;
+    let error = history["data"][0]["lastError"].as_str().unwrap_or_default();
+    assert!(error.contains("Connection refused"), "the reason, not only \"error sending request\": {error}");
+    assert!(!error.contains("receiver-secret-77") && !error.contains("/hook"), "{error}");
+}

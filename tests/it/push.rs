@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::care_support::*;
 use crate::common::{read, TestServer};
-use crate::push_support::{poll_until, scalar, verify_vapid, Browser, PushService};
+use crate::push_support::{poll_until, scalar, self_signed_acceptor, verify_vapid, Browser, PushService};
 
 /// A server that may push to the loopback service (plain http, named exactly).
 async fn server_for(service: &PushService, adjust: impl FnOnce(&mut hearth::config::Config)) -> TestServer {
@@ -181,6 +181,38 @@ async fn an_https_endpoint_is_spoken_to_over_tls() {
         ) == 1
     })
     .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_push_service_whose_certificate_no_authority_signed_is_refused() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("https://127.0.0.1:{}/push/self-signed", listener.local_addr().unwrap().port());
+    let acceptor = self_signed_acceptor();
+    let server = TestServer::start_with(|c| {
+        c.push_endpoint_hosts = vec!["127.0.0.1".into()];
+        c.webhook_backoff_secs = 3600;
+    })
+    .await;
+    let alice = user(&server, "13700000052").await;
+    let camera = add_device(&server, &alice, "porch").await;
+    care_subscribe(&server, &alice, Browser::new().subscription(&endpoint)).await;
+    upload(&server, &camera, "fall on the porch").await;
+
+    let wait = std::time::Duration::from_secs(15);
+    let (socket, _) = tokio::time::timeout(wait, listener.accept()).await.expect("hearth connects").unwrap();
+    let handshake = tokio::time::timeout(wait, acceptor.accept(socket)).await.expect("the handshake ends");
+    let refused = handshake.expect_err("hearth never completes a handshake with an unknown authority");
+    // hearth hung up with a TLS alert naming an unknown authority; no request was sent.
+    assert!(refused.to_string().contains("fatal alert: UnknownCA"), "{refused}");
+    poll_until("the refusal recorded, to be tried again", || {
+        scalar(&server, "SELECT count(*) FROM push_message WHERE status = 'pending' AND attempts = 1") == 1
+    })
+    .await;
+    let error: String = server.sql().query_row("SELECT last_error FROM push_message", [], |r| r.get(0)).unwrap();
+    // The record says why, in words an operator can act on, and keeps the endpoint out.
+    assert!(error.contains("invalid peer certificate") && error.contains("UnknownIssuer"), "{error}");
+    assert!(!error.contains("/push/self-signed"), "{error}");
     server.stop().await;
 }
 

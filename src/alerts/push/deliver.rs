@@ -108,8 +108,7 @@ async fn post(app: &AppState, client: &reqwest::Client, message: &Due) -> Outcom
             status @ (408 | 429 | 500..=599) => Outcome::Retry(format!("the push service answered HTTP {status}")),
             status => Outcome::Refused(format!("the push service answered HTTP {status}")),
         },
-        // Without the URL: an endpoint is a capability, kept out of logs and the record.
-        Err(e) => Outcome::Retry(format!("not delivered: {}", e.without_url())),
+        Err(e) => Outcome::Retry(format!("not delivered: {}", crate::outgoing::failure(e))),
     }
 }
 

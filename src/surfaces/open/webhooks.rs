@@ -108,7 +108,11 @@ async fn post(client: &reqwest::Client, event: &Due) -> Attempt {
             let error = (!response.status().is_success()).then(|| format!("the receiver answered HTTP {status}"));
             Attempt { http_status: Some(status), error, duration_ms }
         }
-        Err(e) => Attempt { http_status: None, error: Some(format!("not delivered: {e}")), duration_ms },
+        Err(e) => Attempt {
+            http_status: None,
+            error: Some(format!("not delivered: {}", crate::outgoing::failure(e))),
+            duration_ms,
+        },
     }
 }
 
