@@ -191,6 +191,12 @@ pub struct Settings {
     #[arg(long, env = "HEARTH_PUSH_ENDPOINT_HOSTS", value_delimiter = ',', global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push_endpoint_hosts: Option<Vec<String>>,
+    /// Care: where the push services may reach this box's operator, `mailto:you@your.domain`
+    /// or an https URL on a public name (Apple's push service refuses pushes without one;
+    /// default: `public_url` when it is such a URL)
+    #[arg(long, env = "HEARTH_PUSH_CONTACT", global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_contact: Option<String>,
     /// Care: a fall nobody bound to the camera acknowledged within this many seconds is sent
     /// again, also to the escalation roles (0: off)
     #[arg(long, env = "HEARTH_CARE_ESCALATE_AFTER_SECS", global = true)]
@@ -255,9 +261,57 @@ pub struct Config {
     pub music_scan_interval_mins: u64,
     pub music_scan_owner: Option<String>,
     pub push_endpoint_hosts: Vec<String>,
+    pub push_contact: Option<String>,
     pub care_escalate_after_secs: u64,
     pub care_escalate_repeat: u32,
     pub care_escalate_roles: Vec<String>,
+}
+
+/// Names that never lead to anyone outside the box's own network: Apple's push service
+/// refuses a VAPID contact on them (`localhost`, `.local`, `.invalid` were each seen to fail),
+/// and a contact nobody can reach is no contact.
+const PRIVATE_NAMES: [&str; 12] = [
+    "localhost",
+    "local",
+    "localdomain",
+    "invalid",
+    "test",
+    "example",
+    "internal",
+    "lan",
+    "home",
+    "arpa",
+    "corp",
+    "intranet",
+];
+
+/// Why `contact` is not a contact a push service would take: a `mailto:` address or an https
+/// URL, on a name in the public DNS (not an address, not a name of a private network).
+pub fn public_contact(contact: &str) -> Result<(), String> {
+    let host = if let Some(address) = contact.strip_prefix("mailto:") {
+        match address.rsplit_once('@') {
+            Some((user, domain)) if !user.is_empty() && !domain.contains(['/', '?', '#', ' ']) => domain.to_owned(),
+            _ => return Err("a mailto: contact must be an address, user@domain".into()),
+        }
+    } else if contact.starts_with("https://") {
+        let url = reqwest::Url::parse(contact).map_err(|_| "not a URL".to_owned())?;
+        match (url.domain(), url.host_str()) {
+            (Some(name), _) => name.to_owned(),
+            (None, Some(_)) => return Err("the URL must name a host, not an address".into()),
+            (None, None) => return Err("the URL has no host".into()),
+        }
+    } else {
+        return Err("the contact must be a mailto: address or an https:// URL".into());
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let last = host.rsplit('.').next().unwrap_or_default();
+    if !host.contains('.') || host.parse::<std::net::IpAddr>().is_ok() || last.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!("{host:?} is not a name in the public DNS"));
+    }
+    if PRIVATE_NAMES.contains(&last) {
+        return Err(format!("{host:?} is a name of a private network, which the push services refuse"));
+    }
+    Ok(())
 }
 
 /// The push services of Chrome/Edge/Android, Firefox, Safari/iOS and Windows: the default
@@ -313,6 +367,7 @@ impl Default for Config {
             music_scan_interval_mins: 60,
             music_scan_owner: None,
             push_endpoint_hosts: PUSH_SERVICES.map(String::from).to_vec(),
+            push_contact: None,
             care_escalate_after_secs: 300,
             care_escalate_repeat: 3,
             care_escalate_roles: vec!["管理员".into(), "超级管理员".into()],
@@ -383,6 +438,9 @@ impl Config {
         if let Some(folder) = self.music_folders.iter().find(|f| f.as_os_str().is_empty()) {
             bail!("music_folders must not hold an empty path ({folder:?})");
         }
+        if let Some(contact) = &self.push_contact {
+            public_contact(contact).map_err(|why| anyhow::anyhow!("push_contact {contact:?}: {why}"))?;
+        }
         if self.db_pool == 0 {
             bail!("db_pool must be at least 1");
         }
@@ -411,6 +469,14 @@ impl Config {
         self.listen.parse().with_context(|| format!("listen address {:?} is not host:port", self.listen))
     }
 
+    /// The contact a push message's VAPID token names (RFC 8292 §2.1): `push_contact`, else
+    /// `public_url` when it is an https URL on a public name. None: no contact a push service
+    /// could use (Apple's refuses the message).
+    pub fn push_subject(&self) -> Option<&str> {
+        let public_url = self.public_url.as_deref().filter(|url| public_contact(url).is_ok());
+        self.push_contact.as_deref().or(public_url)
+    }
+
     /// `cors_origins` as a list; empty: CORS stays off.
     pub fn cors_origin_list(&self) -> Vec<String> {
         self.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect()
@@ -434,5 +500,42 @@ mod tests {
         std::fs::write(dir.path().join("hearth.toml"), "sms_window_secs = 0\n").unwrap();
         let refused = Config::load(dir.path(), &Settings::default()).unwrap_err();
         assert_eq!(refused.to_string(), "sms_window_secs must be at least 1");
+    }
+
+    #[test]
+    fn a_push_contact_must_be_reachable_from_the_internet() {
+        for good in ["mailto:ops@sunrise-care.org", "https://hearth.sunrise-care.org", "https://care.sunrise.co.uk/box"]
+        {
+            assert_eq!(public_contact(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "mailto:hearth@localhost",
+            "mailto:ops@box.local",
+            "mailto:security@gateway.invalid",
+            "mailto:@sunrise-care.org",
+            "mailto:ops",
+            "https://localhost:8080",
+            "https://hearth.home.arpa",
+            "https://192.168.1.20",
+            "https://[fd00::1]",
+            "http://hearth.sunrise-care.org",
+            "ops@sunrise-care.org",
+        ] {
+            assert!(public_contact(bad).is_err(), "{bad}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hearth.toml"), "push_contact = \"mailto:hearth@localhost\"\n").unwrap();
+        let refused = Config::load(dir.path(), &Settings::default()).unwrap_err().to_string();
+        assert!(refused.starts_with("push_contact \"mailto:hearth@localhost\""), "{refused}");
+    }
+
+    #[test]
+    fn the_push_subject_is_the_contact_else_a_public_https_url() {
+        let mut config = Config { public_url: Some("http://192.168.1.20:8080".into()), ..Config::default() };
+        assert_eq!(config.push_subject(), None);
+        config.public_url = Some("https://hearth.sunrise-care.org".into());
+        assert_eq!(config.push_subject(), Some("https://hearth.sunrise-care.org"));
+        config.push_contact = Some("mailto:ops@sunrise-care.org".into());
+        assert_eq!(config.push_subject(), Some("mailto:ops@sunrise-care.org"));
     }
 }

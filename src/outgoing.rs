@@ -20,3 +20,25 @@ pub fn failure(error: reqwest::Error) -> String {
     }
     words
 }
+
+/// The most of a refusal's body a record keeps.
+const SAID_CHARS: usize = 200;
+
+/// `": <what the answer's body says>"`, on one line and cut short, or nothing for an empty
+/// body. Reads at most a few kilobytes of it: a refusal is words, not a download.
+pub async fn said(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while body.len() < 4 * SAID_CHARS {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&body);
+    let words: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(SAID_CHARS).collect();
+    if words.is_empty() {
+        String::new()
+    } else {
+        format!(": {words}")
+    }
+}

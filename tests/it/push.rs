@@ -33,7 +33,7 @@ async fn system_post(server: &TestServer, path: &str, token: &str, body: &Value)
 #[tokio::test]
 async fn a_fall_is_pushed_signed_and_encrypted_to_everyone_who_sees_the_camera() {
     let service = PushService::start().await;
-    let server = server_for(&service, |_| {}).await;
+    let server = server_for(&service, |c| c.push_contact = Some("mailto:ops@sunrise-care.org".into())).await;
     server.create_admin("root", "Root-pass-1").await;
     let root = server.system_login("root", "Root-pass-1").await;
     let (http, key) = server.get_auth("/system/api/push/key", &root).await;
@@ -63,7 +63,8 @@ async fn a_fall_is_pushed_signed_and_encrypted_to_everyone_who_sees_the_camera()
     assert_eq!(push.headers["content-encoding"], "aes128gcm");
     assert_eq!(push.headers["urgency"], "high");
     assert!(push.headers["ttl"].parse::<u64>().unwrap() > 0);
-    verify_vapid(&push.headers["authorization"], &public_key, &service.origin);
+    let contact = verify_vapid(&push.headers["authorization"], &public_key, &service.origin);
+    assert_eq!(contact, "mailto:ops@sunrise-care.org", "the operator's contact");
     let payload = alices_phone.decrypt(&push.body);
     let event_id: String =
         server.sql().query_row("SELECT event_id FROM notice ORDER BY id DESC LIMIT 1", [], |r| r.get(0)).unwrap();
@@ -121,6 +122,52 @@ async fn an_expired_subscription_is_removed_and_a_failing_service_is_retried() {
     upload(&server, &camera, "second fall").await;
     service.wait_for("/push/phone", 3).await;
     assert_eq!(service.received("/push/laptop").len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_refusal_is_recorded_with_what_the_service_said() {
+    let service = PushService::start().await;
+    let server = server_for(&service, |_| {}).await;
+    let alice = user(&server, "13700000032").await;
+    let camera = add_device(&server, &alice, "hall").await;
+    care_subscribe(&server, &alice, Browser::new().subscription(&service.endpoint("/push/refused"))).await;
+    service.answer("/push/refused", &[403]);
+    service.say(403, "{\"reason\":\"BadJwtToken\"}\n");
+    upload(&server, &camera, "fall in the hall").await;
+    service.wait_for("/push/refused", 1).await;
+    poll_until("the refusal recorded, not retried", || {
+        scalar(&server, "SELECT count(*) FROM push_message WHERE status = 'failed' AND attempts = 1") == 1
+    })
+    .await;
+    let error: String = server.sql().query_row("SELECT last_error FROM push_message", [], |r| r.get(0)).unwrap();
+    assert_eq!(error, "the push service answered HTTP 403: {\"reason\":\"BadJwtToken\"}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_apple_subscription_needs_a_public_contact_for_the_token() {
+    let apple = "https://web.push.apple.com/QGuTnVEPmY7sr";
+    let server = TestServer::start_with(|c| c.public_url = Some("http://192.168.1.20:8080".into())).await;
+    server.create_admin("root", "Root-pass-1").await;
+    let root = server.system_login("root", "Root-pass-1").await;
+    let answer =
+        system_post(&server, "/system/api/push/subscriptions", &root, &Browser::new().subscription(apple)).await;
+    assert_eq!(answer["code"], -1, "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("push_contact"), "{answer}");
+    let alice = user(&server, "13700000053").await;
+    let answer =
+        call(&server, "/api/push", Some(&alice), "push", "subscribe", Browser::new().subscription(apple)).await;
+    fails(&answer, -204);
+    assert!(answer["message"].as_str().unwrap().contains("Apple"), "{answer}");
+    assert_eq!(scalar(&server, "SELECT count(*) FROM push_subscription"), 0);
+    // Other services take the placeholder contact.
+    care_subscribe(&server, &alice, Browser::new().subscription("https://fcm.googleapis.com/fcm/send/f1")).await;
+    server.stop().await;
+
+    let server = TestServer::start_with(|c| c.public_url = Some("https://hearth.sunrise-care.org".into())).await;
+    let alice = user(&server, "13700000053").await;
+    care_subscribe(&server, &alice, Browser::new().subscription(apple)).await;
     server.stop().await;
 }
 

@@ -74,12 +74,11 @@ fn origin(endpoint: &str) -> Option<String> {
     Some(url.origin().ascii_serialization()).filter(|o| o != "null")
 }
 
-fn subject(app: &AppState) -> String {
-    // RFC 8292 §2.1: a contact URI; an https public URL names the box, else a mailto.
-    match &app.config.public_url {
-        Some(url) if url.starts_with("https://") => url.clone(),
-        _ => "mailto:hearth@localhost".into(),
-    }
+/// RFC 8292 §2.1: a contact URI. Without a public one, a placeholder that Google's,
+/// Mozilla's and Microsoft's services take; Apple's would not, and its subscriptions are
+/// refused then (`push::check`).
+fn subject(app: &AppState) -> &str {
+    app.config.push_subject().unwrap_or("mailto:hearth@localhost")
 }
 
 async fn post(app: &AppState, client: &reqwest::Client, message: &Due) -> Outcome {
@@ -90,7 +89,7 @@ async fn post(app: &AppState, client: &reqwest::Client, message: &Due) -> Outcom
         return Outcome::Refused("the stored subscription is not usable".into());
     };
     let body = crypto::encrypt(&browser, &auth, message.payload.as_bytes());
-    let authorization = app.vapid.authorization(&audience, now() + TOKEN_SECS, &subject(app));
+    let authorization = app.vapid.authorization(&audience, now() + TOKEN_SECS, subject(app));
     let sent = client
         .post(&message.endpoint)
         .header("authorization", authorization)
@@ -102,12 +101,19 @@ async fn post(app: &AppState, client: &reqwest::Client, message: &Due) -> Outcom
         .send()
         .await;
     match sent {
-        Ok(response) => match response.status().as_u16() {
-            200..=299 => Outcome::Delivered,
-            status @ (404 | 410) => Outcome::Gone(status),
-            status @ (408 | 429 | 500..=599) => Outcome::Retry(format!("the push service answered HTTP {status}")),
-            status => Outcome::Refused(format!("the push service answered HTTP {status}")),
-        },
+        Ok(response) => {
+            let status = response.status().as_u16();
+            if (200..300).contains(&status) {
+                return Outcome::Delivered;
+            }
+            // Its reason (Apple's `{"reason":"BadJwtToken"}`) is what an operator can act on.
+            let answered = format!("the push service answered HTTP {status}{}", crate::outgoing::said(response).await);
+            match status {
+                404 | 410 => Outcome::Gone(status),
+                408 | 429 | 500..=599 => Outcome::Retry(answered),
+                _ => Outcome::Refused(answered),
+            }
+        }
         Err(e) => Outcome::Retry(format!("not delivered: {}", crate::outgoing::failure(e))),
     }
 }

@@ -32,7 +32,8 @@ pub struct Subscription {
 const MAX_ENDPOINT: usize = 2048;
 
 /// Why a subscription is refused, in words for the caller.
-pub fn check(sub: &NewSubscription, allowed_hosts: &[String]) -> Result<(), String> {
+pub fn check(sub: &NewSubscription, config: &crate::config::Config) -> Result<(), String> {
+    let allowed_hosts = &config.push_endpoint_hosts;
     if sub.endpoint.len() > MAX_ENDPOINT {
         return Err(format!("endpoint is longer than {MAX_ENDPOINT} characters"));
     }
@@ -59,6 +60,13 @@ pub fn check(sub: &NewSubscription, allowed_hosts: &[String]) -> Result<(), Stri
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err("endpoint must not carry a user name or password".into());
+    }
+    // Apple's service answers every message 403 BadJwtToken unless its token names a contact
+    // on a public name; refused here, the person subscribing learns it now, not at a fall.
+    if (host == "push.apple.com" || host.ends_with(".push.apple.com")) && config.push_subject().is_none() {
+        return Err("Apple's push service (Safari, iPhone, iPad) takes messages only from a server that names a \
+                    public contact: the operator must set push_contact (a mailto: address or an https URL)"
+            .into());
     }
     let p256dh = crypto::decode_key(&sub.p256dh).and_then(|bytes| crypto::browser_key(&bytes));
     if p256dh.is_none() {
@@ -225,22 +233,26 @@ mod tests {
 
     #[test]
     fn endpoints_are_checked_against_the_listed_hosts() {
-        let hosts: Vec<String> = ["fcm.googleapis.com", "*.push.apple.com", "127.0.0.1"].map(String::from).to_vec();
-        assert_eq!(check(&sub("https://fcm.googleapis.com/fcm/send/abc"), &hosts), Ok(()));
-        assert_eq!(check(&sub("https://web.push.apple.com/QX"), &hosts), Ok(()));
-        assert_eq!(check(&sub("http://127.0.0.1:9000/push/1"), &hosts), Ok(()));
-        assert!(check(&sub("http://web.push.apple.com/QX"), &hosts).unwrap_err().contains("https"));
-        assert!(check(&sub("http://fcm.googleapis.com/fcm/send/abc"), &hosts).unwrap_err().contains("https"));
-        assert!(check(&sub("https://push.apple.com.evil.example/QX"), &hosts)
+        let config = crate::config::Config {
+            push_endpoint_hosts: ["fcm.googleapis.com", "*.push.apple.com", "127.0.0.1"].map(String::from).to_vec(),
+            push_contact: Some("mailto:ops@sunrise-care.org".into()),
+            ..Default::default()
+        };
+        assert_eq!(check(&sub("https://fcm.googleapis.com/fcm/send/abc"), &config), Ok(()));
+        assert_eq!(check(&sub("https://web.push.apple.com/QX"), &config), Ok(()));
+        assert_eq!(check(&sub("http://127.0.0.1:9000/push/1"), &config), Ok(()));
+        assert!(check(&sub("http://web.push.apple.com/QX"), &config).unwrap_err().contains("https"));
+        assert!(check(&sub("http://fcm.googleapis.com/fcm/send/abc"), &config).unwrap_err().contains("https"));
+        assert!(check(&sub("https://push.apple.com.evil.example/QX"), &config)
             .unwrap_err()
             .contains("not a push service"));
-        assert!(check(&sub("https://evil.example/fcm.googleapis.com"), &hosts).is_err());
+        assert!(check(&sub("https://evil.example/fcm.googleapis.com"), &config).is_err());
         let mut short_auth = sub("https://fcm.googleapis.com/x");
         short_auth.auth = "AAEC".into();
-        assert!(check(&short_auth, &hosts).unwrap_err().contains("keys.auth"));
+        assert!(check(&short_auth, &config).unwrap_err().contains("keys.auth"));
         let mut bad_key = sub("https://fcm.googleapis.com/x");
         bad_key.p256dh = "BAAA".into();
-        assert!(check(&bad_key, &hosts).unwrap_err().contains("keys.p256dh"));
+        assert!(check(&bad_key, &config).unwrap_err().contains("keys.p256dh"));
     }
 
     #[test]

@@ -44,7 +44,7 @@ impl PushSubscriptionBody {
     /// The subscription, checked against the allowed hosts and for usable keys.
     pub fn checked(self, app: &AppState) -> Result<NewSubscription, Failure> {
         let sub = NewSubscription { endpoint: self.endpoint, p256dh: self.keys.p256dh, auth: self.keys.auth };
-        push::check(&sub, &app.config.push_endpoint_hosts).map_err(Failure::Invalid)?;
+        push::check(&sub, &app.config).map_err(Failure::Invalid)?;
         Ok(sub)
     }
 }

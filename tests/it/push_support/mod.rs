@@ -36,6 +36,8 @@ struct Shared {
     received: Vec<Received>,
     /// Statuses to answer per path, in order; 201 once a path's script runs out.
     script: HashMap<String, VecDeque<u16>>,
+    /// What an answer of a status says in its body (empty if not set).
+    says: HashMap<u16, String>,
 }
 
 pub struct PushService {
@@ -53,7 +55,8 @@ async fn receive(req: &Request, body: poem::Body, shared: poem::web::Data<&Arc<M
     let mut shared = shared.lock().unwrap();
     let status = shared.script.get_mut(&path).and_then(VecDeque::pop_front).unwrap_or(201);
     shared.received.push(Received { path, headers, body, status });
-    Response::builder().status(poem::http::StatusCode::from_u16(status).unwrap()).finish()
+    let said = shared.says.get(&status).cloned().unwrap_or_default();
+    Response::builder().status(poem::http::StatusCode::from_u16(status).unwrap()).body(said)
 }
 
 impl PushService {
@@ -75,6 +78,11 @@ impl PushService {
     /// The next answers for `path`.
     pub fn answer(&self, path: &str, statuses: &[u16]) {
         self.shared.lock().unwrap().script.entry(path.to_owned()).or_default().extend(statuses);
+    }
+
+    /// The body of every answer with `status`, as Apple's service words its refusals.
+    pub fn say(&self, status: u16, body: &str) {
+        self.shared.lock().unwrap().says.insert(status, body.to_owned());
     }
 
     pub fn received(&self, path: &str) -> Vec<Received> {
@@ -151,7 +159,8 @@ impl Browser {
 
 /// Checks `Authorization: vapid t=<jwt>, k=<key>`: the key is the server's, the ES256
 /// signature verifies under it, `aud` is the push service's origin, `exp` is ahead (≤ 24 h).
-pub fn verify_vapid(authorization: &str, public_key: &str, audience: &str) {
+/// Answers the contact it names (`sub`).
+pub fn verify_vapid(authorization: &str, public_key: &str, audience: &str) -> String {
     let rest = authorization.strip_prefix("vapid ").expect("vapid scheme");
     let mut token = None;
     let mut key = None;
@@ -176,7 +185,9 @@ pub fn verify_vapid(authorization: &str, public_key: &str, audience: &str) {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let exp = claims["exp"].as_i64().unwrap();
     assert!(exp > now && exp <= now + 86_400, "exp {exp} is ahead, within a day of {now}");
-    assert!(claims["sub"].as_str().is_some_and(|s| s.starts_with("mailto:") || s.starts_with("https:")));
+    let contact = claims["sub"].as_str().expect("a contact").to_owned();
+    assert!(contact.starts_with("mailto:") || contact.starts_with("https:"), "{contact}");
+    contact
 }
 
 /// One number from the database, e.g. a count of queued messages.
