@@ -195,26 +195,33 @@ async fn a_camera_going_offline_is_pushed_to_those_bound_to_it() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn an_https_endpoint_is_spoken_to_over_tls() {
-    // Every browser's push service is https. A listener that is no push service: it reads
-    // what hearth first sends and hangs up, which hearth must treat as a failure to retry.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// A fall whose one push goes to `https://127.0.0.1:<port><path>`, a bare listener's: the
+/// server, and hearth's connection to that listener, on which nothing has been read yet.
+async fn fall_pushed_over_https(path: &str, phone: &str) -> (TestServer, tokio::net::TcpStream) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("https://127.0.0.1:{}/push/tls", listener.local_addr().unwrap().port());
+    let endpoint = format!("https://127.0.0.1:{}{path}", listener.local_addr().unwrap().port());
     let server = TestServer::start_with(|c| {
         c.push_endpoint_hosts = vec!["127.0.0.1".into()];
         c.webhook_backoff_secs = 3600;
     })
     .await;
-    let alice = user(&server, "13700000051").await;
+    let alice = user(&server, phone).await;
     let camera = add_device(&server, &alice, "porch").await;
     care_subscribe(&server, &alice, Browser::new().subscription(&endpoint)).await;
     upload(&server, &camera, "fall on the porch").await;
+    let (socket, _) = tokio::time::timeout(WAIT, listener.accept()).await.expect("hearth connects").unwrap();
+    (server, socket)
+}
 
-    let wait = std::time::Duration::from_secs(15);
-    let (mut socket, _) = tokio::time::timeout(wait, listener.accept()).await.expect("hearth connects").unwrap();
+#[tokio::test]
+async fn an_https_endpoint_is_spoken_to_over_tls() {
+    // Every browser's push service is https. A listener that is no push service: it reads
+    // what hearth first sends and hangs up, which hearth must treat as a failure to retry.
+    let (server, mut socket) = fall_pushed_over_https("/push/tls", "13700000051").await;
     let mut first = [0u8; 6];
-    tokio::time::timeout(wait, tokio::io::AsyncReadExt::read_exact(&mut socket, &mut first))
+    tokio::time::timeout(WAIT, tokio::io::AsyncReadExt::read_exact(&mut socket, &mut first))
         .await
         .expect("hearth speaks first")
         .unwrap();
@@ -233,22 +240,9 @@ async fn an_https_endpoint_is_spoken_to_over_tls() {
 
 #[tokio::test]
 async fn a_push_service_whose_certificate_no_authority_signed_is_refused() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("https://127.0.0.1:{}/push/self-signed", listener.local_addr().unwrap().port());
-    let acceptor = self_signed_acceptor();
-    let server = TestServer::start_with(|c| {
-        c.push_endpoint_hosts = vec!["127.0.0.1".into()];
-        c.webhook_backoff_secs = 3600;
-    })
-    .await;
-    let alice = user(&server, "13700000052").await;
-    let camera = add_device(&server, &alice, "porch").await;
-    care_subscribe(&server, &alice, Browser::new().subscription(&endpoint)).await;
-    upload(&server, &camera, "fall on the porch").await;
-
-    let wait = std::time::Duration::from_secs(15);
-    let (socket, _) = tokio::time::timeout(wait, listener.accept()).await.expect("hearth connects").unwrap();
-    let handshake = tokio::time::timeout(wait, acceptor.accept(socket)).await.expect("the handshake ends");
+    let (server, socket) = fall_pushed_over_https("/push/self-signed", "13700000052").await;
+    let handshake =
+        tokio::time::timeout(WAIT, self_signed_acceptor().accept(socket)).await.expect("the handshake ends");
     let refused = handshake.expect_err("hearth never completes a handshake with an unknown authority");
     // hearth hung up with a TLS alert naming an unknown authority; no request was sent.
     assert!(refused.to_string().contains("fatal alert: UnknownCA"), "{refused}");
