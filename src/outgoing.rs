@@ -25,7 +25,8 @@ pub fn failure(error: reqwest::Error) -> String {
 const SAID_CHARS: usize = 200;
 
 /// `": <what the answer's body says>"`, on one line and cut short, or nothing for an empty
-/// body. Reads at most a few kilobytes of it: a refusal is words, not a download.
+/// body. Stops reading once 800 bytes have come (a chunk may bring more): a refusal is
+/// words, not a download.
 pub async fn said(mut response: reqwest::Response) -> String {
     let mut body = Vec::new();
     while body.len() < 4 * SAID_CHARS {

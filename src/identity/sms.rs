@@ -141,10 +141,9 @@ pub fn outbox(
 
 /// Posts a message to the configured LAN SMS gateway.
 pub async fn post_to_gateway(client: &reqwest::Client, url: &str, sms: &SmsCode) -> Result<(), IdentityError> {
-    let answer =
-        client.post(url).json(&serde_json::json!({ "phone": sms.phone, "text": sms.text() })).send().await.map_err(
-            |e| IdentityError::Internal(format!("SMS gateway unreachable: {}", crate::outgoing::failure(e))),
-        )?;
+    let unreachable = |e| IdentityError::Internal(format!("SMS gateway unreachable: {}", crate::outgoing::failure(e)));
+    let body = serde_json::json!({ "phone": sms.phone, "text": sms.text() });
+    let answer = client.post(url).json(&body).send().await.map_err(unreachable)?;
     if !answer.status().is_success() {
         return Err(IdentityError::Internal(format!("SMS gateway answered {}", answer.status())));
     }

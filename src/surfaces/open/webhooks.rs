@@ -105,9 +105,10 @@ async fn post(client: &reqwest::Client, event: &Due) -> Attempt {
     match sent {
         Ok(response) => {
             let status = response.status().as_u16();
-            let error = match response.status().is_success() {
-                true => None,
-                false => Some(format!("the receiver answered HTTP {status}{}", crate::outgoing::said(response).await)),
+            let error = if response.status().is_success() {
+                None
+            } else {
+                Some(format!("the receiver answered HTTP {status}{}", crate::outgoing::said(response).await))
             };
             Attempt { http_status: Some(status), error, duration_ms }
         }
