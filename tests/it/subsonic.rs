@@ -154,6 +154,7 @@ async fn a_real_subsonic_client_searches_streams_stars_and_makes_playlists() {
     assert_eq!(seen["ping"], true, "{seen}");
     assert_eq!(seen["wrong"], "CredentialError", "{seen}");
     assert_eq!((seen["legacy_ping"].clone(), seen["api_key_ping"].clone()), (json!(true), json!(true)));
+    assert_eq!(seen["api_key_user"], "singer", "{seen}");
     let found = seen["search"].as_array().unwrap();
     assert_eq!(found.len(), 1, "{seen}");
     assert_eq!(found[0]["id"], mid.to_string());

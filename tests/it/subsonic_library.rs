@@ -78,6 +78,15 @@ async fn a_real_client_browses_artists_albums_and_genres_of_a_scanned_folder() {
     }
     assert_eq!(songs[0]["suffix"], "flac");
     assert_eq!(songs[1]["suffix"], "mp3");
+    // Each song's size is its file's in the folder.
+    for (s, file) in songs.iter().zip(["c.flac", "b.mp3", "a.mp3"]) {
+        let on_disk = std::fs::metadata(folder.path().join("The Swell/Harbour Lights").join(file)).unwrap().len();
+        assert_eq!(s["size"], on_disk, "{s}");
+    }
+    // A playlist lasts as long as its songs together, listed or opened.
+    let total: i64 = songs.iter().map(|s| s["duration"].as_i64().unwrap()).sum();
+    assert!(total > 0, "{seen}");
+    assert_eq!(seen["playlist_duration"], json!({ "listed": total, "one": total }));
 
     // Album lists: by name, by year both ways, by genre (case ignored), paged.
     assert_eq!(seen["by_name"], json!(["Blue Hour", "Early Days", "Harbour Lights"]));
@@ -96,6 +105,14 @@ async fn a_real_client_browses_artists_albums_and_genres_of_a_scanned_folder() {
     // search3 finds albums and artists; the folder view walks artist -> albums -> songs.
     assert_eq!(seen["search_albums"], json!(["Harbour Lights"]));
     assert_eq!(seen["search_artists"], json!(["The Swell"]));
+    // Songs are found by their album and artist tags too.
+    assert_eq!(seen["search_album_songs"], json!(["Gulls", "Lantern", "Low Tide"]));
+    assert_eq!(seen["search_artist_songs"], json!(["Nightcap", "Smoke"]));
+
+    // Random songs keep to the genre (case ignored) and the years asked for.
+    assert_eq!(seen["random_jazz"], json!(["Nightcap", "Smoke"]));
+    assert_eq!(seen["random_years"], json!(["First Light"]));
+    assert_eq!(seen["random_folk_since"], json!(["Gulls", "Lantern", "Low Tide"]));
     assert_eq!(seen["directory"], json!(["Early Days", "Harbour Lights"]));
     assert_eq!(seen["directory_songs"], json!(["Low Tide", "Gulls", "Lantern"]));
 

@@ -36,6 +36,8 @@ seen["legacy_ping"] = legacy.ping()
 legacy.cleanup()
 keyed = connect(api_key=password)
 seen["api_key_ping"] = keyed.ping()
+# A client signed in with the key alone learns from it whose key it is.
+seen["api_key_user"] = keyed.token_info().username
 keyed.cleanup()
 
 found = conn.search3(args["title"], song_count=10)

@@ -31,7 +31,7 @@ full = conn.get_album(harbour["id"])
 seen["harbour"] = album(full)
 seen["harbour_songs"] = [{"id": s.id, "title": s.title, "track": s.track, "disc": s.disc_number, "album": s.album,
                           "albumId": s.album_id, "artistId": s.artist_id, "year": s.year,
-                          "genre": s.genre, "suffix": s.suffix, "duration": s.duration}
+                          "genre": s.genre, "suffix": s.suffix, "duration": s.duration, "size": s.size}
                          for s in (full.song or [])]
 
 seen["by_name"] = [a.name for a in conn.get_album_list2("alphabeticalByName", size=50)]
@@ -45,8 +45,19 @@ seen["songs_by_genre"] = sorted(s.title for s in conn.get_songs_by_genre("Folk",
 
 found = conn.search3("harbour", artist_count=10, album_count=10, song_count=10)
 seen["search_albums"] = [a.name for a in (found.album or [])]
+seen["search_album_songs"] = sorted(s.title for s in (found.song or []))
 found = conn.search3("swell", artist_count=10, album_count=10, song_count=0)
 seen["search_artists"] = [a.name for a in (found.artist or [])]
+found = conn.search3("quinn", artist_count=0, album_count=0, song_count=10)
+seen["search_artist_songs"] = sorted(s.title for s in (found.song or []))
+
+seen["random_jazz"] = sorted(s.title for s in conn.get_random_songs(size=50, genre="JAZZ"))
+seen["random_years"] = sorted(s.title for s in conn.get_random_songs(size=50, from_year=2000, to_year=2010))
+seen["random_folk_since"] = sorted(s.title for s in conn.get_random_songs(size=50, genre="folk", from_year=2010))
+
+conn.create_playlist(name="Evening", song_ids=[s["id"] for s in seen["harbour_songs"]])
+evening = [p for p in conn.get_playlists() if p.name == "Evening"][0]
+seen["playlist_duration"] = {"listed": evening.duration, "one": conn.get_playlist(evening.id).duration}
 
 directory = conn.get_music_directory(seen["artists"]["The Swell"]["id"])
 seen["directory"] = [c.title for c in (directory.child or [])]

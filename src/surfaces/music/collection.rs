@@ -4,6 +4,8 @@
 //! administrators also see it while temporarily unshelved). Changes go through the music
 //! surface's own functions (`set_favourite`, `add_to_playlist`, `delete_playlist`).
 
+use std::borrow::Cow;
+
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::fields::IdList;
@@ -57,6 +59,8 @@ pub struct Track {
     /// How often the caller played it, and when last (epoch seconds)
     pub play_count: i64,
     pub last_played_at: Option<i64>,
+    /// Bytes of a scanned song's file as the scan found it; uploads leave it unknown
+    pub size: Option<i64>,
 }
 
 const COLUMNS: &str =
@@ -71,7 +75,11 @@ const COLUMNS: &str =
      s.track, s.disc, s.year, s.genre, s.duration, s.bit_rate, \
      (SELECT r.rating FROM music_song_rating r WHERE r.song_id = s.id AND r.account_id = ?1), \
      (SELECT p.play_count FROM music_song_play p WHERE p.song_id = s.id AND p.account_id = ?1), \
-     (SELECT p.last_played_at FROM music_song_play p WHERE p.song_id = s.id AND p.account_id = ?1)";
+     (SELECT p.last_played_at FROM music_song_play p WHERE p.song_id = s.id AND p.account_id = ?1), \
+     s.size";
+
+/// How many of a row's columns `COLUMNS` takes; a query may select more after them.
+const COLUMN_COUNT: usize = 25;
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Track> {
     let ids = |text: String| IdList::parse_text(&text).unwrap_or_default().0;
@@ -103,14 +111,17 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Track> {
         user_rating: r.get(21)?,
         play_count: r.get::<_, Option<i64>>(22)?.unwrap_or(0),
         last_played_at: r.get(23)?,
+        size: r.get(24)?,
     })
 }
 
 /// Which songs on the shelf, in what order.
 pub enum Pick<'a> {
-    /// Name or a creator's name containing the text (empty: all), by id.
+    /// Name, artist or album tags or a creator's name containing the text (empty: all), by id.
     Search(&'a str),
-    Random,
+    /// In random order: of one genre (case ignored; empty: any) and, when given, with a year
+    /// (the tag's, else the year published) within the range.
+    Random { genre: &'a str, years: Option<(i64, i64)> },
     /// The caller's favourites, newest first.
     Starred,
     /// One album's songs, by disc and track.
@@ -122,25 +133,41 @@ pub enum Pick<'a> {
 /// Songs on the shelf the caller may see, `limit` from `offset`.
 pub fn tracks(conn: &Connection, caller: &Caller, pick: Pick, limit: i64, offset: i64) -> Result<Vec<Track>, Failure> {
     let visible = format!("s.on_shelf = 1 AND {}", visible_to(caller));
-    let (filter, order, text) = match pick {
+    let (filter, order, text): (Cow<str>, &str, String) = match pick {
         Pick::Search(text) => (
-            "(?2 = '' OR s.name LIKE ?2 ESCAPE '\\' OR EXISTS (SELECT 1 FROM music_song_creator c JOIN account a
-               ON a.id = c.creator_id WHERE c.song_id = s.id AND (a.nickname LIKE ?2 ESCAPE '\\' OR a.username LIKE ?2 ESCAPE '\\')))",
+            "(?2 = '' OR s.name LIKE ?2 ESCAPE '\\' OR s.artist LIKE ?2 ESCAPE '\\' OR s.album_name LIKE ?2 ESCAPE '\\'
+               OR s.album_artist LIKE ?2 ESCAPE '\\' OR EXISTS (SELECT 1 FROM music_song_creator c JOIN account a
+               ON a.id = c.creator_id WHERE c.song_id = s.id AND (a.nickname LIKE ?2 ESCAPE '\\' OR a.username LIKE ?2 ESCAPE '\\')))"
+                .into(),
             "s.id",
             if text.is_empty() { String::new() } else { super::song_list::like_pattern(text) },
         ),
-        Pick::Random => ("?2 = ''", "random()", String::new()),
+        Pick::Random { genre, years } => {
+            let filter = "(?2 = '' OR s.genre = ?2 COLLATE NOCASE)";
+            let filter = match years {
+                None => filter.into(),
+                // Whole numbers the caller parsed: written into the statement as they are.
+                Some((from, to)) => format!(
+                    "{filter} AND COALESCE(s.year, CAST(strftime('%Y', s.published_at, 'unixepoch') AS INTEGER))
+                       BETWEEN {} AND {}",
+                    from.min(to),
+                    from.max(to)
+                )
+                .into(),
+            };
+            (filter, "random()", genre.to_owned())
+        }
         Pick::Starred => (
-            "?2 = '' AND EXISTS (SELECT 1 FROM music_song_fav f WHERE f.song_id = s.id AND f.account_id = ?1)",
+            "?2 = '' AND EXISTS (SELECT 1 FROM music_song_fav f WHERE f.song_id = s.id AND f.account_id = ?1)".into(),
             "(SELECT f.created_at FROM music_song_fav f WHERE f.song_id = s.id AND f.account_id = ?1) DESC, s.id",
             String::new(),
         ),
         Pick::Album(id) => (
-            "EXISTS (SELECT 1 FROM music_song_album l WHERE l.song_id = s.id AND l.album_id = CAST(?2 AS INTEGER))",
+            "EXISTS (SELECT 1 FROM music_song_album l WHERE l.song_id = s.id AND l.album_id = CAST(?2 AS INTEGER))".into(),
             "s.disc IS NULL, s.disc, s.track IS NULL, s.track, s.name COLLATE NOCASE, s.id",
             id.to_string(),
         ),
-        Pick::Genre(genre) => ("s.genre = ?2 COLLATE NOCASE", "s.id", genre.to_owned()),
+        Pick::Genre(genre) => ("s.genre = ?2 COLLATE NOCASE".into(), "s.id", genre.to_owned()),
     };
     let sql =
         format!("SELECT {COLUMNS} FROM music_song s WHERE {visible} AND {filter} ORDER BY {order} LIMIT ?3 OFFSET ?4");
@@ -206,14 +233,18 @@ pub struct PlaylistRow {
     pub updated_at: i64,
     /// Entries the caller may see
     pub song_count: i64,
+    /// Seconds of those entries whose length is known (scanned songs)
+    pub duration: i64,
 }
 
 fn playlist_columns(caller: &Caller) -> String {
     format!(
         "p.id, p.name, p.introduction, p.owner_id, COALESCE(a.username, ''), p.cover_file, p.created_at, p.updated_at,
          (SELECT count(*) FROM music_playlist_song ps JOIN music_song s ON s.id = ps.song_id
-           WHERE ps.playlist_id = p.id AND {})",
-        visible_to(caller)
+           WHERE ps.playlist_id = p.id AND {visible}),
+         (SELECT COALESCE(sum(s.duration), 0) FROM music_playlist_song ps JOIN music_song s ON s.id = ps.song_id
+           WHERE ps.playlist_id = p.id AND {visible})",
+        visible = visible_to(caller)
     )
 }
 
@@ -228,6 +259,7 @@ fn playlist_from_row(r: &rusqlite::Row) -> rusqlite::Result<PlaylistRow> {
         created_at: r.get(6)?,
         updated_at: r.get(7)?,
         song_count: r.get(8)?,
+        duration: r.get(9)?,
     })
 }
 
@@ -301,4 +333,15 @@ pub fn remove_from_playlist(tx: &Connection, caller: &Caller, id: i64, positions
         tx.execute("DELETE FROM music_playlist_song WHERE playlist_id = ?1 AND song_id = ?2", [id, song.id])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn column_count_is_the_number_of_columns_a_song_row_takes() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        crate::db::migrate(&mut conn).unwrap();
+        let stmt = conn.prepare(&format!("SELECT {} FROM music_song s", super::COLUMNS)).unwrap();
+        assert_eq!(stmt.column_count(), super::COLUMN_COUNT);
+    }
 }

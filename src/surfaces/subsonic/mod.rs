@@ -202,7 +202,9 @@ fn plain_password(p: &str) -> Result<String, Fault> {
 /// stream here either. Methods about the server or the caller itself need only a sign-in.
 fn music_operation(method: &str) -> Option<(Method, &'static str)> {
     Some(match method {
-        "ping" | "getLicense" | "getOpenSubsonicExtensions" | "getUser" | "getMusicFolders" => return None,
+        "ping" | "getLicense" | "getOpenSubsonicExtensions" | "getUser" | "getMusicFolders" | "tokenInfo" => {
+            return None
+        }
         // A rating is, like a favourite, the caller's own word about a song.
         "star" | "setRating" => (Method::PUT, "/api/music/fav"),
         "unstar" => (Method::DELETE, "/api/music/fav"),
@@ -238,6 +240,7 @@ async fn dispatch(app: &Arc<AppState>, req: &Request, caller: &Caller, method: &
         "getLicense" => songs::license(),
         "getOpenSubsonicExtensions" => songs::extensions(),
         "getUser" => songs::user(app, caller, p).await,
+        "tokenInfo" => songs::token_info(app, caller).await,
         "getMusicFolders" => songs::music_folders(),
         "getSong" => songs::song(app, caller, p).await,
         "getRandomSongs" => songs::random(app, caller, p).await,

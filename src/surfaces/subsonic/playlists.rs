@@ -24,7 +24,7 @@ fn summary(row: &PlaylistRow) -> Value {
         "owner": row.owner,
         "public": true,
         "songCount": row.song_count,
-        "duration": 0,
+        "duration": row.duration,
         "created": iso(row.created_at),
         "changed": iso(row.updated_at),
     });

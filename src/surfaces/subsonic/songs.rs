@@ -39,8 +39,10 @@ pub fn content_type(suffix: &str) -> &'static str {
 /// A song as a Subsonic `Child`.
 pub fn child(files: &FileStore, track: &Track) -> Value {
     let suffix = track.res_file.rsplit_once('.').map_or("", |(_, ext)| ext).to_ascii_lowercase();
-    let size =
-        files.path(Bucket::Songs, &track.res_file).and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len());
+    // A scanned song's size is the scan's; an upload's is its stored file's.
+    let size = track.size.map(|n| n.max(0) as u64).unwrap_or_else(|| {
+        files.path(Bucket::Songs, &track.res_file).and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len())
+    });
     let mut song = json!({
         "id": track.id.to_string(),
         "parent": FOLDER_ID.to_string(),
@@ -118,6 +120,15 @@ pub fn music_folders() -> Outcome {
     Ok(Answer::Body(json!({ "musicFolders": { "musicFolder": [{ "id": FOLDER_ID, "name": "hearth" }] } })))
 }
 
+/// Whose credential this is (the `apiKeyAuthentication` extension): a client signed in with
+/// an API key alone learns here the login name it then asks `getUser` about.
+pub async fn token_info(app: &AppState, caller: &Caller) -> Outcome {
+    let id = caller.account_id;
+    let account = app.db.read(move |c| Ok::<_, Fault>(accounts::by_id(c, id)?)).await?;
+    let username = account.and_then(|a| a.username).unwrap_or_default();
+    Ok(Answer::Body(json!({ "tokenInfo": { "username": username } })))
+}
+
 /// The caller, or (for administrators) any account by login name.
 pub async fn user(app: &AppState, caller: &Caller, p: &Params) -> Outcome {
     let username = p.require("username")?.to_owned();
@@ -156,10 +167,18 @@ pub async fn song(app: &Arc<AppState>, caller: &Caller, p: &Params) -> Outcome {
 
 pub async fn random(app: &Arc<AppState>, caller: &Caller, p: &Params) -> Outcome {
     let size = p.int_in("size", 10, 1, 500)?;
+    let genre = p.get("genre").unwrap_or("").trim().to_owned();
+    let years = match (p.int("fromYear")?, p.int("toYear")?) {
+        (None, None) => None,
+        (from, to) => Some((from.unwrap_or(0), to.unwrap_or(9999))),
+    };
     let (caller, files) = (caller.clone(), app.files.clone());
     let songs = app
         .db
-        .read(move |c| Ok::<_, Fault>(children(&files, &collection::tracks(c, &caller, Pick::Random, size, 0)?)))
+        .read(move |c| {
+            let pick = Pick::Random { genre: &genre, years };
+            Ok::<_, Fault>(children(&files, &collection::tracks(c, &caller, pick, size, 0)?))
+        })
         .await?;
     Ok(Answer::Body(json!({ "randomSongs": { "song": songs } })))
 }

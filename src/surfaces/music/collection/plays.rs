@@ -4,7 +4,7 @@
 
 use rusqlite::{params, Connection};
 
-use super::{from_row, Track, COLUMNS};
+use super::{from_row, Track, COLUMNS, COLUMN_COUNT};
 use crate::identity::Caller;
 use crate::surfaces::music::songs::{visible_song, visible_to};
 use crate::surfaces::Failure;
@@ -78,7 +78,13 @@ pub fn now_playing(conn: &Connection, caller: &Caller) -> Result<Vec<NowPlaying>
     let mut stmt = conn.prepare(&sql)?;
     let since = crate::clock::now() - NOW_PLAYING_SECS;
     let rows = stmt.query_map(params![caller.account_id, since], |r| {
-        Ok(NowPlaying { track: from_row(r)?, username: r.get(24)?, player: r.get(25)?, started_at: r.get(26)? })
+        let after = COLUMN_COUNT;
+        Ok(NowPlaying {
+            track: from_row(r)?,
+            username: r.get(after)?,
+            player: r.get(after + 1)?,
+            started_at: r.get(after + 2)?,
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
