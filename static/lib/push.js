@@ -47,9 +47,18 @@ export async function turnOn() {
     await subscription.unsubscribe();
     subscription = null;
   }
+  const fresh = !subscription;
   subscription ??= await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
   const { endpoint, keys } = subscription.toJSON();
-  const id = (await post('/system/api/push/subscriptions', { endpoint, keys })).data;
+  let id;
+  try {
+    id = (await post('/system/api/push/subscriptions', { endpoint, keys })).data;
+  } catch (err) {
+    // A subscription the server refused (an Apple one without the operator's contact) would
+    // otherwise stay in the browser, unused; one made earlier may still be the server's.
+    if (fresh && err instanceof ApiError && err.code !== undefined) await subscription.unsubscribe();
+    throw err;
+  }
   localStorage.setItem(KEY, JSON.stringify({ id, endpoint }));
   return 'on';
 }

@@ -21,8 +21,8 @@ fn p256dh() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Grants the permission when asked, and subscribes with a fixed `PushSubscription`,
-/// remembering what the console asked for.
+/// Grants the permission when asked, and subscribes with a fixed `PushSubscription` (at
+/// `window.stubEndpoint` when set), remembering what the console asked for.
 fn stub_push(p256dh: &str, auth: &str) -> String {
     format!(
         r#"(() => {{
@@ -34,10 +34,11 @@ fn stub_push(p256dh: &str, auth: &str) -> String {
   PushManager.prototype.subscribe = async function (options) {{
     window.subscribedWith = {{ userVisibleOnly: options.userVisibleOnly, keyBytes: options.applicationServerKey.byteLength }};
     const key = options.applicationServerKey;
+    const endpoint = window.stubEndpoint ?? {endpoint};
     current = {{
-      endpoint: {endpoint},
+      endpoint,
       options: {{ applicationServerKey: key.buffer ?? key }},
-      toJSON: () => ({{ endpoint: {endpoint}, expirationTime: null, keys: {{ p256dh: {p256dh}, auth: {auth} }} }}),
+      toJSON: () => ({{ endpoint, expirationTime: null, keys: {{ p256dh: {p256dh}, auth: {auth} }} }}),
       unsubscribe: async () => {{ window.unsubscribed = true; current = null; return true; }},
     }};
     return current;
@@ -83,6 +84,17 @@ async fn the_console_is_installable_registers_its_worker_and_hands_a_push_subscr
         ui.wait_text("#push-state", "Notifications off");
         ui.wait_text("#notify-me", "Notify me on this device");
         ui.shot("alerts-notify-off");
+
+        // Without the operator's contact an Apple subscription is refused: the console says
+        // why, and lets go of the browser's new subscription rather than leave it unused.
+        ui.js("window.stubEndpoint = 'https://web.push.apple.com/QGuTnVEPmY7sr'");
+        ui.click("#notify-me");
+        ui.wait_text(".notice.error", "push_contact");
+        assert_eq!(ui.js("window.unsubscribed"), json!(true), "the refused subscription is let go");
+        assert_eq!(scalar(&server, "SELECT count(*) FROM push_subscription"), json!(0));
+        ui.wait_for("document.querySelector('#push-state').dataset.state === 'off'", "notifications still off");
+        ui.js("(window.stubEndpoint = undefined, window.unsubscribed = undefined, document.querySelector('.notice.error button').click())");
+
         ui.click("#notify-me");
         ui.wait_for("document.querySelector('#push-state').dataset.state === 'on'", "notifications turned on");
         ui.wait_text("#notify-me", "Stop notifying this device");
