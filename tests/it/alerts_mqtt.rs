@@ -34,6 +34,8 @@ async fn discovery_the_fall_event_acknowledgement_and_the_last_will() {
         let topic = format!("homeassistant/{component}/hearth_{id}/{object}/config");
         let config = ha.wait(&topic, Duration::from_secs(5), |m| !m.payload.is_empty()).await.json();
         assert_eq!(config["unique_id"], format!("hearth_{id}_{object}"), "{config}");
+        assert_eq!(config["default_entity_id"], format!("{component}.hearth_{id}_{object}"), "{config}");
+        assert_eq!(config.get("object_id"), None, "Home Assistant no longer reads object_id: {config}");
         assert_eq!(config["availability_topic"], "hearth/status");
         assert_eq!(config["device"]["name"], "hall camera");
         assert_eq!(config["device"]["identifiers"], json!([format!("hearth_{id}")]));

@@ -119,7 +119,6 @@ impl Ha {
             json!({
                 "name": title,
                 "unique_id": format!("hearth_{device}_{object}"),
-                "object_id": format!("hearth_{device}_{object}"),
                 "availability_topic": format!("{}/status", self.prefix),
                 "device": {
                     "identifiers": [format!("hearth_{device}")],
@@ -154,7 +153,10 @@ impl Ha {
                 json!({"image_topic": self.camera_topic(device, "image"), "content_type": image_type}),
             ),
         ];
-        for ((component, object), config) in Self::ENTITIES.iter().zip(configs) {
+        for ((component, object), mut config) in Self::ENTITIES.iter().zip(configs) {
+            // The entity id Home Assistant gives the entity when it first sees it. It replaced
+            // `object_id`, which Home Assistant 2025.10 warned about and 2026.4 stopped reading.
+            config["default_entity_id"] = json!(format!("{component}.hearth_{device}_{object}"));
             self.publish(self.config_topic(device, component, object), true, config.to_string());
         }
     }

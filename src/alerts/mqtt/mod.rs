@@ -36,7 +36,14 @@ pub struct Broker {
 
 /// Parses `mqtt_url`; checked when settings load.
 pub fn broker(url: &str) -> anyhow::Result<Broker> {
-    let parsed = reqwest::Url::parse(url).with_context(|| format!("mqtt_url {url:?} is not a URL"))?;
+    // The URL may hold the broker's password, and this message reaches the log at start:
+    // it says what is wrong without repeating the URL.
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        anyhow::anyhow!(
+            "mqtt_url is not a URL ({e}): write it as mqtt://user:password@host:1883, with any @ : / ? # % \
+             in the user or password percent-encoded (%40 %3A %2F %3F %23 %25)"
+        )
+    })?;
     if !matches!(parsed.scheme(), "mqtt" | "tcp") {
         bail!("mqtt_url must start with mqtt:// (TLS is not supported), not {:?}", parsed.scheme());
     }
@@ -165,5 +172,11 @@ mod tests {
         let Err(refused) = broker("mqtts://broker.lan") else { panic!("TLS URLs are refused") };
         assert!(refused.to_string().contains("mqtt://"));
         assert!(broker("broker.lan:1883").is_err());
+        // A password with a character the URL syntax reads as a delimiter: refused by name,
+        // and the message does not repeat the password.
+        let Err(refused) = broker("mqtt://ha:se/cret#99@broker.lan:1883") else { panic!("not a URL") };
+        let refused = format!("{refused:#}");
+        assert!(refused.contains("mqtt_url is not a URL") && refused.contains("%2F"), "{refused}");
+        assert!(!refused.contains("se/cret") && !refused.contains("cret#99"), "{refused}");
     }
 }
