@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::care_support::*;
 use crate::common::TestServer;
-use crate::mqtt_support::{Broker, Subscriber};
+use crate::mqtt_support::{Broker, Relay, Subscriber};
 use serde_json::json;
 
 async fn device_id(server: &TestServer, name: &str) -> i64 {
@@ -113,6 +113,33 @@ async fn a_silent_camera_turns_the_connectivity_sensor_off() {
     ha.wait(&topic, Duration::from_secs(5), |m| m.text() == "ON" && m.at >= beat).await;
     let on = ha.last(&topic).unwrap();
     ha.wait(&topic, Duration::from_secs(10), |m| m.text() == "OFF" && m.at > on.at).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_fall_sent_as_the_connection_dies_reaches_home_assistant_after_reconnecting() {
+    let broker = Broker::start();
+    let relay = Relay::to(&broker).await;
+    let url = relay.url();
+    let server = TestServer::start_with(|c| c.mqtt_url = Some(url)).await;
+    let ha = Subscriber::connect(&broker, &["hearth/#"]).await;
+    ha.wait("hearth/status", Duration::from_secs(10), |m| m.text() == "online").await;
+    let alice = user(&server, "13700000009").await;
+    let token = add_device(&server, &alice, "landing").await;
+    let id = device_id(&server, "landing").await;
+    ha.wait(&format!("hearth/camera/{id}/connectivity"), Duration::from_secs(5), |_| true).await;
+
+    // The link goes quiet: hearth sends the fall's event, the broker never sees it, and no
+    // acknowledgement comes back. Then the connection breaks.
+    relay.swallow();
+    upload(&server, &token, "fell on the landing").await;
+    let event_topic = format!("hearth/camera/{id}/event");
+    relay.wait_swallowed(event_topic.as_bytes(), Duration::from_secs(5)).await;
+    relay.cut();
+
+    // hearth reconnects to the session the broker kept and sends the event again.
+    let event = ha.wait(&event_topic, Duration::from_secs(20), |_| true).await.json();
+    assert_eq!((event["event_type"].as_str(), event["content"].as_str()), (Some("fall"), Some("fell on the landing")));
     server.stop().await;
 }
 

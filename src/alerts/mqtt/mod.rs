@@ -75,6 +75,27 @@ fn decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The data folder's own client id, the same at every start: the broker resumes its session
+/// rather than keep one per start forever, and a restart within the keep-alive takes the
+/// old connection over at once. With a new id, the old connection's last will (`offline`,
+/// retained) would land up to 45 s later, after the new connection's `online`, and leave
+/// every entity unavailable. Not in backups, so a restored copy running beside the original
+/// gets an id of its own.
+fn client_id(data: &std::path::Path) -> String {
+    let path = data.join("mqtt-client-id");
+    let kept = std::fs::read_to_string(&path).ok().map(|id| id.trim().to_owned());
+    // MQTT 3.1.1 brokers must take 1 to 23 letters and digits (§3.1.3.1); ours adds a dash.
+    let usable =
+        |id: &String| (1..=23).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    kept.filter(usable).unwrap_or_else(|| {
+        let id = format!("hearth-{}", random_hex(6));
+        if let Err(e) = std::fs::write(&path, &id) {
+            tracing::warn!(error = %e, "the MQTT client id could not be kept; the next start uses another");
+        }
+        id
+    })
+}
+
 /// Stops the connection's task when the alert task stops (the server stopping): the
 /// socket closes without DISCONNECT, so the broker publishes the last will.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -125,7 +146,11 @@ pub async fn run(app: Arc<AppState>, base_url: String, mut alerts: mpsc::Receive
     };
     let Ok(Broker { host, port, login }) = broker(&url) else { return };
     let prefix = app.config.mqtt_prefix.clone();
-    let mut options = MqttOptions::new(format!("hearth-{}", random_hex(4)), host, port);
+    let mut options = MqttOptions::new(client_id(&app.config.data), host, port);
+    // A session the broker keeps while the connection is down: what was sent but not yet
+    // acknowledged when it dropped (a fall's event, say) is sent again on reconnect. With a
+    // clean session the broker answers with a new one and rumqttc discards all of it.
+    options.set_clean_session(false);
     options.set_keep_alive(Duration::from_secs(30));
     options.set_max_packet_size(MAX_PACKET, MAX_PACKET);
     options.set_last_will(LastWill::new(format!("{prefix}/status"), "offline", QoS::AtLeastOnce, true));
@@ -160,6 +185,18 @@ pub async fn run(app: Arc<AppState>, base_url: String, mut alerts: mpsc::Receive
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_id_is_made_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = client_id(dir.path());
+        assert!(first.starts_with("hearth-") && first.len() == 19, "{first}");
+        assert_eq!(client_id(dir.path()), first);
+        std::fs::write(dir.path().join("mqtt-client-id"), "not/an id").unwrap();
+        let replaced = client_id(dir.path());
+        assert!(replaced != first && replaced.starts_with("hearth-"), "{replaced}");
+        assert_eq!(client_id(dir.path()), replaced);
+    }
 
     #[test]
     fn the_broker_url_gives_host_port_and_decoded_credentials() {

@@ -139,3 +139,79 @@ impl Drop for Subscriber {
         self.task.abort();
     }
 }
+
+/// A loopback relay to the broker whose connections can go quiet and then break, as a Wi-Fi
+/// drop does: while `swallow`ed, what the client sends never reaches the broker (so nothing
+/// it publishes is acknowledged) and the client cannot tell; `cut` then closes every
+/// connection, and later ones pass again.
+pub struct Relay {
+    pub port: u16,
+    swallowing: Arc<std::sync::atomic::AtomicBool>,
+    swallowed: Arc<Mutex<Vec<u8>>>,
+    cuts: tokio::sync::watch::Sender<u64>,
+}
+
+impl Relay {
+    pub async fn to(broker: &Broker) -> Relay {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let swallowing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let swallowed = Arc::new(Mutex::new(Vec::new()));
+        let (cuts, _) = tokio::sync::watch::channel(0u64);
+        let (target, quiet, watching) = (broker.port, swallowing.clone(), cuts.subscribe());
+        let kept = swallowed.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else { continue };
+                let (quiet, mut cut, kept) = (quiet.clone(), watching.clone(), kept.clone());
+                cut.mark_unchanged();
+                tokio::spawn(async move {
+                    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                    let (mut from_client, mut to_client) = client.into_split();
+                    let (mut from_server, mut to_server) = server.into_split();
+                    let up = async {
+                        let mut buf = vec![0u8; 64 * 1024];
+                        while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+                            if quiet.load(Ordering::SeqCst) {
+                                kept.lock().unwrap().extend_from_slice(&buf[..n]);
+                            } else if to_server.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    };
+                    let down = tokio::io::copy(&mut from_server, &mut to_client);
+                    tokio::select! {
+                        _ = up => {}
+                        _ = down => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Relay { port, swallowing, swallowed, cuts }
+    }
+
+    /// Waits until bytes containing `wanted` were swallowed.
+    pub async fn wait_swallowed(&self, wanted: &[u8], within: Duration) {
+        let deadline = Instant::now() + within;
+        while !self.swallowed.lock().unwrap().windows(wanted.len()).any(|w| w == wanted) {
+            assert!(Instant::now() < deadline, "nothing with {:?} was sent", String::from_utf8_lossy(wanted));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    pub fn swallow(&self) {
+        self.swallowing.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Closes every open connection; new ones pass everything again.
+    pub fn cut(&self) {
+        self.swallowing.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.cuts.send_modify(|n| *n += 1);
+    }
+}
