@@ -83,6 +83,12 @@ pub fn acknowledged(app: &AppState, notice: i64) {
     app.alerts.send(Alert::Acknowledged(notice));
 }
 
+/// Who is bound to the notice's camera changed (an unbinding): a read mark counts only from
+/// an account still bound, so whether its newest fall is acknowledged is worked out again.
+pub fn bindings_changed(app: &AppState, notice: i64) {
+    app.alerts.send(Alert::Acknowledged(notice));
+}
+
 pub fn devices_changed(app: &AppState) {
     app.alerts.send(Alert::DevicesChanged);
 }

@@ -144,6 +144,34 @@ async fn a_fall_sent_as_the_connection_dies_reaches_home_assistant_after_reconne
 }
 
 #[tokio::test]
+async fn a_fall_acknowledged_by_someone_who_then_unbinds_is_unacknowledged_again() {
+    let broker = Broker::start();
+    let url = broker.url();
+    let server = TestServer::start_with(|c| c.mqtt_url = Some(url)).await;
+    let ha = Subscriber::connect(&broker, &["hearth/#"]).await;
+    ha.wait("hearth/status", Duration::from_secs(10), |m| m.text() == "online").await;
+    let (alice, bob) = (user(&server, "13700000011").await, user(&server, "13700000012").await);
+    let token = add_device(&server, &alice, "porch").await;
+    bind(&server, &bob, &token).await;
+    let id = device_id(&server, "porch").await;
+    let safety = format!("hearth/camera/{id}/fall");
+
+    let fell = Instant::now();
+    upload(&server, &token, "fell on the porch").await;
+    let event = ha.wait(&format!("hearth/camera/{id}/event"), Duration::from_secs(5), |_| true).await.json();
+    ha.wait(&safety, Duration::from_secs(5), |m| m.text() == "ON" && m.at >= fell).await;
+    let signed = Instant::now();
+    ok(call(&server, "/api/get/notice", Some(&alice), "notice", "sign", json!({"event_id": event["event_id"]})).await);
+    ha.wait(&safety, Duration::from_secs(5), |m| m.text() == "OFF" && m.at >= signed).await;
+
+    // Alice lets go of the camera: her mark no longer counts, and Bob has not seen the fall.
+    let unbound = Instant::now();
+    ok(call(&server, "/api/device", Some(&alice), "device", "unbind", json!({"device_id": token})).await);
+    ha.wait(&safety, Duration::from_secs(5), |m| m.text() == "ON" && m.at >= unbound).await;
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn uploads_succeed_while_the_broker_is_down() {
     // A port nothing listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

@@ -196,7 +196,8 @@ impl DeviceApi {
             }
             "unbind" => {
                 let data: DeviceData = body.data()?;
-                let removed = self
+                // Some(the camera's newest notice, if any) when a binding was removed.
+                let unbound = self
                     .0
                     .db
                     .write(move |tx| {
@@ -209,15 +210,19 @@ impl DeviceApi {
                                 ));
                             }
                         };
-                        let Some(id) = id else { return Ok(0) };
-                        Ok(tx.execute(
+                        let Some(id) = id else { return Ok(None) };
+                        let removed = tx.execute(
                             "DELETE FROM device_binding WHERE account_id = ?1 AND device_id = ?2",
                             params![account, id],
-                        )?)
+                        )?;
+                        let newest = "SELECT max(id) FROM notice WHERE device_id = ?1";
+                        let newest: Option<i64> = tx.query_row(newest, [id], |r| r.get(0))?;
+                        Ok((removed > 0).then_some(newest))
                     })
                     .await?;
-                if removed == 0 {
-                    return Err(not_found());
+                let Some(newest) = unbound else { return Err(not_found()) };
+                if let Some(notice) = newest {
+                    crate::alerts::bindings_changed(&self.0, notice);
                 }
                 Ok(DeviceAnswer::empty())
             }
