@@ -12,13 +12,19 @@ async fn device_id(server: &TestServer, name: &str) -> i64 {
     server.sql().query_row("SELECT id FROM device WHERE name = ?1", [name], |r| r.get(0)).unwrap()
 }
 
+/// hearth connected to `broker` through `url` (the broker's own, or a relay's), and Home
+/// Assistant listening to `filters` once hearth is online.
+async fn online(broker: &Broker, url: String, filters: &[&str]) -> (TestServer, Subscriber) {
+    let server = TestServer::start_with(|c| c.mqtt_url = Some(url)).await;
+    let ha = Subscriber::connect(broker, filters).await;
+    ha.wait("hearth/status", Duration::from_secs(10), |m| m.text() == "online").await;
+    (server, ha)
+}
+
 #[tokio::test]
 async fn discovery_the_fall_event_acknowledgement_and_the_last_will() {
     let broker = Broker::start();
-    let url = broker.url();
-    let server = TestServer::start_with(|c| c.mqtt_url = Some(url)).await;
-    let ha = Subscriber::connect(&broker, &["hearth/#", "homeassistant/#"]).await;
-    ha.wait("hearth/status", Duration::from_secs(10), |m| m.text() == "online").await;
+    let (server, ha) = online(&broker, broker.url(), &["hearth/#", "homeassistant/#"]).await;
 
     // A camera added while hearth runs is announced at once.
     let alice = user(&server, "13700000001").await;
@@ -120,10 +126,7 @@ async fn a_silent_camera_turns_the_connectivity_sensor_off() {
 async fn a_fall_sent_as_the_connection_dies_reaches_home_assistant_after_reconnecting() {
     let broker = Broker::start();
     let relay = Relay::to(&broker).await;
-    let url = relay.url();
-    let server = TestServer::start_with(|c| c.mqtt_url = Some(url)).await;
-    let ha = Subscriber::connect(&broker, &["hearth/#"]).await;
-    ha.wait("hearth/status", Duration::from_secs(10), |m| m.text() == "online").await;
+    let (server, ha) = online(&broker, relay.url(), &["hearth/#"]).await;
     let alice = user(&server, "13700000009").await;
     let token = add_device(&server, &alice, "landing").await;
     let id = device_id(&server, "landing").await;
@@ -146,10 +149,7 @@ async fn a_fall_sent_as_the_connection_dies_reaches_home_assistant_after_reconne
 #[tokio::test]
 async fn a_fall_acknowledged_by_someone_who_then_unbinds_is_unacknowledged_again() {
     let broker = Broker::start();
-    let url = broker.url();
-    let server = TestServer::start_with(|c| c.mqtt_url = Some(url)).await;
-    let ha = Subscriber::connect(&broker, &["hearth/#"]).await;
-    ha.wait("hearth/status", Duration::from_secs(10), |m| m.text() == "online").await;
+    let (server, ha) = online(&broker, broker.url(), &["hearth/#"]).await;
     let (alice, bob) = (user(&server, "13700000011").await, user(&server, "13700000012").await);
     let token = add_device(&server, &alice, "porch").await;
     bind(&server, &bob, &token).await;
