@@ -24,8 +24,9 @@ use crate::AppState;
 pub enum Alert {
     /// A fall notice was stored (the notice's row id).
     Fall(i64),
-    /// Someone marked a notice read (the notice's row id).
-    Acknowledged(i64),
+    /// Whether the newest fall of the notice's camera is acknowledged may have changed:
+    /// someone marked it read, or who is bound to the camera changed (the notice's row id).
+    FallStateChanged(i64),
     /// A camera was added, or may have gone.
     DevicesChanged,
     /// An unacknowledged fall was sent again (the notice's row id); its pushes are queued.
@@ -80,13 +81,13 @@ pub fn fall(app: &AppState, notice: i64) {
 }
 
 pub fn acknowledged(app: &AppState, notice: i64) {
-    app.alerts.send(Alert::Acknowledged(notice));
+    app.alerts.send(Alert::FallStateChanged(notice));
 }
 
 /// Who is bound to the notice's camera changed (an unbinding): a read mark counts only from
 /// an account still bound, so whether its newest fall is acknowledged is worked out again.
 pub fn bindings_changed(app: &AppState, notice: i64) {
-    app.alerts.send(Alert::Acknowledged(notice));
+    app.alerts.send(Alert::FallStateChanged(notice));
 }
 
 pub fn devices_changed(app: &AppState) {

@@ -56,7 +56,7 @@ export async function turnOn() {
   } catch (err) {
     // A subscription the server refused (an Apple one without the operator's contact) would
     // otherwise stay in the browser, unused; one made earlier may still be the server's.
-    if (fresh && err instanceof ApiError && err.code !== undefined) await subscription.unsubscribe();
+    if (fresh && err instanceof ApiError && err.code !== undefined) await subscription.unsubscribe().catch(() => {});
     throw err;
   }
   localStorage.setItem(KEY, JSON.stringify({ id, endpoint }));

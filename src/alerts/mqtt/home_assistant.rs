@@ -20,6 +20,8 @@ use crate::AppState;
 pub(super) struct Camera {
     name: String,
     online: bool,
+    /// The safety sensor as last published: the newest fall is unacknowledged.
+    fall: bool,
     image_type: &'static str,
 }
 
@@ -193,20 +195,26 @@ impl Ha {
             self.known.remove(&device);
         }
         for (id, name, online, newest) in cameras {
+            let image_type = newest.as_ref().map_or("image/jpeg", |(_, file, _)| content_type(file));
+            let fall = newest.is_some_and(|(_, _, acknowledged)| !acknowledged);
             match self.known.get_mut(&id) {
                 Some(camera) if camera.name == name => {
-                    if camera.online != online {
-                        camera.online = online;
+                    // Bindings change without an alert too (an account deleted with its
+                    // read marks, a binding made again): the sensor follows within a tick.
+                    let changed = (camera.online != online, camera.fall != fall);
+                    (camera.online, camera.fall) = (online, fall);
+                    if changed.0 {
                         self.publish(self.camera_topic(id, "connectivity"), true, on_off(online));
+                    }
+                    if changed.1 {
+                        self.publish(self.camera_topic(id, "fall"), true, on_off(fall));
                     }
                 }
                 _ => {
-                    let image_type = newest.as_ref().map_or("image/jpeg", |(_, file, _)| content_type(file));
                     self.announce(id, &name, image_type);
-                    let unacknowledged = newest.is_some_and(|(_, _, acknowledged)| !acknowledged);
-                    self.publish(self.camera_topic(id, "fall"), true, on_off(unacknowledged));
+                    self.publish(self.camera_topic(id, "fall"), true, on_off(fall));
                     self.publish(self.camera_topic(id, "connectivity"), true, on_off(online));
-                    self.known.insert(id, Camera { name, online, image_type });
+                    self.known.insert(id, Camera { name, online, fall, image_type });
                 }
             }
         }
@@ -217,7 +225,7 @@ impl Ha {
             Alert::DevicesChanged => self.sync().await,
             Alert::Fall(notice) => self.fall(notice, false).await,
             Alert::Escalated(notice) => self.fall(notice, true).await,
-            Alert::Acknowledged(notice) => {
+            Alert::FallStateChanged(notice) => {
                 let state = self
                     .app
                     .db
@@ -231,8 +239,11 @@ impl Ha {
                     .await;
                 match state {
                     Ok(Some((device, newest))) => {
-                        let unacknowledged = newest.is_some_and(|(_, _, acknowledged)| !acknowledged);
-                        self.publish(self.camera_topic(device, "fall"), true, on_off(unacknowledged));
+                        let fall = newest.is_some_and(|(_, _, acknowledged)| !acknowledged);
+                        if let Some(camera) = self.known.get_mut(&device) {
+                            camera.fall = fall;
+                        }
+                        self.publish(self.camera_topic(device, "fall"), true, on_off(fall));
                     }
                     Ok(None) => {}
                     Err(e) => tracing::warn!(error = %e, "reading an acknowledged notice for MQTT failed"),
@@ -275,6 +286,9 @@ impl Ha {
         record::spawn(&self.app, delivery);
         if escalated {
             return;
+        }
+        if let Some(camera) = self.known.get_mut(&device) {
+            camera.fall = true;
         }
         self.publish(self.camera_topic(device, "fall"), true, "ON");
         let files = self.app.files.clone();

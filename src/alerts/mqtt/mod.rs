@@ -47,6 +47,11 @@ pub fn broker(url: &str) -> anyhow::Result<Broker> {
     if !matches!(parsed.scheme(), "mqtt" | "tcp") {
         bail!("mqtt_url must start with mqtt:// (TLS is not supported), not {:?}", parsed.scheme());
     }
+    // A `/`, `?` or `#` in a password ends the host part early and can still leave a URL
+    // that parses, naming the wrong host and no login: refused rather than tried forever.
+    if !matches!(parsed.path(), "" | "/") || parsed.query().is_some() || parsed.fragment().is_some() {
+        bail!("mqtt_url has text after host:port: percent-encode any / ? # in the user or password (%2F %3F %23)");
+    }
     let host = parsed.host_str().filter(|h| !h.is_empty()).context("mqtt_url names no host")?;
     let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
     let login = (!parsed.username().is_empty())
@@ -76,11 +81,12 @@ fn decode(text: &str) -> String {
 }
 
 /// The data folder's own client id, the same at every start: the broker resumes its session
-/// rather than keep one per start forever, and a restart within the keep-alive takes the
-/// old connection over at once. With a new id, the old connection's last will (`offline`,
-/// retained) would land up to 45 s later, after the new connection's `online`, and leave
-/// every entity unavailable. Not in backups, so a restored copy running beside the original
-/// gets an id of its own.
+/// rather than keep one per start forever. After a power cut or a dropped network the
+/// broker has not yet seen the old connection go (up to 1.5 × keep-alive); the new one,
+/// with the same id and a kept session, takes it over at once without its last will. With
+/// a new id the will (`offline`, retained) landed later, after the new `online`, and left
+/// every entity unavailable. Not in backups, so a restored copy running beside the
+/// original gets an id of its own.
 fn client_id(data: &std::path::Path) -> String {
     let path = data.join("mqtt-client-id");
     let kept = std::fs::read_to_string(&path).ok().map(|id| id.trim().to_owned());
@@ -215,5 +221,10 @@ mod tests {
         let refused = format!("{refused:#}");
         assert!(refused.contains("mqtt_url is not a URL") && refused.contains("%2F"), "{refused}");
         assert!(!refused.contains("se/cret") && !refused.contains("cret#99"), "{refused}");
+        // One that parses all the same, as host `ha`, port 2024 and a path.
+        let Err(refused) = broker("mqtt://ha:2024/x@broker.lan:1883") else { panic!("a path is refused") };
+        let refused = format!("{refused:#}");
+        assert!(refused.contains("after host:port") && !refused.contains("2024/x"), "{refused}");
+        assert!(broker("mqtt://broker.lan:1883/").is_ok());
     }
 }

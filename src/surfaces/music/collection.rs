@@ -133,6 +133,7 @@ pub enum Pick<'a> {
 /// Songs on the shelf the caller may see, `limit` from `offset`.
 pub fn tracks(conn: &Connection, caller: &Caller, pick: Pick, limit: i64, offset: i64) -> Result<Vec<Track>, Failure> {
     let visible = format!("s.on_shelf = 1 AND {}", visible_to(caller));
+    let years_in_text = matches!(pick, Pick::Random { years: Some(_), .. });
     let (filter, order, text): (Cow<str>, &str, String) = match pick {
         Pick::Search(text) => (
             "(?2 = '' OR s.name LIKE ?2 ESCAPE '\\' OR s.artist LIKE ?2 ESCAPE '\\' OR s.album_name LIKE ?2 ESCAPE '\\'
@@ -171,7 +172,15 @@ pub fn tracks(conn: &Connection, caller: &Caller, pick: Pick, limit: i64, offset
     };
     let sql =
         format!("SELECT {COLUMNS} FROM music_song s WHERE {visible} AND {filter} ORDER BY {order} LIMIT ?3 OFFSET ?4");
-    let mut stmt = conn.prepare_cached(&sql)?;
+    // A statement with years written in is seldom asked again: kept out of the cache.
+    let (mut fresh, mut cached);
+    let stmt: &mut rusqlite::Statement = if years_in_text {
+        fresh = conn.prepare(&sql)?;
+        &mut fresh
+    } else {
+        cached = conn.prepare_cached(&sql)?;
+        &mut cached
+    };
     let rows = stmt.query_map(params![caller.account_id, text, limit, offset], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -211,7 +211,8 @@ impl Relay {
 
     /// Closes every open connection; new ones pass everything again.
     pub fn cut(&self) {
-        self.swallowing.store(false, std::sync::atomic::Ordering::SeqCst);
+        // Cut first, so that no tail of a swallowed packet reaches the broker.
         self.cuts.send_modify(|n| *n += 1);
+        self.swallowing.store(false, std::sync::atomic::Ordering::SeqCst);
     }
 }
