@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::care_support::*;
 use crate::common::TestServer;
-use crate::mqtt_support::{Broker, Relay, Subscriber};
+use crate::mqtt_support::{free_port, Broker, Relay, Subscriber};
 use serde_json::json;
 
 async fn device_id(server: &TestServer, name: &str) -> i64 {
@@ -178,6 +178,36 @@ async fn the_safety_sensor_follows_who_is_bound_to_the_camera() {
     let bound = Instant::now();
     bind(&server, &alice, &token).await;
     ha.wait(&safety, Duration::from_secs(5), |m| m.text() == "OFF" && m.at >= bound).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_camera_is_announced_when_the_broker_comes_up_late() {
+    // More cameras than the client's queue holds messages for (six each), added while the
+    // broker is not there yet: the queue fills, and what could not be queued is sent later.
+    let port = free_port();
+    let server = TestServer::start_with(|c| {
+        c.mqtt_url = Some(format!("mqtt://127.0.0.1:{port}"));
+        c.care_offline_secs = 10;
+    })
+    .await;
+    let alice = user(&server, "13700000021").await;
+    const CAMERAS: usize = 60;
+    for n in 0..CAMERAS {
+        add_device(&server, &alice, &format!("room {n}")).await;
+    }
+    let broker = Broker::start_on(port);
+    let ha = Subscriber::connect(&broker, &["homeassistant/#"]).await;
+    let announced = |ha: &Subscriber| {
+        let messages = ha.messages.lock().unwrap();
+        let configs = messages.iter().filter(|m| m.topic.ends_with("/fall/config") && !m.payload.is_empty());
+        configs.map(|m| m.topic.clone()).collect::<std::collections::HashSet<_>>().len()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while announced(&ha) < CAMERAS {
+        assert!(Instant::now() < deadline, "{} of {CAMERAS} cameras announced", announced(&ha));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     server.stop().await;
 }
 

@@ -116,7 +116,8 @@ impl Ha {
         format!("{}/{component}/hearth_{device}/{object}/config", self.discovery)
     }
 
-    fn announce(&self, device: i64, name: &str, image_type: &str) {
+    /// Publishes the camera's discovery configs; false when any could not be queued.
+    fn announce(&self, device: i64, name: &str, image_type: &str) -> bool {
         let common = |object: &str, title: &str| {
             json!({
                 "name": title,
@@ -155,12 +156,14 @@ impl Ha {
                 json!({"image_topic": self.camera_topic(device, "image"), "content_type": image_type}),
             ),
         ];
+        let mut queued = true;
         for ((component, object), mut config) in Self::ENTITIES.iter().zip(configs) {
             // The entity id Home Assistant gives the entity when it first sees it. It replaced
             // `object_id`, which Home Assistant 2025.10 warned about and 2026.4 stopped reading.
             config["default_entity_id"] = json!(format!("{component}.hearth_{device}_{object}"));
-            self.publish(self.config_topic(device, component, object), true, config.to_string());
+            queued &= self.publish(self.config_topic(device, component, object), true, config.to_string());
         }
+        queued
     }
 
     /// Announces new cameras, clears those gone and publishes connectivity changes.
@@ -188,11 +191,16 @@ impl Ha {
         };
         let present: Vec<i64> = cameras.iter().map(|(id, ..)| *id).collect();
         let gone: Vec<i64> = self.known.keys().filter(|id| !present.contains(id)).copied().collect();
+        // A camera counts as announced, or as cleared, only once all its messages were queued:
+        // at start or after a long outage the queue can be full, and the next check tries again.
         for device in gone {
+            let mut cleared = true;
             for (component, object) in Self::ENTITIES {
-                self.publish(self.config_topic(device, component, object), true, Vec::new());
+                cleared &= self.publish(self.config_topic(device, component, object), true, Vec::new());
             }
-            self.known.remove(&device);
+            if cleared {
+                self.known.remove(&device);
+            }
         }
         for (id, name, online, newest) in cameras {
             let image_type = newest.as_ref().map_or("image/jpeg", |(_, file, _)| content_type(file));
@@ -211,10 +219,12 @@ impl Ha {
                     }
                 }
                 _ => {
-                    self.announce(id, &name, image_type);
-                    self.publish(self.camera_topic(id, "fall"), true, on_off(fall));
-                    self.publish(self.camera_topic(id, "connectivity"), true, on_off(online));
-                    self.known.insert(id, Camera { name, online, fall, image_type });
+                    let queued = self.announce(id, &name, image_type)
+                        & self.publish(self.camera_topic(id, "fall"), true, on_off(fall))
+                        & self.publish(self.camera_topic(id, "connectivity"), true, on_off(online));
+                    if queued {
+                        self.known.insert(id, Camera { name, online, fall, image_type });
+                    }
                 }
             }
         }

@@ -18,7 +18,11 @@ impl Broker {
     /// Starts `mosquitto` (Debian package `mosquitto`, installed by scripts/test.sh) and
     /// waits until it accepts connections.
     pub fn start() -> Broker {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Broker::start_on(free_port())
+    }
+
+    /// Starts one on `port`, for a hearth that was told of it before it ran.
+    pub fn start_on(port: u16) -> Broker {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("mosquitto.conf");
         std::fs::write(&config, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"))
@@ -45,6 +49,11 @@ impl Broker {
     pub fn url(&self) -> String {
         format!("mqtt://127.0.0.1:{}", self.port)
     }
+}
+
+/// A loopback port nothing listens on (yet).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Drop for Broker {
