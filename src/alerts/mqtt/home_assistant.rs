@@ -207,15 +207,15 @@ impl Ha {
             let fall = newest.is_some_and(|(_, _, acknowledged)| !acknowledged);
             match self.known.get_mut(&id) {
                 Some(camera) if camera.name == name => {
-                    // Bindings change without an alert too (an account deleted with its
-                    // read marks, a binding made again): the sensor follows within a tick.
-                    let changed = (camera.online != online, camera.fall != fall);
-                    (camera.online, camera.fall) = (online, fall);
-                    if changed.0 {
+                    let fall_changed = camera.fall != fall;
+                    if camera.online != online {
+                        camera.online = online;
                         self.publish(self.camera_topic(id, "connectivity"), true, on_off(online));
                     }
-                    if changed.1 {
-                        self.publish(self.camera_topic(id, "fall"), true, on_off(fall));
+                    // Bindings change without an alert too (an account deleted with its
+                    // read marks, a binding made again): the sensor follows within a tick.
+                    if fall_changed {
+                        self.show_fall(id, fall);
                     }
                 }
                 _ => {
@@ -249,17 +249,21 @@ impl Ha {
                     .await;
                 match state {
                     Ok(Some((device, newest))) => {
-                        let fall = newest.is_some_and(|(_, _, acknowledged)| !acknowledged);
-                        if let Some(camera) = self.known.get_mut(&device) {
-                            camera.fall = fall;
-                        }
-                        self.publish(self.camera_topic(device, "fall"), true, on_off(fall));
+                        self.show_fall(device, newest.is_some_and(|(_, _, acknowledged)| !acknowledged))
                     }
                     Ok(None) => {}
                     Err(e) => tracing::warn!(error = %e, "reading an acknowledged notice for MQTT failed"),
                 }
             }
         }
+    }
+
+    /// Publishes the camera's safety sensor, and remembers it so the checks publish only a change.
+    fn show_fall(&mut self, device: i64, fall: bool) {
+        if let Some(camera) = self.known.get_mut(&device) {
+            camera.fall = fall;
+        }
+        self.publish(self.camera_topic(device, "fall"), true, on_off(fall));
     }
 
     /// An escalation repeats only the event: the sensors and the image already show the fall.
@@ -297,10 +301,7 @@ impl Ha {
         if escalated {
             return;
         }
-        if let Some(camera) = self.known.get_mut(&device) {
-            camera.fall = true;
-        }
-        self.publish(self.camera_topic(device, "fall"), true, "ON");
+        self.show_fall(device, true);
         let files = self.app.files.clone();
         let file = fall.file.clone();
         match tokio::task::spawn_blocking(move || files.read(Bucket::Notices, &file)).await {

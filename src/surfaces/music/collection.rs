@@ -4,8 +4,6 @@
 //! administrators also see it while temporarily unshelved). Changes go through the music
 //! surface's own functions (`set_favourite`, `add_to_playlist`, `delete_playlist`).
 
-use std::borrow::Cow;
-
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::fields::IdList;
@@ -133,55 +131,43 @@ pub enum Pick<'a> {
 /// Songs on the shelf the caller may see, `limit` from `offset`.
 pub fn tracks(conn: &Connection, caller: &Caller, pick: Pick, limit: i64, offset: i64) -> Result<Vec<Track>, Failure> {
     let visible = format!("s.on_shelf = 1 AND {}", visible_to(caller));
-    let years_in_text = matches!(pick, Pick::Random { years: Some(_), .. });
-    let (filter, order, text): (Cow<str>, &str, String) = match pick {
+    // Random's year range, lowest first; the other picks' statements do not name ?5 and ?6.
+    let (from, to) = match pick {
+        Pick::Random { years: Some((a, b)), .. } => (Some(a.min(b)), Some(a.max(b))),
+        _ => (None, None),
+    };
+    let (filter, order, text) = match pick {
         Pick::Search(text) => (
             "(?2 = '' OR s.name LIKE ?2 ESCAPE '\\' OR s.artist LIKE ?2 ESCAPE '\\' OR s.album_name LIKE ?2 ESCAPE '\\'
                OR s.album_artist LIKE ?2 ESCAPE '\\' OR EXISTS (SELECT 1 FROM music_song_creator c JOIN account a
-               ON a.id = c.creator_id WHERE c.song_id = s.id AND (a.nickname LIKE ?2 ESCAPE '\\' OR a.username LIKE ?2 ESCAPE '\\')))"
-                .into(),
+               ON a.id = c.creator_id WHERE c.song_id = s.id AND (a.nickname LIKE ?2 ESCAPE '\\' OR a.username LIKE ?2 ESCAPE '\\')))",
             "s.id",
             if text.is_empty() { String::new() } else { super::song_list::like_pattern(text) },
         ),
-        Pick::Random { genre, years } => {
-            let filter = "(?2 = '' OR s.genre = ?2 COLLATE NOCASE)";
-            let filter = match years {
-                None => filter.into(),
-                // Whole numbers the caller parsed: written into the statement as they are.
-                Some((from, to)) => format!(
-                    "{filter} AND COALESCE(s.year, CAST(strftime('%Y', s.published_at, 'unixepoch') AS INTEGER))
-                       BETWEEN {} AND {}",
-                    from.min(to),
-                    from.max(to)
-                )
-                .into(),
-            };
-            (filter, "random()", genre.to_owned())
-        }
+        Pick::Random { genre, .. } => (
+            "(?2 = '' OR s.genre = ?2 COLLATE NOCASE) AND (?5 IS NULL
+               OR COALESCE(s.year, CAST(strftime('%Y', s.published_at, 'unixepoch') AS INTEGER)) BETWEEN ?5 AND ?6)",
+            "random()",
+            genre.to_owned(),
+        ),
         Pick::Starred => (
-            "?2 = '' AND EXISTS (SELECT 1 FROM music_song_fav f WHERE f.song_id = s.id AND f.account_id = ?1)".into(),
+            "?2 = '' AND EXISTS (SELECT 1 FROM music_song_fav f WHERE f.song_id = s.id AND f.account_id = ?1)",
             "(SELECT f.created_at FROM music_song_fav f WHERE f.song_id = s.id AND f.account_id = ?1) DESC, s.id",
             String::new(),
         ),
         Pick::Album(id) => (
-            "EXISTS (SELECT 1 FROM music_song_album l WHERE l.song_id = s.id AND l.album_id = CAST(?2 AS INTEGER))".into(),
+            "EXISTS (SELECT 1 FROM music_song_album l WHERE l.song_id = s.id AND l.album_id = CAST(?2 AS INTEGER))",
             "s.disc IS NULL, s.disc, s.track IS NULL, s.track, s.name COLLATE NOCASE, s.id",
             id.to_string(),
         ),
-        Pick::Genre(genre) => ("s.genre = ?2 COLLATE NOCASE".into(), "s.id", genre.to_owned()),
+        Pick::Genre(genre) => ("s.genre = ?2 COLLATE NOCASE", "s.id", genre.to_owned()),
     };
     let sql =
         format!("SELECT {COLUMNS} FROM music_song s WHERE {visible} AND {filter} ORDER BY {order} LIMIT ?3 OFFSET ?4");
-    // A statement with years written in is seldom asked again: kept out of the cache.
-    let (mut fresh, mut cached);
-    let stmt: &mut rusqlite::Statement = if years_in_text {
-        fresh = conn.prepare(&sql)?;
-        &mut fresh
-    } else {
-        cached = conn.prepare_cached(&sql)?;
-        &mut cached
-    };
-    let rows = stmt.query_map(params![caller.account_id, text, limit, offset], from_row)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let values: [&dyn rusqlite::ToSql; 6] = [&caller.account_id, &text, &limit, &offset, &from, &to];
+    let named = stmt.parameter_count();
+    let rows = stmt.query_map(&values[..named], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
