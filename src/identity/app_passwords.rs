@@ -6,6 +6,7 @@
 //! as a plain password or an API key. Changing the account's password deletes them all.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -100,47 +101,104 @@ pub fn revoke_all(conn: &Connection, account_id: i64) -> rusqlite::Result<usize>
     conn.execute("DELETE FROM app_password WHERE account_id = ?1", [account_id])
 }
 
-/// The account and app password a credential matches, if any.
-pub fn find(conn: &Connection, cipher: &Cipher, credential: &AppCredential) -> rusqlite::Result<Option<(i64, i64)>> {
-    let by_secret = |secret: &str| {
-        conn.query_row("SELECT id, account_id FROM app_password WHERE lookup = ?1", [token_hash(secret)], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })
-        .optional()
-    };
-    let account_named = |username: &str| super::accounts::by_username(conn, username).map(|a| a.map(|a| a.id));
-    match credential {
-        AppCredential::ApiKey(key) => by_secret(key).map(|found| found.map(|(id, account)| (account, id))),
-        AppCredential::Password { username, password } => {
-            let Some(account) = account_named(username)? else { return Ok(None) };
-            Ok(by_secret(password)?.filter(|(_, owner)| *owner == account).map(|(id, _)| (account, id)))
-        }
-        AppCredential::Token { username, token, salt } => {
-            let Some(account) = account_named(username)? else { return Ok(None) };
-            let mut stmt = conn.prepare_cached("SELECT id, nonce, sealed FROM app_password WHERE account_id = ?1")?;
-            let rows = stmt.query_map([account], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Vec<u8>>(2)?))
-            })?;
-            let wanted = token.to_ascii_lowercase();
-            for row in rows {
-                let (id, nonce, sealed) = row?;
-                let Some(secret) = cipher.open(account, &nonce, &sealed) else { continue };
-                if constant_time_eq(md5_hex(&format!("{secret}{salt}")).as_bytes(), wanted.as_bytes()) {
-                    return Ok(Some((account, id)));
-                }
+/// Where a credential's app passwords are found: under its login name, or (an API key)
+/// under the key's hash.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum KeyringKey {
+    Username(String),
+    Lookup(Vec<u8>),
+}
+
+impl AppCredential {
+    pub fn keyring_key(&self) -> KeyringKey {
+        match self {
+            AppCredential::ApiKey(key) => KeyringKey::Lookup(token_hash(key)),
+            AppCredential::Password { username, .. } | AppCredential::Token { username, .. } => {
+                KeyringKey::Username(username.clone())
             }
-            Ok(None)
         }
     }
 }
 
-/// Records a use, at most once a minute per app password.
+/// App passwords of one account as stored, so that a credential can be checked in memory:
+/// the secrets stay sealed until a token credential needs them.
+pub struct Keyring {
+    pub account_id: i64,
+    apps: Vec<StoredApp>,
+}
+
+struct StoredApp {
+    id: i64,
+    lookup: Vec<u8>,
+    nonce: Vec<u8>,
+    sealed: Vec<u8>,
+    last_used: AtomicI64,
+}
+
+/// The app passwords a credential can name: every one of the named account, or the one
+/// with the API key's hash. None when there is no such account or key.
+pub fn keyring(conn: &Connection, key: &KeyringKey) -> rusqlite::Result<Option<Keyring>> {
+    let (account_id, filter, value) = match key {
+        KeyringKey::Username(name) => match super::accounts::by_username(conn, name)? {
+            Some(account) => (account.id, "account_id = ?1", rusqlite::types::Value::Integer(account.id)),
+            None => return Ok(None),
+        },
+        KeyringKey::Lookup(hash) => {
+            let owner = conn
+                .query_row("SELECT account_id FROM app_password WHERE lookup = ?1", [hash], |r| r.get(0))
+                .optional()?;
+            let Some(owner) = owner else { return Ok(None) };
+            (owner, "lookup = ?1", rusqlite::types::Value::Blob(hash.clone()))
+        }
+    };
+    let sql = format!("SELECT id, lookup, nonce, sealed, coalesce(last_used_at, 0) FROM app_password WHERE {filter}");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let apps = stmt.query_map([value], |r| {
+        Ok(StoredApp {
+            id: r.get(0)?,
+            lookup: r.get(1)?,
+            nonce: r.get(2)?,
+            sealed: r.get(3)?,
+            last_used: AtomicI64::new(r.get(4)?),
+        })
+    })?;
+    Ok(Some(Keyring { account_id, apps: apps.collect::<rusqlite::Result<_>>()? }))
+}
+
+impl Keyring {
+    /// The id of the app password `credential` proves, if any.
+    pub fn matching(&self, cipher: &Cipher, credential: &AppCredential) -> Option<i64> {
+        let by_secret = |secret: &str| {
+            let hash = token_hash(secret);
+            self.apps.iter().find(|app| constant_time_eq(&app.lookup, &hash)).map(|app| app.id)
+        };
+        match credential {
+            AppCredential::ApiKey(secret) | AppCredential::Password { password: secret, .. } => by_secret(secret),
+            AppCredential::Token { token, salt, .. } => {
+                let wanted = token.to_ascii_lowercase();
+                self.apps.iter().map(|app| (app, cipher.open(self.account_id, &app.nonce, &app.sealed))).find_map(
+                    |(app, secret)| {
+                        let hash = md5_hex(&format!("{}{salt}", secret?));
+                        constant_time_eq(hash.as_bytes(), wanted.as_bytes()).then_some(app.id)
+                    },
+                )
+            }
+        }
+    }
+
+    /// Whether app password `id`'s use should be recorded at `now` (at most once a minute);
+    /// the first caller to ask claims it.
+    pub fn claim_touch(&self, id: i64, now: i64) -> bool {
+        let Some(app) = self.apps.iter().find(|app| app.id == id) else { return false };
+        let last = app.last_used.load(Ordering::Relaxed);
+        now - last >= TOUCH_EVERY_SECS
+            && app.last_used.compare_exchange(last, now, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+    }
+}
+
+/// Records a use (`Keyring::claim_touch` keeps this to once a minute per app password).
 pub fn touch(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    let at = now();
-    conn.execute(
-        "UPDATE app_password SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?3)",
-        params![at, id, at - TOUCH_EVERY_SECS],
-    )?;
+    conn.execute("UPDATE app_password SET last_used_at = ?1 WHERE id = ?2", params![now(), id])?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Signed-in callers kept in memory, so an authenticated request needs no database call
-//! before its own query: the caller behind a token (account, roles, session expiry) and an
-//! account's data scope.
+//! before its own query: the caller behind a token (account, roles, session expiry), an
+//! account's data scope, and the app passwords a Subsonic client's credential is checked
+//! against.
 //!
 //! Every entry carries the database's change generation (`Db::generation`) read before it
 //! was loaded. Any committed change to a table that decides who a caller is or what it may
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::hooks::Action;
 
+use super::app_passwords::{Keyring, KeyringKey};
 use super::authz::DataScope;
 use super::Caller;
 
@@ -27,10 +29,12 @@ const MAX_ENTRIES: usize = 4096;
 
 /// The tables whose changes can end a session or change what its account may do. Sessions
 /// being opened, or sliding their idle expiry, change no other caller, so only deletions of
-/// sessions count.
+/// sessions count; app passwords count when one is made or revoked, not when a use is
+/// recorded.
 pub fn affects_callers(action: Action, table: &str) -> bool {
     match table {
         "session" => action == Action::SQLITE_DELETE,
+        "app_password" => action != Action::SQLITE_UPDATE,
         "account" | "account_role" | "role" | "role_permission" | "permission" | "account_data_role" | "data_role"
         | "data_role_scope" => true,
         _ => false,
@@ -72,6 +76,22 @@ impl SessionEntry {
     }
 }
 
+/// The app passwords one credential can name, with the account they sign in as.
+pub struct AppKeys {
+    pub keyring: Keyring,
+    pub caller: Caller,
+    pub enabled: bool,
+    pub banned: bool,
+    generation: u64,
+    loaded: Instant,
+}
+
+impl AppKeys {
+    pub fn new(keyring: Keyring, caller: Caller, enabled: bool, banned: bool, generation: u64) -> Self {
+        AppKeys { keyring, caller, enabled, banned, generation, loaded: Instant::now() }
+    }
+}
+
 struct Scope {
     scope: DataScope,
     generation: u64,
@@ -82,6 +102,7 @@ struct Scope {
 pub struct Callers {
     sessions: RwLock<HashMap<Vec<u8>, Arc<SessionEntry>>>,
     scopes: RwLock<HashMap<i64, Arc<Scope>>>,
+    apps: RwLock<HashMap<KeyringKey, Arc<AppKeys>>>,
 }
 
 fn fresh(generation: u64, loaded: Instant, now_generation: u64) -> bool {
@@ -116,6 +137,7 @@ impl Callers {
     pub fn forget_all(&self) {
         self.sessions.write().expect("callers lock").clear();
         self.scopes.write().expect("callers lock").clear();
+        self.apps.write().expect("callers lock").clear();
     }
 
     pub fn scope(&self, account_id: i64, generation: u64) -> Option<DataScope> {
@@ -125,6 +147,17 @@ impl Callers {
 
     pub fn keep_scope(&self, account_id: i64, scope: DataScope, generation: u64) {
         insert_bounded(&self.scopes, account_id, Arc::new(Scope { scope, generation, loaded: Instant::now() }));
+    }
+
+    pub fn app_keys(&self, key: &KeyringKey, generation: u64) -> Option<Arc<AppKeys>> {
+        let entry = self.apps.read().expect("callers lock").get(key).cloned()?;
+        fresh(entry.generation, entry.loaded, generation).then_some(entry)
+    }
+
+    pub fn keep_app_keys(&self, key: KeyringKey, keys: AppKeys) -> Arc<AppKeys> {
+        let keys = Arc::new(keys);
+        insert_bounded(&self.apps, key, keys.clone());
+        keys
     }
 }
 
@@ -163,5 +196,8 @@ mod tests {
         assert!(affects_callers(Action::SQLITE_UPDATE, "account"));
         assert!(affects_callers(Action::SQLITE_INSERT, "role_permission"));
         assert!(!affects_callers(Action::SQLITE_INSERT, "notice"));
+        assert!(affects_callers(Action::SQLITE_INSERT, "app_password"));
+        assert!(affects_callers(Action::SQLITE_DELETE, "app_password"));
+        assert!(!affects_callers(Action::SQLITE_UPDATE, "app_password"), "recording a use changes no caller");
     }
 }

@@ -383,38 +383,65 @@ impl Identity {
         self.db.write(move |tx| Ok(app_passwords::revoke(tx, account_id, id)?)).await
     }
 
-    /// Checks a Subsonic client's credential like every other login: the attempt is reserved
-    /// for `client` before the check and handed back only on success. The caller has no
-    /// session (`session_id` 0): an app password is its own credential.
+    /// Checks a Subsonic client's credential like every other login: failures count against
+    /// `client`. The caller has no session (`session_id` 0): an app password is its own
+    /// credential. The credential's app passwords come from memory while nothing that
+    /// decides them has changed (see `callers`), so a cover grid's burst of requests costs
+    /// no database call and no write beyond a use recorded once a minute.
     pub async fn authenticate_app(
         &self,
         client: &str,
         credential: app_passwords::AppCredential,
     ) -> Result<Caller, IdentityError> {
+        // A client over its limit is refused before it costs a lookup.
+        self.login_failures.check(client).map_err(IdentityError::RateLimited)?;
+        let key = credential.keyring_key();
+        let generation = self.db.generation();
+        let keys = match self.callers.app_keys(&key, generation) {
+            Some(keys) => Some(keys),
+            None => self.load_app_keys(key, generation).await?,
+        };
+        // The attempt is taken, decided and given back with no wait in between: parallel
+        // guesses still cannot pass the limit, and requests waiting for the database above
+        // hold no attempt, so a burst of good ones is never taken for failed logins.
         self.login_failures.reserve(client).map_err(IdentityError::RateLimited)?;
-        let cipher = self.app_cipher.clone();
-        let found = self
-            .db
-            .read(move |c| {
-                let Some((account_id, app_id)) = app_passwords::find(c, &cipher, &credential)? else {
-                    return Ok::<_, IdentityError>(None);
-                };
-                let account = accounts::by_id(c, account_id)?;
-                Ok(account.map(|a| (a, app_id, roles::of_account(c, account_id))))
-            })
-            .await;
-        if !matches!(found, Ok(None)) {
-            self.login_failures.release(client);
-        }
-        let (account, app_id, held) = found?.ok_or(IdentityError::WrongCredentials)?;
-        if !account.enabled {
+        let matched = keys.as_ref().and_then(|k| Some((k, k.keyring.matching(&self.app_cipher, &credential)?)));
+        let Some((keys, app_id)) = matched else { return Err(IdentityError::WrongCredentials) };
+        self.login_failures.release(client);
+        if !keys.enabled {
             return Err(IdentityError::Disabled);
         }
-        if account.banned {
+        if keys.banned {
             return Err(IdentityError::Banned);
         }
-        self.db.write(move |tx| Ok::<_, IdentityError>(app_passwords::touch(tx, app_id)?)).await?;
-        Ok(Caller { account_id: account.id, session_id: 0, roles: held? })
+        if keys.keyring.claim_touch(app_id, now()) {
+            self.db.write(move |tx| Ok::<_, IdentityError>(app_passwords::touch(tx, app_id)?)).await?;
+        }
+        Ok(keys.caller.clone())
+    }
+
+    async fn load_app_keys(
+        &self,
+        key: app_passwords::KeyringKey,
+        generation: u64,
+    ) -> Result<Option<std::sync::Arc<callers::AppKeys>>, IdentityError> {
+        let lookup = key.clone();
+        let loaded = self
+            .db
+            .read(move |c| {
+                let Some(keyring) = app_passwords::keyring(c, &lookup)? else { return Ok(None) };
+                let Some(account) = accounts::by_id(c, keyring.account_id)? else { return Ok(None) };
+                let caller = Caller { account_id: account.id, session_id: 0, roles: roles::of_account(c, account.id)? };
+                Ok::<_, IdentityError>(Some(callers::AppKeys::new(
+                    keyring,
+                    caller,
+                    account.enabled,
+                    account.banned,
+                    generation,
+                )))
+            })
+            .await?;
+        Ok(loaded.map(|keys| self.callers.keep_app_keys(key, keys)))
     }
 
     /// Issues an SMS code and sends it; answers the code's `rand`.

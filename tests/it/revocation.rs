@@ -1,5 +1,5 @@
-//! Revocations while the revoked token is in use: signed-in callers are served from memory
-//! (`identity::callers`), so each test keeps several clients calling with the token, makes
+//! Revocations while the revoked token or app password is in use: signed-in callers are
+//! served from memory (`identity::callers`), so each test keeps several clients calling with it, makes
 //! the change through the API, and then requires every request that started after the
 //! change's answer to be refused. Requests before the change must have been served, or the
 //! test proves nothing about the cached path.
@@ -20,24 +20,57 @@ const AFTER: usize = 60;
 struct Load {
     stop: Arc<AtomicBool>,
     answered: Arc<AtomicUsize>,
-    workers: Vec<tokio::task::JoinHandle<Vec<(Instant, i64)>>>,
+    workers: Vec<tokio::task::JoinHandle<Vec<(Instant, bool)>>>,
 }
 
-/// `CLIENTS` clients calling `GET /system<path>` with `token` back to back, each answer
-/// recorded with the moment its request was sent.
-fn load(server: &TestServer, path: &str, token: &str) -> Load {
+/// What the clients ask: a system path with a Bearer token, or Subsonic's `ping` with an
+/// app's credential in the query.
+#[derive(Clone)]
+enum Probe {
+    System { path: String, token: String },
+    Rest { query: Vec<(&'static str, String)> },
+}
+
+impl Probe {
+    fn system(path: &str, token: &str) -> Probe {
+        Probe::System { path: path.to_owned(), token: token.to_owned() }
+    }
+
+    /// Whether the request was served (Subsonic refuses with code 0 too, for the login limit).
+    async fn served(&self, client: &reqwest::Client, base: &str) -> bool {
+        match self {
+            Probe::System { path, token } => {
+                let (_, body) =
+                    read(client.get(format!("{base}/system{path}")).bearer_auth(token).send().await.unwrap()).await;
+                body["code"].as_i64().expect("a code") == 0
+            }
+            Probe::Rest { query } => {
+                let req = client.get(format!("{base}/rest/ping")).query(query).query(&[
+                    ("v", "1.16.1"),
+                    ("c", "t"),
+                    ("f", "json"),
+                ]);
+                let (_, body) = read(req.send().await.unwrap()).await;
+                body["subsonic-response"]["status"] == "ok"
+            }
+        }
+    }
+}
+
+/// `CLIENTS` clients asking `probe` back to back, each answer recorded with the moment its
+/// request was sent.
+fn load(server: &TestServer, probe: &Probe) -> Load {
     let stop = Arc::new(AtomicBool::new(false));
     let answered = Arc::new(AtomicUsize::new(0));
     let workers = (0..CLIENTS)
         .map(|_| {
-            let (client, url, token) = (server.client.clone(), server.url(&format!("/system{path}")), token.to_owned());
+            let (client, base, probe) = (server.client.clone(), server.url(""), probe.clone());
             let (stop, answered) = (stop.clone(), answered.clone());
             tokio::spawn(async move {
                 let mut seen = Vec::new();
                 while !stop.load(Ordering::SeqCst) {
                     let sent = Instant::now();
-                    let (_, body) = read(client.get(&url).bearer_auth(&token).send().await.unwrap()).await;
-                    seen.push((sent, body["code"].as_i64().expect("a code")));
+                    seen.push((sent, probe.served(&client, &base).await));
                     answered.fetch_add(1, Ordering::SeqCst);
                 }
                 seen
@@ -57,7 +90,7 @@ impl Load {
         }
     }
 
-    async fn finish(self) -> Vec<(Instant, i64)> {
+    async fn finish(self) -> Vec<(Instant, bool)> {
         self.stop.store(true, Ordering::SeqCst);
         let mut all = Vec::new();
         for worker in self.workers {
@@ -67,25 +100,20 @@ impl Load {
     }
 }
 
-/// Runs `change` while the token is in use and checks that it took effect at once.
-async fn takes_effect_at_once(
-    server: &TestServer,
-    path: &str,
-    token: &str,
-    change: impl std::future::Future<Output = ()>,
-) {
-    let load = load(server, path, token);
+/// Runs `change` while `probe`'s credential is in use and checks that it took effect at once.
+async fn takes_effect_at_once(server: &TestServer, probe: Probe, change: impl std::future::Future<Output = ()>) {
+    let load = load(server, &probe);
     load.until_answered(40).await;
     change.await;
     let changed = Instant::now();
     let before = load.answered.load(Ordering::SeqCst);
     load.until_answered(before + AFTER + CLIENTS).await;
     let seen = load.finish().await;
-    let served_before = seen.iter().filter(|(sent, code)| *sent < changed && *code == 0).count();
+    let served_before = seen.iter().filter(|(sent, served)| *sent < changed && *served).count();
     assert!(served_before >= 30, "the token was in use before the change: {served_before} served");
-    let after: Vec<i64> = seen.iter().filter(|(sent, _)| *sent >= changed).map(|(_, code)| *code).collect();
+    let after: Vec<bool> = seen.iter().filter(|(sent, _)| *sent >= changed).map(|(_, served)| *served).collect();
     assert!(after.len() >= AFTER, "{} requests after the change", after.len());
-    let served_after = after.iter().filter(|code| **code == 0).count();
+    let served_after = after.iter().filter(|served| **served).count();
     assert_eq!(served_after, 0, "{served_after} of {} requests after the change were still served", after.len());
 }
 
@@ -118,7 +146,7 @@ async fn a_logout_ends_the_token_for_every_request_after_it() {
     root_and_manager(&server).await;
     let walker = server.system_login("walker", "walker-pass").await;
     let logout = call(&server, &walker, Method::POST, "/api/auth/logout", json!({}));
-    takes_effect_at_once(&server, "/api/auth/role/roleList", &walker, logout).await;
+    takes_effect_at_once(&server, Probe::system("/api/auth/role/roleList", &walker), logout).await;
     server.stop().await;
 }
 
@@ -134,12 +162,12 @@ async fn a_new_password_and_a_disabled_account_end_the_token_at_once() {
         format!("/api/auth/user/update/{id}"),
         json!({"loginname": "walker", "password": "walker-pass-2"}),
     );
-    takes_effect_at_once(&server, "/api/auth/permission/mine", &walker, new_password).await;
+    takes_effect_at_once(&server, Probe::system("/api/auth/permission/mine", &walker), new_password).await;
 
     let walker = server.system_login("walker", "walker-pass-2").await;
     let disable =
         call(&server, &root, Method::PUT, format!("/api/auth/user/edit/{id}"), walker_form(json!(["2"]), false));
-    takes_effect_at_once(&server, "/api/auth/permission/mine", &walker, disable).await;
+    takes_effect_at_once(&server, Probe::system("/api/auth/permission/mine", &walker), disable).await;
     server.stop().await;
 }
 
@@ -150,7 +178,7 @@ async fn losing_a_role_or_a_grant_refuses_the_very_next_request() {
     let walker = server.system_login("walker", "walker-pass").await;
     let demote =
         call(&server, &root, Method::PUT, format!("/api/auth/user/edit/{id}"), walker_form(json!(["3"]), true));
-    takes_effect_at_once(&server, "/api/auth/role/roleList", &walker, demote).await;
+    takes_effect_at_once(&server, Probe::system("/api/auth/role/roleList", &walker), demote).await;
 
     // Back to 管理员; then the role itself loses the role list.
     call(&server, &root, Method::PUT, format!("/api/auth/user/edit/{id}"), walker_form(json!(["2"]), true)).await;
@@ -165,6 +193,21 @@ async fn losing_a_role_or_a_grant_refuses_the_very_next_request() {
     assert_eq!(kept.len() + 1, held.len(), "管理员 held the role list");
     let ungrant =
         call(&server, &root, Method::POST, "/api/auth/permission/rolePer/edit/2", json!({"permissionList": kept}));
-    takes_effect_at_once(&server, "/api/auth/role/roleList", &walker, ungrant).await;
+    takes_effect_at_once(&server, Probe::system("/api/auth/role/roleList", &walker), ungrant).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_revoked_app_password_ends_for_every_request_after_it() {
+    let server = TestServer::start().await;
+    let (root, _) = root_and_manager(&server).await;
+    let req = server.client.post(server.url("/system/api/auth/appPasswords")).bearer_auth(&root);
+    let (_, made) = read(req.json(&json!({"name": "Symfonium"})).send().await.unwrap()).await;
+    let (id, secret) = (made["data"]["id"].as_i64().unwrap(), made["data"]["password"].as_str().unwrap().to_owned());
+    let salt = "c0ffee";
+    let token = hearth::identity::tokens::md5_hex(&format!("{secret}{salt}"));
+    let probe = Probe::Rest { query: vec![("u", "root".into()), ("t", token), ("s", salt.into())] };
+    let revoke = call(&server, &root, Method::DELETE, format!("/api/auth/appPasswords/{id}"), json!({}));
+    takes_effect_at_once(&server, probe, revoke).await;
     server.stop().await;
 }

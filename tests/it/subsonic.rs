@@ -106,6 +106,8 @@ async fn app_passwords_are_shown_once_listed_and_revoked() {
 
     // Changing the account's password ends every app password it has.
     let (_, second) = app_password(&server, "root", "DSub").await;
+    // A new one works at once, though the account's app passwords were just read without it.
+    assert_eq!(rest_json(&server, "ping", &[("u", "root"), ("p", &second)]).await["status"], "ok");
     assert_eq!(rest_json(&server, "ping", &[("apiKey", &second)]).await["status"], "ok");
     server.create_admin("root", "Another-pass-9").await;
     assert_eq!(error_code(&rest_json(&server, "ping", &[("apiKey", &second)]).await), 44);
@@ -375,6 +377,71 @@ async fn failed_subsonic_logins_count_against_the_shared_limit() {
     let refused = rest_json(&server, "ping", &[("u", "root"), ("p", &secret)]).await;
     assert_eq!(error_code(&refused), 0, "{refused}");
     assert!(refused["error"]["message"].as_str().unwrap().contains("too many failed logins"), "{refused}");
+}
+
+/// `t` and `s` of the token form for `secret`, with a salt of its own per `n`.
+fn token_auth(secret: &str, n: usize) -> (String, String) {
+    let salt = format!("salt{n:04}");
+    (hearth::identity::tokens::md5_hex(&format!("{secret}{salt}")), salt)
+}
+
+#[tokio::test]
+async fn a_burst_of_requests_from_one_app_is_not_taken_for_failed_logins() {
+    // A cover grid: many requests at once, each with a fresh salt as apps send them. Only
+    // failures may count against the address, however many good ones are in flight.
+    let server = TestServer::start_with(|config| config.login_max_failures = 3).await;
+    server.create_admin("root", PASSWORD).await;
+    let (_, secret) = app_password(&server, "root", "Symfonium").await;
+    let burst = (0..40).map(|n| {
+        let (token, salt) = token_auth(&secret, n);
+        let server = &server;
+        async move { rest_json(server, "ping", &[("u", "root"), ("t", &token), ("s", &salt)]).await }
+    });
+    for answer in futures_util::future::join_all(burst).await {
+        assert_eq!(answer["status"], "ok", "{answer}");
+    }
+    let (token, salt) = token_auth(&secret, 99);
+    let answer = rest_json(&server, "ping", &[("u", "root"), ("t", &token), ("s", &salt)]).await;
+    assert_eq!(answer["status"], "ok", "{answer}");
+}
+
+#[tokio::test]
+async fn parallel_wrong_guesses_are_counted_before_any_is_answered() {
+    let server = TestServer::start_with(|config| config.login_max_failures = 3).await;
+    server.create_admin("root", PASSWORD).await;
+    let (_, secret) = app_password(&server, "root", "phone").await;
+    // Warm: the account's app passwords are in memory, so guesses are decided at once.
+    assert_eq!(rest_json(&server, "ping", &[("u", "root"), ("p", &secret)]).await["status"], "ok");
+    let guesses = (0..30).map(|n| {
+        let (server, guess) = (&server, format!("guess{n}"));
+        async move { rest_json(server, "ping", &[("u", "root"), ("p", &guess)]).await }
+    });
+    let codes: Vec<i64> = futures_util::future::join_all(guesses).await.iter().map(error_code).collect();
+    assert_eq!(codes.iter().filter(|c| **c == 40).count(), 3, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 27, "the rest are refused by the limit: {codes:?}");
+}
+
+#[tokio::test]
+async fn a_ban_reaches_the_next_rest_request_of_a_signed_in_app() {
+    let server = TestServer::start().await;
+    let (uid, _) = user(&server, "listener").await;
+    let (_, secret) = app_password(&server, "listener", "phone").await;
+    let auth = [("u", "listener"), ("p", secret.as_str())];
+    assert_eq!(rest_json(&server, "ping", &auth).await["status"], "ok");
+    // The music surface's ban: an administrator asks, then approves the task.
+    let (_, root) = admin(&server, "rootroot").await;
+    let ban = |banned: &'static str| {
+        let (server, root) = (&server, root.clone());
+        async move {
+            let ask = form(&[("uid", uid.to_string()), ("isBanned", banned.to_owned())]);
+            let task = data(call(server, Method::PATCH, "/api/user/ban", Some(&root), ask).await).to_string();
+            data(call(server, Method::PATCH, "/api/univer/banuser", Some(&root), form(&[("taskId", task)])).await);
+        }
+    };
+    ban("true").await;
+    assert_eq!(error_code(&rest_json(&server, "ping", &auth).await), 50, "a banned account is refused at once");
+    ban("false").await;
+    assert_eq!(rest_json(&server, "ping", &auth).await["status"], "ok");
 }
 
 #[tokio::test]
