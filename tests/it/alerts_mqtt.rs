@@ -106,6 +106,34 @@ async fn discovery_the_fall_event_acknowledgement_and_the_last_will() {
 }
 
 #[tokio::test]
+async fn two_installations_on_one_broker_keep_their_cameras_apart() {
+    // The family's own box keeps the default prefix; grandma's sets its own. Each has a
+    // camera with row id 1, which must become two devices in Home Assistant.
+    let broker = Broker::start();
+    let (home, ha) = online(&broker, broker.url(), 10, &["hearth/#", "Grandma/#", "homeassistant/#"]).await;
+    let grandma = TestServer::start_with(|c| {
+        c.mqtt_url = Some(broker.url());
+        c.mqtt_prefix = "Grandma/Home".into();
+    })
+    .await;
+    ha.wait("Grandma/Home/status", Duration::from_secs(10), |m| m.text() == "online").await;
+    for (server, phone) in [(&home, "13700000011"), (&grandma, "13700000012")] {
+        let owner = user(server, phone).await;
+        add_device(server, &owner, "hall camera").await;
+        assert_eq!(device_id(server, "hall camera").await, 1);
+    }
+    for (node, prefix) in [("hearth_1", "hearth"), ("grandma_home_1", "Grandma/Home")] {
+        let topic = format!("homeassistant/binary_sensor/{node}/fall/config");
+        let config = ha.wait(&topic, Duration::from_secs(5), |m| !m.payload.is_empty()).await.json();
+        assert_eq!(config["unique_id"], format!("{node}_fall"), "{config}");
+        assert_eq!(config["default_entity_id"], format!("binary_sensor.{node}_fall"), "{config}");
+        assert_eq!(config["device"]["identifiers"], json!([node]), "{config}");
+        assert_eq!(config["availability_topic"], format!("{prefix}/status"), "{config}");
+        assert_eq!(config["state_topic"], format!("{prefix}/camera/1/fall"), "{config}");
+    }
+}
+
+#[tokio::test]
 async fn a_silent_camera_turns_the_connectivity_sensor_off() {
     let broker = Broker::start();
     let url = broker.url();

@@ -31,6 +31,8 @@ pub(super) struct Ha {
     pub(super) base_url: String,
     pub(super) prefix: String,
     pub(super) discovery: String,
+    /// What this installation's ids start with, made from `prefix` (see `node_stem`).
+    pub(super) node: String,
     pub(super) known: HashMap<i64, Camera>,
     /// Whether the broker session is up, for the delivery record.
     pub(super) online: Arc<AtomicBool>,
@@ -92,6 +94,14 @@ fn on_off(on: bool) -> &'static str {
     }
 }
 
+/// The start of this installation's discovery ids, node ids and entity ids: `mqtt_prefix`
+/// in the characters all three allow (lowercase letters, digits, `_`). Two installations on
+/// one broker already need different prefixes for their topics, and so get different ids;
+/// the default `hearth` gives the ids hearth has always announced.
+pub(super) fn node_stem(prefix: &str) -> String {
+    prefix.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect()
+}
+
 impl Ha {
     /// Whether the message was handed to the client's queue.
     pub(super) fn publish(&self, topic: String, retain: bool, payload: impl Into<Vec<u8>>) -> bool {
@@ -113,7 +123,7 @@ impl Ha {
         [("binary_sensor", "fall"), ("binary_sensor", "connectivity"), ("event", "event"), ("image", "snapshot")];
 
     fn config_topic(&self, device: i64, component: &str, object: &str) -> String {
-        format!("{}/{component}/hearth_{device}/{object}/config", self.discovery)
+        format!("{}/{component}/{}_{device}/{object}/config", self.discovery, self.node)
     }
 
     /// Publishes the camera's discovery configs; false when any could not be queued.
@@ -121,10 +131,10 @@ impl Ha {
         let common = |object: &str, title: &str| {
             json!({
                 "name": title,
-                "unique_id": format!("hearth_{device}_{object}"),
+                "unique_id": format!("{}_{device}_{object}", self.node),
                 "availability_topic": format!("{}/status", self.prefix),
                 "device": {
-                    "identifiers": [format!("hearth_{device}")],
+                    "identifiers": [format!("{}_{device}", self.node)],
                     "name": name,
                     "manufacturer": "hearth",
                     "model": "Fall camera",
@@ -160,7 +170,7 @@ impl Ha {
         for ((component, object), mut config) in Self::ENTITIES.iter().zip(configs) {
             // The entity id Home Assistant gives the entity when it first sees it. It replaced
             // `object_id`, which Home Assistant 2025.10 warned about and 2026.4 stopped reading.
-            config["default_entity_id"] = json!(format!("{component}.hearth_{device}_{object}"));
+            config["default_entity_id"] = json!(format!("{component}.{}_{device}_{object}", self.node));
             queued &= self.publish(self.config_topic(device, component, object), true, config.to_string());
         }
         queued

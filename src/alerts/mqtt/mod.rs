@@ -169,7 +169,8 @@ pub async fn run(app: Arc<AppState>, base_url: String, mut alerts: mpsc::Receive
     let _connection = AbortOnDrop(tokio::spawn(poll(eventloop, connected_sender, online.clone())));
     let discovery = app.config.mqtt_discovery_prefix.clone();
     let tick_secs = (app.config.care_offline_secs / 10).clamp(1, 10);
-    let mut ha = Ha { app, client, base_url, prefix, discovery, known: HashMap::new(), online };
+    let node = home_assistant::node_stem(&prefix);
+    let mut ha = Ha { app, client, base_url, prefix, discovery, node, known: HashMap::new(), online };
     let mut tick = tokio::time::interval(Duration::from_secs(tick_secs));
     loop {
         tokio::select! {
@@ -191,6 +192,12 @@ pub async fn run(app: Arc<AppState>, base_url: String, mut alerts: mpsc::Receive
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_made_from_the_prefix_in_the_characters_home_assistant_allows() {
+        assert_eq!(home_assistant::node_stem("hearth"), "hearth", "the default keeps the ids announced so far");
+        assert_eq!(home_assistant::node_stem("Grandma/Home-2"), "grandma_home_2");
+    }
 
     #[test]
     fn the_client_id_is_made_once_and_kept() {
