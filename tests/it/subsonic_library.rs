@@ -186,6 +186,53 @@ async fn album_methods_refuse_bad_parameters_with_the_spec_codes() {
     assert_eq!(listed["albumList"]["album"][0]["isDir"], true, "{listed}");
 }
 
+#[tokio::test]
+async fn songs_are_found_by_their_album_artist_and_by_the_year_of_an_untagged_file() {
+    let folder = tempfile::tempdir().unwrap();
+    let mix = folder.path().join("Mix/1.mp3");
+    let compiled = Song {
+        title: "Sunrise",
+        artist: "Bo Lind",
+        album: "Summer Mix",
+        album_artist: "Various Artists",
+        genre: "Pop",
+        ..Song::default()
+    };
+    make(&mix, &compiled);
+    make(&folder.path().join("Solo/1.mp3"), &song("Only", "Solo", "Alone", 1, "2001", "Pop"));
+    // Without a year tag a scanned song's year is the file's: the scan takes it as published.
+    let june_2011 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_306_886_400);
+    std::fs::File::options().write(true).open(&mix).unwrap().set_modified(june_2011).unwrap();
+    let (server, system, _) = server_for(folder.path()).await;
+    scan(&server, &system).await;
+    let (_, secret) = app_password(&server, "root", "phone").await;
+    let titles = |list: &Value| -> Vec<String> {
+        let mut titles: Vec<String> =
+            list.as_array().unwrap().iter().map(|s| s["title"].as_str().unwrap().to_owned()).collect();
+        titles.sort();
+        titles
+    };
+
+    let only_songs = [("artistCount", "0"), ("albumCount", "0")];
+    let found = rest_json(&server, &secret, "search3", &[&[("query", "various")], &only_songs[..]].concat()).await;
+    assert_eq!(titles(&found["searchResult3"]["song"]), ["Sunrise"], "{found}");
+
+    let random = |from: &'static str, to: &'static str| {
+        let (server, secret) = (&server, &secret);
+        async move {
+            let answer =
+                rest_json(server, secret, "getRandomSongs", &[("size", "10"), ("fromYear", from), ("toYear", to)])
+                    .await;
+            titles(&answer["randomSongs"]["song"])
+        }
+    };
+    assert_eq!(random("2011", "2011").await, ["Sunrise"]);
+    assert_eq!(random("2000", "2005").await, ["Only"]);
+    assert!(random("2012", "2030").await.is_empty());
+    let found = rest_json(&server, &secret, "search3", &[&[("query", "sunrise")], &only_songs[..]].concat()).await;
+    assert_eq!(found["searchResult3"]["song"][0]["year"], 2011, "the year shown is the one filtered on: {found}");
+}
+
 /// The album and artist counts of both APIs, as the owner (an administrator) sees them.
 async fn counts(server: &crate::common::TestServer, music: &str, secret: &str) -> Value {
     let get = |path: &'static str| call(server, Method::GET, path, Some(music), Body::None);
