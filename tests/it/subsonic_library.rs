@@ -31,12 +31,17 @@ async fn a_real_client_browses_artists_albums_and_genres_of_a_scanned_folder() {
     let folder = tempfile::tempdir().unwrap();
     fill(folder.path());
     let (server, system, _) = server_for(folder.path()).await;
-    scan(&server, &system).await;
+    let runs = scan(&server, &system).await["runs"].as_u64().unwrap();
     let (_, secret) = app_password(&server, "root", "py-opensonic").await;
 
     let port = server.running().addr.port();
     let args = json!({ "url": "http://127.0.0.1", "port": port, "user": "root", "password": secret });
     let seen = run_client("library.py", args).await;
+
+    // The app's startScan ran one more scan of the folder, which found the six files again.
+    let (_, status) = server.get_auth("/system/api/music/scan", &system).await;
+    assert_eq!(status["data"]["runs"].as_u64(), Some(runs + 1), "{status}");
+    assert_eq!(seen["scan_count"], 6, "{seen}");
 
     // Filed by letter past the article; counts of albums per artist.
     assert_eq!(seen["index"], json!({ "M": ["Mara Quinn"], "S": ["The Swell"] }), "{seen}");
@@ -177,6 +182,22 @@ async fn album_methods_refuse_bad_parameters_with_the_spec_codes() {
     assert_eq!(code(&rest_json(&server, &secret, "getAlbum", &[("id", "al-999")]).await), 70);
     assert_eq!(code(&rest_json(&server, &secret, "getArtist", &[("id", "ar-x")]).await), 70);
     assert_eq!(code(&rest_json(&server, &secret, "getMusicDirectory", &[("id", "zz-1")]).await), 70);
+
+    // A listener may follow a scan but not start one: that is an administrator's operation.
+    crate::music_support::user(&server, "listener").await;
+    let (_, listener) = app_password(&server, "listener", "phone").await;
+    let as_listener = |method: &'static str| {
+        let (server, listener) = (&server, &listener);
+        async move {
+            let query = [("v", "1.16.1"), ("c", "test"), ("f", "json"), ("u", "listener"), ("p", listener)];
+            let res = server.client.get(server.url(&format!("/rest/{method}"))).query(&query).send().await.unwrap();
+            res.json::<Value>().await.unwrap()["subsonic-response"].clone()
+        }
+    };
+    assert_eq!(code(&as_listener("startScan").await), 50);
+    let status = as_listener("getScanStatus").await;
+    assert_eq!((&status["status"], &status["scanStatus"]["scanning"]), (&json!("ok"), &json!(false)), "{status}");
+    assert_eq!(status["scanStatus"]["count"], 1, "the one file the last scan found: {status}");
 
     // Lists nothing counts are empty but well formed; the one album is there by name.
     let frequent = rest_json(&server, &secret, "getAlbumList2", &[("type", "frequent")]).await;

@@ -1,9 +1,10 @@
 """Browses a scanned library through hearth's /rest with py-opensonic: artists, albums,
-album lists, genres and search3. Called by tests/it/subsonic_library.rs with one JSON
+album lists, genres, search3 and a folder scan started from the app. Called by tests/it/subsonic_library.rs with one JSON
 argument (server, port, user, app password); prints one JSON object of what the client saw.
 """
 import json
 import sys
+import time
 
 import libopensonic
 
@@ -63,6 +64,17 @@ directory = conn.get_music_directory(seen["artists"]["The Swell"]["id"])
 seen["directory"] = [c.title for c in (directory.child or [])]
 inner = conn.get_music_directory(harbour["id"])
 seen["directory_songs"] = [c.title for c in (inner.child or [])]
+
+# An app's "scan library" button: start a scan, then poll until it has finished.
+conn.start_scan()
+deadline = time.monotonic() + 30
+status = conn.get_scan_status()
+while status.scanning:
+    if time.monotonic() > deadline:
+        sys.exit("the scan did not finish within 30 s")
+    time.sleep(0.02)
+    status = conn.get_scan_status()
+seen["scan_count"] = status.count
 
 conn.cleanup()
 print(json.dumps(seen))

@@ -1,6 +1,7 @@
 //! Artists, albums and genres: getArtists / getIndexes, getArtist, getAlbum,
-//! getMusicDirectory, getAlbumList(2), getGenres, getSongsByGenre. Ids: artists `ar-<id>`,
-//! albums `al-<id>` (rows of the music library), songs their plain `mid`.
+//! getMusicDirectory, getAlbumList(2), getGenres, getSongsByGenre; and the folder scan that
+//! fills them, startScan and getScanStatus. Ids: artists `ar-<id>`, albums `al-<id>` (rows
+//! of the music library), songs their plain `mid`.
 
 use std::sync::Arc;
 
@@ -219,6 +220,20 @@ pub async fn songs_by_genre(app: &Arc<AppState>, caller: &Caller, p: &Params) ->
         })
         .await?;
     Ok(Answer::Body(json!({ "songsByGenre": { "song": songs } })))
+}
+
+/// `startScan` (which first starts the music folders' scan, unless one runs) and
+/// `getScanStatus`: whether a scan runs, and the music files it has found so far (or the
+/// last one found).
+pub fn scan_status(app: &Arc<AppState>, start: bool) -> Outcome {
+    if start {
+        if app.config.music_folders.is_empty() {
+            return Err(Fault::generic("no music folders are configured (music_folders, --music-folder DIR)"));
+        }
+        crate::surfaces::music::scan::start(app);
+    }
+    let status = app.music_scan.status();
+    Ok(Answer::Body(json!({ "scanStatus": { "scanning": status.running, "count": status.seen } })))
 }
 
 #[cfg(test)]

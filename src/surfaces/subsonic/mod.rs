@@ -197,11 +197,15 @@ fn plain_password(p: &str) -> Result<String, Fault> {
     }
 }
 
-/// The music operation each method acts through, so that `/rest` grants exactly what
-/// `/music/api` grants the same account: a role without the song list cannot browse or
-/// stream here either. Methods about the server or the caller itself need only a sign-in.
-fn music_operation(method: &str) -> Option<(Method, &'static str)> {
-    Some(match method {
+/// The operation each method acts through (surface, verb, path), so that `/rest` grants
+/// exactly what `/music/api` grants the same account: a role without the song list cannot
+/// browse or stream here either. Starting a folder scan is the system surface's operation,
+/// as in the console. Methods about the server or the caller itself need only a sign-in.
+fn operation(method: &str) -> Option<(&'static str, Method, &'static str)> {
+    if method == "startScan" {
+        return Some(("system", Method::POST, "/api/music/scan"));
+    }
+    let (verb, path) = match method {
         "ping" | "getLicense" | "getOpenSubsonicExtensions" | "getUser" | "getMusicFolders" | "tokenInfo" => {
             return None
         }
@@ -215,19 +219,20 @@ fn music_operation(method: &str) -> Option<(Method, &'static str)> {
         "deletePlaylist" => (Method::DELETE, "/api/musiclist"),
         "getSimilarSongs" | "getSimilarSongs2" | "getTopSongs" => (Method::GET, "/api/musiclist/recommend"),
         "getAvatar" => (Method::GET, "/api/user"),
-        // Every read of songs, albums, artists, lyrics and files, and unknown methods (which
-        // then answer 70 only to those who may read the library).
+        // Every read of songs, albums, artists, lyrics and files, the scan's progress, and
+        // unknown methods (which then answer 70 only to those who may read the library).
         _ => (Method::GET, "/api/music"),
-    })
+    };
+    Some(("music", verb, path))
 }
 
 async fn authorize(app: &AppState, caller: &Caller, method: &str) -> Result<(), Fault> {
-    let Some((verb, path)) = music_operation(method) else { return Ok(()) };
+    let Some((surface, verb, path)) = operation(method) else { return Ok(()) };
     let op = app
         .operations
         .get()
-        .and_then(|ops| ops.resolve("music", &verb, path))
-        .ok_or_else(|| Fault::generic(format!("the music operation {verb} {path} is not catalogued")))?;
+        .and_then(|ops| ops.resolve(surface, &verb, path))
+        .ok_or_else(|| Fault::generic(format!("the {surface} operation {verb} {path} is not catalogued")))?;
     app.identity.authorize(caller, op).await.map_err(|e| match e {
         IdentityError::Forbidden(why) => Fault::new(50, why),
         other => Fault::generic(other.to_string()),
@@ -268,6 +273,8 @@ async fn dispatch(app: &Arc<AppState>, req: &Request, caller: &Caller, method: &
         "getMusicDirectory" => library::directory(app, caller, p).await,
         "getAlbumList" => library::album_list(app, caller, p, "albumList").await,
         "getAlbumList2" => library::album_list(app, caller, p, "albumList2").await,
+        "startScan" => library::scan_status(app, true),
+        "getScanStatus" => library::scan_status(app, false),
         "stream" | "download" => media::stream(app, req, caller, p).await,
         "getCoverArt" => media::cover_art(app, req, caller, p).await,
         "getPlaylists" => playlists::list(app, caller, p).await,
