@@ -729,3 +729,22 @@ CREATE TRIGGER transit_birth_year_change AFTER UPDATE OF birth ON transit_passen
     INSERT INTO transit_birth_year (birth, n) SELECT new.birth, 1 WHERE new.birth IS NOT NULL
         ON CONFLICT (birth) DO UPDATE SET n = n + 1;
 END;
+-- migration 19: music play queues
+-- Per account, the play queue a Subsonic app saved (savePlayQueue) so that another device
+-- can go on with it: the entry playing (an index into the entries) and where in it
+-- (milliseconds), when and by which app (its `c`) it was saved; the entries in order, a song
+-- possibly more than once. A song deleted from the library leaves the queues it was in.
+CREATE TABLE music_play_queue (
+    account_id    INTEGER PRIMARY KEY REFERENCES account(id) ON DELETE CASCADE,
+    current_index INTEGER NOT NULL,
+    position_ms   INTEGER NOT NULL,
+    changed_at    INTEGER NOT NULL,
+    changed_by    TEXT NOT NULL
+);
+CREATE TABLE music_play_queue_entry (
+    account_id INTEGER NOT NULL REFERENCES music_play_queue(account_id) ON DELETE CASCADE,
+    idx        INTEGER NOT NULL,
+    song_id    INTEGER NOT NULL REFERENCES music_song(id) ON DELETE CASCADE,
+    PRIMARY KEY (account_id, idx)
+) WITHOUT ROWID;
+CREATE INDEX music_play_queue_entry_by_song ON music_play_queue_entry(song_id);

@@ -188,6 +188,83 @@ async fn a_real_subsonic_client_searches_streams_stars_and_makes_playlists() {
             .await,
     );
     assert_eq!(detail[0]["mid"], mid, "{detail}");
+
+    // The queue as the client saved it, both ways of naming the entry playing.
+    let other = seen["other"].as_str().unwrap();
+    let queued = json!([mid.to_string(), other, mid.to_string()]);
+    assert_eq!(seen["queue"]["entries"], queued, "{seen}");
+    assert_eq!((&seen["queue"]["current"], &seen["queue"]["position"]), (&json!(other), &json!(42000)), "{seen}");
+    assert_eq!((&seen["queue"]["changedBy"], &seen["queue"]["username"]), (&json!("hearth-test"), &json!("singer")));
+    assert_eq!(seen["queue_by_index"], json!({ "entries": queued, "currentIndex": 2, "position": 1000 }));
+}
+
+#[tokio::test]
+async fn a_saved_play_queue_keeps_to_what_its_owner_may_still_play() {
+    let server = TestServer::start().await;
+    let (uid, token) = creator(&server, "queuer").await;
+    let (_, secret) = app_password(&server, "queuer", "phone").await;
+    let mut mids = Vec::new();
+    for name in ["one", "two", "three"] {
+        mids.push(upload(&server, &token, name, uid, mp3(&server, name)).await.to_string());
+    }
+    let me = [("u", "queuer"), ("p", secret.as_str())];
+    let call_rest = |method: &'static str, params: Vec<(&'static str, String)>| {
+        let server = &server;
+        async move {
+            let mut query: Vec<(&str, &str)> = me.to_vec();
+            query.extend(params.iter().map(|(k, v)| (*k, v.as_str())));
+            rest_json(server, method, &query).await
+        }
+    };
+    let entries = |queue: &Value| -> Vec<String> {
+        queue["entry"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let ids = |list: &[&String]| list.iter().map(|id| ("id", id.to_string())).collect::<Vec<_>>();
+
+    // Nothing saved yet: an answer without a queue.
+    let none = call_rest("getPlayQueue", vec![]).await;
+    assert_eq!((&none["status"], &none["playQueue"]), (&json!("ok"), &Value::Null), "{none}");
+
+    // Bad input is refused whole: the saved queue stays as it was.
+    let mut saved = ids(&[&mids[0], &mids[1], &mids[2]]);
+    saved.extend([("current", mids[1].clone()), ("position", "5000".into())]);
+    assert_eq!(call_rest("savePlayQueue", saved.clone()).await["status"], "ok");
+    let mut unknown = ids(&[&mids[0], &"999999".to_string()]);
+    unknown.push(("current", mids[0].clone()));
+    assert_eq!(error_code(&call_rest("savePlayQueue", unknown).await), 70);
+    let mut stray = ids(&[&mids[0]]);
+    stray.push(("current", mids[2].clone()));
+    assert_eq!(error_code(&call_rest("savePlayQueue", stray).await), 0);
+    let mut outside = ids(&[&mids[0]]);
+    outside.push(("currentIndex", "1".into()));
+    assert_eq!(error_code(&call_rest("savePlayQueueByIndex", outside).await), 0);
+    assert_eq!(error_code(&call_rest("savePlayQueueByIndex", ids(&[&mids[0]])).await), 10);
+    let too_long = vec![("id", mids[0].clone()); 5001];
+    assert_eq!(error_code(&call_rest("savePlayQueue", too_long).await), 0);
+    let queue = call_rest("getPlayQueue", vec![]).await["playQueue"].clone();
+    assert_eq!(entries(&queue), mids, "{queue}");
+    assert_eq!((&queue["current"], &queue["position"]), (&json!(mids[1]), &json!(5000)), "{queue}");
+
+    // Another account's queue is its own.
+    user(&server, "neighbour").await;
+    let (_, theirs) = app_password(&server, "neighbour", "phone").await;
+    let empty = rest_json(&server, "getPlayQueue", &[("u", "neighbour"), ("p", &theirs)]).await;
+    assert_eq!(empty["playQueue"], Value::Null, "{empty}");
+
+    // The song playing is deleted: the next one left plays from its start.
+    let fields = form(&[("mid", mids[1].clone()), ("type", "true".into())]);
+    data(call(&server, Method::DELETE, "/api/music/unshelve", Some(&token), fields).await);
+    let queue = call_rest("getPlayQueue", vec![]).await["playQueue"].clone();
+    assert_eq!(entries(&queue), [mids[0].clone(), mids[2].clone()], "{queue}");
+    assert_eq!((&queue["current"], &queue["position"]), (&json!(mids[2]), &json!(0)), "{queue}");
+    let by_index = call_rest("getPlayQueueByIndex", vec![]).await["playQueueByIndex"].clone();
+    assert_eq!(by_index["currentIndex"], 1, "{by_index}");
+
+    // Saving none clears it.
+    assert_eq!(call_rest("savePlayQueue", vec![]).await["status"], "ok");
+    assert_eq!(call_rest("getPlayQueue", vec![]).await["playQueue"], Value::Null);
+    let left: i64 = server.sql().query_row("SELECT count(*) FROM music_play_queue_entry", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0);
 }
 
 #[tokio::test]

@@ -61,6 +61,18 @@ if mid is not None:
     playlist = conn.get_playlist(made[0].id)
     seen["playlist"] = {"id": playlist.id, "name": playlist.name, "entries": [e.id for e in (playlist.entry or [])]}
 
+    # The play queue another device goes on with: by song id, then by index (a song twice).
+    other = conn.search3("Other Tune", song_count=10).song[0].id
+    conn.save_play_queue([mid, other, mid], current=other, position=42000)
+    queue = conn.get_play_queue()
+    seen["queue"] = {"entries": [e.id for e in (queue.entry or [])], "current": queue.current,
+                     "position": queue.position, "changedBy": queue.changed_by, "username": queue.username}
+    conn.save_play_queue_by_index(ids=[mid, other, mid], current_index=2, position=1000)
+    queue = conn.get_play_queue_by_index()
+    seen["queue_by_index"] = {"entries": [e.id for e in (queue.entry or [])], "currentIndex": queue.current_index,
+                              "position": queue.position}
+    seen["other"] = other
+
     try:
         conn.get_song("999999")
         seen["missing_song"] = "found"

@@ -17,8 +17,10 @@ pub use super::songs::{add_to_playlist, set_favourite};
 
 mod catalog;
 mod plays;
+mod queue;
 pub use catalog::{album, albums, artist, artists, genres, AlbumOrder, AlbumRow, ArtistRow, GenreRow};
 pub use plays::{lyrics_of, now_playing, record_play, set_now_playing, set_rating, NowPlaying, NOW_PLAYING_SECS};
+pub use queue::{play_queue, save_play_queue, NewQueue, PlayQueue, MAX_QUEUE};
 
 /// A song as stored, with what the caller's own favourites say about it.
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@ mod activity;
 mod library;
 mod media;
 mod playlists;
+mod queue;
 mod reply;
 mod songs;
 
@@ -282,6 +283,10 @@ async fn dispatch(app: &Arc<AppState>, req: &Request, caller: &Caller, method: &
         "createPlaylist" => playlists::create(app, caller, p).await,
         "updatePlaylist" => playlists::update(app, caller, p).await,
         "deletePlaylist" => playlists::delete(app, caller, p).await,
+        "savePlayQueue" => queue::save(app, caller, p, queue::Current::Id).await,
+        "savePlayQueueByIndex" => queue::save(app, caller, p, queue::Current::Index).await,
+        "getPlayQueue" => queue::get(app, caller, queue::Current::Id).await,
+        "getPlayQueueByIndex" => queue::get(app, caller, queue::Current::Index).await,
         other => Err(Fault::new(70, format!("hearth does not offer the method '{other}'"))),
     }
 }

@@ -112,6 +112,7 @@ pub fn extensions() -> Outcome {
     Ok(Answer::Body(json!({ "openSubsonicExtensions": [
         { "name": "apiKeyAuthentication", "versions": [1] },
         { "name": "formPost", "versions": [1] },
+        { "name": "indexBasedQueue", "versions": [1] },
         { "name": "songLyrics", "versions": [1] },
     ] })))
 }

@@ -133,7 +133,7 @@ pub async fn read(res: reqwest::Response) -> (u16, Value) {
 }
 
 /// Takes a stopped server's database back to the schema before migration 17 (the song list's
-/// indexes and tallies, the passengers' birth-year rollup), data kept, so that the next start
+/// indexes and tallies, the passengers' birth-year rollup, the play queues), data kept, so that the next start
 /// migrates existing rows.
 pub fn rewind_to_migration_16(db: &rusqlite::Connection) {
     db.execute_batch(
@@ -144,6 +144,7 @@ pub fn rewind_to_migration_16(db: &rusqlite::Connection) {
          CREATE INDEX music_song_by_owner ON music_song(owner_id);
          DROP TRIGGER transit_birth_year_add; DROP TRIGGER transit_birth_year_drop; DROP TRIGGER transit_birth_year_change;
          DROP TABLE transit_birth_year;
+         DROP TABLE music_play_queue_entry; DROP TABLE music_play_queue;
          PRAGMA user_version = 16;",
     )
     .unwrap();
