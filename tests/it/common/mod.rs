@@ -133,8 +133,8 @@ pub async fn read(res: reqwest::Response) -> (u16, Value) {
 }
 
 /// Takes a stopped server's database back to the schema before migration 17 (the song list's
-/// indexes and tallies, the passengers' birth-year rollup, the play queues), data kept, so that the next start
-/// migrates existing rows.
+/// indexes and tallies, the passengers' birth-year rollup, the play queues), data kept, so
+/// that the next start migrates existing rows.
 pub fn rewind_to_migration_16(db: &rusqlite::Connection) {
     db.execute_batch(
         "DROP TRIGGER music_song_name_add; DROP TRIGGER music_song_name_drop; DROP TRIGGER music_song_name_change;
