@@ -5,7 +5,11 @@
 //! A check that does work (an Argon2 verification, a token lookup) takes its attempt with
 //! `reserve` before the work: the check and the count are one step under the lock, so
 //! parallel requests cannot all pass the check before any of them is counted. A success
-//! hands its attempt back with `release` where successes are not counted.
+//! hands its attempt back with `release` where successes are not counted. A cheap lookup
+//! that many good requests make at once (a camera's device token, a Subsonic app's
+//! credential) runs after `check` and takes its attempt only before its outcome is decided
+//! and told: guesses are still counted before any is answered, and requests waiting for the
+//! database hold no attempt.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;

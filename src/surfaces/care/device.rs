@@ -93,17 +93,22 @@ pub fn touch(conn: &Connection, device: i64) -> rusqlite::Result<()> {
 /// The device a device token names: -100 without a token, -104 for an unknown one. Unknown
 /// tokens count against `client`; past `device_max_failures` every device call from it
 /// waits (a right token too, else guessing would simply go on). A working camera never
-/// fails, so it is never held up.
+/// fails, so it is never held up, also among many cameras behind one address.
 pub async fn authenticate(app: &AppState, client: &str, token: Option<&str>) -> Result<(i64, String), Failure> {
     let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(Failure::NoToken)?.to_owned();
-    app.care.device_failures.reserve(client).map_err(Failure::RateLimited)?;
-    let found = app.db.read(move |c| Ok::<_, Failure>(by_token(c, &token)?)).await;
-    if !matches!(found, Ok(None)) {
-        app.care.device_failures.release(client);
-    }
-    found?.ok_or_else(|| {
+    let failures = &app.care.device_failures;
+    // An address over its limit buys no lookup.
+    failures.check(client).map_err(Failure::RateLimited)?;
+    let found = app.db.read(move |c| Ok::<_, Failure>(by_token(c, &token)?)).await?;
+    // The lookup's outcome is told only once an attempt is taken, so parallel guesses learn
+    // at most the limit's worth; a found token hands it back at once, so requests waiting
+    // on the database hold none.
+    failures.reserve(client).map_err(Failure::RateLimited)?;
+    let device = found.ok_or_else(|| {
         Failure::Code(status::BAD_DEVICE_TOKEN, "Error device_id token: no device has this token".into())
-    })
+    })?;
+    failures.release(client);
+    Ok(device)
 }
 
 fn not_found() -> Failure {
