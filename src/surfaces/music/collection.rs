@@ -20,7 +20,7 @@ mod plays;
 mod queue;
 pub use catalog::{album, albums, artist, artists, genres, AlbumOrder, AlbumRow, ArtistRow, GenreRow};
 pub use plays::{lyrics_of, now_playing, record_play, set_now_playing, set_rating, NowPlaying, NOW_PLAYING_SECS};
-pub use queue::{play_queue, save_play_queue, NewQueue, PlayQueue, MAX_QUEUE};
+pub use queue::{play_queue, save_play_queue, NewQueue, PlayQueue};
 
 /// A song as stored, with what the caller's own favourites say about it.
 #[derive(Debug, Clone)]

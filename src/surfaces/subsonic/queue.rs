@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::songs::{child, iso, song_id};
 use super::{Answer, Fault, Outcome, Params};
 use crate::identity::Caller;
-use crate::surfaces::music::collection::{self, NewQueue, MAX_QUEUE};
+use crate::surfaces::music::collection::{self, NewQueue};
 use crate::AppState;
 
 /// How the entry playing is named: by song id, or by index (the `ByIndex` methods).
@@ -22,11 +22,7 @@ pub enum Current {
 /// savePlayQueue(ByIndex): `id` repeated in order (none clears the queue), `current` or
 /// `currentIndex`, `position` in milliseconds.
 pub async fn save(app: &AppState, caller: &Caller, p: &Params, by: Current) -> Outcome {
-    let ids = p.all("id");
-    if ids.len() > MAX_QUEUE {
-        return Err(Fault::generic(format!("a play queue holds at most {MAX_QUEUE} songs, not {}", ids.len())));
-    }
-    let songs = ids.into_iter().map(song_id).collect::<Result<Vec<_>, _>>()?;
+    let songs = p.all("id").into_iter().map(song_id).collect::<Result<Vec<_>, _>>()?;
     let position_ms = p.int("position")?.unwrap_or(0);
     if position_ms < 0 {
         return Err(Fault::generic(format!("position must be milliseconds from the start, not {position_ms}")));

@@ -9,7 +9,7 @@ use crate::surfaces::music::songs::{visible_song, visible_to};
 use crate::surfaces::Failure;
 
 /// Entries a queue may hold: a whole large library played in order, not more.
-pub const MAX_QUEUE: usize = 5000;
+const MAX_QUEUE: usize = 5000;
 
 /// A queue as an app saves it.
 pub struct NewQueue {
@@ -36,7 +36,8 @@ pub struct PlayQueue {
 /// may see, or nothing is saved.
 pub fn save_play_queue(tx: &Connection, caller: &Caller, queue: &NewQueue) -> Result<(), Failure> {
     if queue.songs.len() > MAX_QUEUE {
-        return Err(Failure::Invalid(format!("a play queue holds at most {MAX_QUEUE} songs")));
+        let asked = queue.songs.len();
+        return Err(Failure::Invalid(format!("a play queue holds at most {MAX_QUEUE} songs, not {asked}")));
     }
     if !queue.songs.is_empty() && queue.current >= queue.songs.len() {
         return Err(Failure::Invalid(format!("the entry playing must be one of the queue's {}", queue.songs.len())));
