@@ -134,6 +134,32 @@ async fn two_installations_on_one_broker_keep_their_cameras_apart() {
 }
 
 #[tokio::test]
+async fn a_changed_prefix_moves_the_entities_without_leaving_the_old_ones_behind() {
+    let broker = Broker::start();
+    let (server, ha) = online(&broker, broker.url(), 10, &["hearth/#", "homeassistant/#"]).await;
+    let owner = user(&server, "13700000013").await;
+    add_device(&server, &owner, "hall camera").await;
+    let old = "homeassistant/binary_sensor/hearth_1/fall/config";
+    ha.wait(old, Duration::from_secs(5), |m| !m.payload.is_empty()).await;
+
+    let _server = server.restart_with(|c| c.mqtt_prefix = "Grandma".into()).await;
+    for object in ["fall", "connectivity"] {
+        let topic = format!("homeassistant/binary_sensor/hearth_1/{object}/config");
+        ha.wait(&topic, Duration::from_secs(10), |m| m.payload.is_empty()).await;
+    }
+    ha.wait("homeassistant/image/hearth_1/snapshot/config", Duration::from_secs(5), |m| m.payload.is_empty()).await;
+    let new = "homeassistant/binary_sensor/grandma_1/fall/config";
+    let config = ha.wait(new, Duration::from_secs(5), |m| !m.payload.is_empty()).await.json();
+    assert_eq!(config["availability_topic"], "Grandma/status", "{config}");
+    // Retained: what a Home Assistant starting now reads holds the new entities only.
+    let late = Subscriber::connect(&broker, &["homeassistant/#"]).await;
+    late.settle("homeassistant/test/settled").await;
+    let topics = late.topics();
+    assert_eq!(topics.iter().filter(|t| t.contains("/grandma_1/")).count(), 4, "{topics:?}");
+    assert!(!topics.iter().any(|t| t.contains("/hearth_1/")), "old configs left: {topics:?}");
+}
+
+#[tokio::test]
 async fn a_silent_camera_turns_the_connectivity_sensor_off() {
     let broker = Broker::start();
     let url = broker.url();

@@ -33,6 +33,8 @@ pub(super) struct Ha {
     pub(super) discovery: String,
     /// What this installation's ids start with, made from `prefix` (see `node_stem`).
     pub(super) node: String,
+    /// What they started with before, whose configs are cleared (see `retired_node`).
+    pub(super) retired: Option<String>,
     pub(super) known: HashMap<i64, Camera>,
     /// Whether the broker session is up, for the delivery record.
     pub(super) online: Arc<AtomicBool>,
@@ -124,6 +126,18 @@ impl Ha {
 
     fn config_topic(&self, device: i64, component: &str, object: &str) -> String {
         format!("{}/{component}/{}_{device}/{object}/config", self.discovery, self.node)
+    }
+
+    /// Clears the camera's configs under the retired stem, if any; false when any could not
+    /// be queued.
+    fn clear_retired(&self, device: i64) -> bool {
+        let Some(old) = &self.retired else { return true };
+        let mut cleared = true;
+        for (component, object) in Self::ENTITIES {
+            let topic = format!("{}/{component}/{old}_{device}/{object}/config", self.discovery);
+            cleared &= self.publish(topic, true, Vec::new());
+        }
+        cleared
     }
 
     /// Publishes the camera's discovery configs; false when any could not be queued.
@@ -229,7 +243,8 @@ impl Ha {
                     }
                 }
                 _ => {
-                    let queued = self.announce(id, &name, image_type)
+                    let queued = self.clear_retired(id)
+                        & self.announce(id, &name, image_type)
                         & self.publish(self.camera_topic(id, "fall"), true, on_off(fall))
                         & self.publish(self.camera_topic(id, "connectivity"), true, on_off(online));
                     if queued {

@@ -102,6 +102,26 @@ fn client_id(data: &std::path::Path) -> String {
     })
 }
 
+/// The id stem this installation announced its cameras under until now, when it is not
+/// `node` (`mqtt_prefix` was changed, or set before ids followed it): Home Assistant would
+/// keep those entities beside the new ones, so their configs are cleared as the cameras are
+/// announced. The stem in use is kept in `<data>/mqtt-node`; without that file, an
+/// installation that has spoken MQTT before (it has a client id) announced under `hearth`.
+/// Call before `client_id`, which makes that file.
+fn retired_node(data: &std::path::Path, node: &str) -> Option<String> {
+    let path = data.join("mqtt-node");
+    let before = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(home_assistant::node_stem(text.trim())),
+        Err(_) => data.join("mqtt-client-id").exists().then(|| "hearth".to_owned()),
+    };
+    if before.as_deref() != Some(node) {
+        if let Err(e) = std::fs::write(&path, node) {
+            tracing::warn!(error = %e, "the MQTT id stem could not be kept");
+        }
+    }
+    before.filter(|old| old != node && !old.is_empty())
+}
+
 /// Stops the connection's task when the alert task stops (the server stopping): the
 /// socket closes without DISCONNECT, so the broker publishes the last will.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -152,6 +172,8 @@ pub async fn run(app: Arc<AppState>, base_url: String, mut alerts: mpsc::Receive
     };
     let Ok(Broker { host, port, login }) = broker(&url) else { return };
     let prefix = app.config.mqtt_prefix.clone();
+    let node = home_assistant::node_stem(&prefix);
+    let retired = retired_node(&app.config.data, &node);
     let mut options = MqttOptions::new(client_id(&app.config.data), host, port);
     // A session the broker keeps while the connection is down: what was sent but not yet
     // acknowledged when it dropped (a fall's event, say) is sent again on reconnect. With a
@@ -169,8 +191,7 @@ pub async fn run(app: Arc<AppState>, base_url: String, mut alerts: mpsc::Receive
     let _connection = AbortOnDrop(tokio::spawn(poll(eventloop, connected_sender, online.clone())));
     let discovery = app.config.mqtt_discovery_prefix.clone();
     let tick_secs = (app.config.care_offline_secs / 10).clamp(1, 10);
-    let node = home_assistant::node_stem(&prefix);
-    let mut ha = Ha { app, client, base_url, prefix, discovery, node, known: HashMap::new(), online };
+    let mut ha = Ha { app, client, base_url, prefix, discovery, node, retired, known: HashMap::new(), online };
     let mut tick = tokio::time::interval(Duration::from_secs(tick_secs));
     loop {
         tokio::select! {
@@ -197,6 +218,22 @@ mod tests {
     fn ids_are_made_from_the_prefix_in_the_characters_home_assistant_allows() {
         assert_eq!(home_assistant::node_stem("hearth"), "hearth", "the default keeps the ids announced so far");
         assert_eq!(home_assistant::node_stem("Grandma/Home-2"), "grandma_home_2");
+    }
+
+    #[test]
+    fn the_old_ids_are_retired_once_when_the_stem_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(retired_node(dir.path(), "grandma"), None, "a first start announced nothing before");
+        assert_eq!(retired_node(dir.path(), "grandma"), None);
+        assert_eq!(retired_node(dir.path(), "home"), Some("grandma".into()), "the prefix changed");
+        assert_eq!(retired_node(dir.path(), "home"), None, "once");
+        // Before ids followed the prefix, an installation that spoke MQTT announced `hearth_<id>`.
+        let upgraded = tempfile::tempdir().unwrap();
+        client_id(upgraded.path());
+        assert_eq!(retired_node(upgraded.path(), "grandma"), Some("hearth".into()));
+        let default = tempfile::tempdir().unwrap();
+        client_id(default.path());
+        assert_eq!(retired_node(default.path(), "hearth"), None);
     }
 
     #[test]

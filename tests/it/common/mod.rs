@@ -64,6 +64,15 @@ impl TestServer {
         Self::start_in(self.dir.clone(), config).await
     }
 
+    /// Stops and starts again on the same data folder with its configuration changed.
+    pub async fn restart_with(mut self, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        self.running.take().expect("running").stop().await.expect("clean stop");
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".into();
+        adjust(&mut config);
+        Self::start_in(self.dir.clone(), config).await
+    }
+
     /// Stops, runs `between` on the stopped server's data folder, and starts again.
     pub async fn restart_after(mut self, between: impl FnOnce(&Path)) -> TestServer {
         self.running.take().expect("running").stop().await.expect("clean stop");

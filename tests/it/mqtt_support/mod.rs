@@ -86,7 +86,7 @@ impl Message {
 pub struct Subscriber {
     pub messages: Arc<Mutex<Vec<Message>>>,
     task: tokio::task::JoinHandle<()>,
-    _client: AsyncClient,
+    client: AsyncClient,
 }
 
 impl Subscriber {
@@ -117,7 +117,7 @@ impl Subscriber {
                 }
             }
         });
-        Subscriber { messages, task, _client: client }
+        Subscriber { messages, task, client }
     }
 
     /// The newest message on `topic` that satisfies `wanted`, waiting up to `within`.
@@ -140,6 +140,19 @@ impl Subscriber {
     /// The newest message on `topic`, if any.
     pub fn last(&self, topic: &str) -> Option<Message> {
         self.messages.lock().unwrap().iter().rev().find(|m| m.topic == topic).cloned()
+    }
+
+    /// Waits until every retained message of the subscriptions has arrived: the broker sends
+    /// them when it takes a subscription, so a message this client publishes afterwards to
+    /// `topic` (which its filters must match) comes back behind them.
+    pub async fn settle(&self, topic: &str) {
+        self.client.publish(topic, QoS::AtLeastOnce, false, "settled").await.unwrap();
+        self.wait(topic, Duration::from_secs(5), |m| m.text() == "settled").await;
+    }
+
+    /// The topics of every message received so far.
+    pub fn topics(&self) -> Vec<String> {
+        self.messages.lock().unwrap().iter().map(|m| m.topic.clone()).collect()
     }
 }
 
