@@ -295,6 +295,11 @@ impl Running {
             task.abort();
         }
         (&mut self.task).await.context("server task")??;
+        // Aborted tasks end when the runtime next drops them; waiting for that means nothing
+        // of this server (an MQTT connection, say) is still running once `stop` returns.
+        for task in self.background.drain(..) {
+            let _ = task.await;
+        }
         let db = self.app.db.clone();
         tokio::task::spawn_blocking(move || db.checkpoint()).await??;
         self.app.serving_lock.lock().expect("lock").take();

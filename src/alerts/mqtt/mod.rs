@@ -122,16 +122,6 @@ fn retired_node(data: &std::path::Path, node: &str) -> Option<String> {
     before.filter(|old| old != node && !old.is_empty())
 }
 
-/// Stops the connection's task when the alert task stops (the server stopping): the
-/// socket closes without DISCONNECT, so the broker publishes the last will.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Drives the connection; rumqttc reconnects on the next poll after an error.
 async fn poll(mut eventloop: EventLoop, connected: mpsc::Sender<()>, online: Arc<AtomicBool>) {
     let mut backoff = Duration::from_secs(1);
@@ -188,25 +178,37 @@ pub async fn run(app: Arc<AppState>, base_url: String, mut alerts: mpsc::Receive
     let (client, eventloop) = AsyncClient::new(options, 256);
     let (connected_sender, mut connected) = mpsc::channel(4);
     let online = Arc::new(AtomicBool::new(false));
-    let _connection = AbortOnDrop(tokio::spawn(poll(eventloop, connected_sender, online.clone())));
+    // The connection is driven in this task beside the serving below, so that when the
+    // server stops it goes at once with this task (the socket closes without DISCONNECT,
+    // and the broker publishes the last will); a connection left running for a moment would
+    // reconnect and take the client id back from the next start's.
+    let connection = poll(eventloop, connected_sender, online.clone());
     let discovery = app.config.mqtt_discovery_prefix.clone();
     let tick_secs = (app.config.care_offline_secs / 10).clamp(1, 10);
     let mut ha = Ha { app, client, base_url, prefix, discovery, node, retired, known: HashMap::new(), online };
     let mut tick = tokio::time::interval(Duration::from_secs(tick_secs));
-    loop {
-        tokio::select! {
-            Some(()) = connected.recv() => {
-                // A new session: announce everything again (the broker may have restarted empty).
-                ha.known.clear();
-                ha.publish(format!("{}/status", ha.prefix), true, "online");
-                ha.sync().await;
+    let serving = async {
+        loop {
+            tokio::select! {
+                Some(()) = connected.recv() => {
+                    // A new session: announce everything again (the broker may have restarted empty).
+                    ha.known.clear();
+                    ha.publish(format!("{}/status", ha.prefix), true, "online");
+                    ha.sync().await;
+                }
+                alert = alerts.recv() => match alert {
+                    Some(alert) => ha.handle(alert).await,
+                    None => return,
+                },
+                _ = tick.tick() => ha.sync().await,
             }
-            alert = alerts.recv() => match alert {
-                Some(alert) => ha.handle(alert).await,
-                None => return,
-            },
-            _ = tick.tick() => ha.sync().await,
         }
+    };
+    // Both are polled whenever either is woken, so the connection keeps moving while the
+    // serving waits on the database; the connection never ends by itself.
+    tokio::select! {
+        _ = connection => {}
+        _ = serving => {}
     }
 }
 
