@@ -72,9 +72,15 @@ pub struct Report {
 }
 
 /// Starts a scan in the background; false (and nothing started) when one is running.
-pub fn start(app: &Arc<AppState>) -> bool {
+/// Refused when no music folder is configured, as there is nothing to scan.
+pub fn start(app: &Arc<AppState>) -> Result<bool, crate::surfaces::Failure> {
+    if app.config.music_folders.is_empty() {
+        return Err(crate::surfaces::Failure::Invalid(
+            "no music folders are configured (music_folders, --music-folder DIR)".into(),
+        ));
+    }
     if !app.music_scan.begin() {
-        return false;
+        return Ok(false);
     }
     let app = app.clone();
     tokio::spawn(async move {
@@ -82,7 +88,7 @@ pub fn start(app: &Arc<AppState>) -> bool {
             tracing::warn!(error = %e, "music scan failed");
         }
     });
-    true
+    Ok(true)
 }
 
 /// Scans now and waits for the outcome.
@@ -98,7 +104,8 @@ pub async fn schedule(app: Arc<AppState>) {
     }
     let every = app.config.music_scan_interval_mins;
     loop {
-        start(&app);
+        // Folders are configured (checked above), so `start` is never refused here.
+        let _ = start(&app);
         if every == 0 {
             return;
         }

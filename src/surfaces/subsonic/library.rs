@@ -227,10 +227,7 @@ pub async fn songs_by_genre(app: &Arc<AppState>, caller: &Caller, p: &Params) ->
 /// last one found).
 pub fn scan_status(app: &Arc<AppState>, start: bool) -> Outcome {
     if start {
-        if app.config.music_folders.is_empty() {
-            return Err(Fault::generic("no music folders are configured (music_folders, --music-folder DIR)"));
-        }
-        crate::surfaces::music::scan::start(app);
+        crate::surfaces::music::scan::start(app)?;
     }
     let status = app.music_scan.status();
     Ok(Answer::Body(json!({ "scanStatus": { "scanning": status.running, "count": status.seen } })))

@@ -62,13 +62,7 @@ impl MusicScanApi {
     #[oai(path = "/api/music/scan", method = "post")]
     async fn start(&self, op: &Operation, token: SystemToken) -> Reply<ScanStatus> {
         permitted(&self.0, op, &token).await?;
-        if self.0.config.music_folders.is_empty() {
-            return Err(crate::surfaces::Failure::Invalid(
-                "no music folders are configured (music_folders, --music-folder DIR)".into(),
-            )
-            .into());
-        }
-        let started = scan::start(&self.0);
+        let started = scan::start(&self.0)?;
         ok(self.status(started))
     }
 
