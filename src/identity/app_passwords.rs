@@ -11,8 +11,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::Rng;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::types::Value;
+use rusqlite::{params, Connection};
 
+use super::accounts::{self, Account};
 use super::tokens::{md5_hex, random_alphanumeric, token_hash};
 use super::IdentityError;
 use crate::clock::now;
@@ -123,7 +125,7 @@ impl AppCredential {
 /// App passwords of one account as stored, so that a credential can be checked in memory:
 /// the secrets stay sealed until a token credential needs them.
 pub struct Keyring {
-    pub account_id: i64,
+    account_id: i64,
     apps: Vec<StoredApp>,
 }
 
@@ -135,34 +137,43 @@ struct StoredApp {
     last_used: AtomicI64,
 }
 
-/// The app passwords a credential can name: every one of the named account, or the one
-/// with the API key's hash. None when there is no such account or key.
-pub fn keyring(conn: &Connection, key: &KeyringKey) -> rusqlite::Result<Option<Keyring>> {
-    let (account_id, filter, value) = match key {
-        KeyringKey::Username(name) => match super::accounts::by_username(conn, name)? {
-            Some(account) => (account.id, "account_id = ?1", rusqlite::types::Value::Integer(account.id)),
-            None => return Ok(None),
-        },
+/// The app passwords a credential can name, with their account: every one of the named
+/// account, or the one with the API key's hash. None when there is no such account or key.
+pub fn keyring(conn: &Connection, key: &KeyringKey) -> rusqlite::Result<Option<(Account, Keyring)>> {
+    let (account, apps) = match key {
+        KeyringKey::Username(name) => {
+            let Some(account) = accounts::by_username(conn, name)? else { return Ok(None) };
+            let apps = stored_apps(conn, "account_id = ?1", Value::Integer(account.id))?;
+            (account, apps)
+        }
         KeyringKey::Lookup(hash) => {
-            let owner = conn
-                .query_row("SELECT account_id FROM app_password WHERE lookup = ?1", [hash], |r| r.get(0))
-                .optional()?;
-            let Some(owner) = owner else { return Ok(None) };
-            (owner, "lookup = ?1", rusqlite::types::Value::Blob(hash.clone()))
+            let apps = stored_apps(conn, "lookup = ?1", Value::Blob(hash.clone()))?;
+            let Some((owner, _)) = apps.first() else { return Ok(None) };
+            let Some(account) = accounts::by_id(conn, *owner)? else { return Ok(None) };
+            (account, apps)
         }
     };
-    let sql = format!("SELECT id, lookup, nonce, sealed, coalesce(last_used_at, 0) FROM app_password WHERE {filter}");
+    let keyring = Keyring { account_id: account.id, apps: apps.into_iter().map(|(_, app)| app).collect() };
+    Ok(Some((account, keyring)))
+}
+
+/// The app passwords `filter` picks (one parameter, `?1`), each with its account's id.
+fn stored_apps(conn: &Connection, filter: &str, value: Value) -> rusqlite::Result<Vec<(i64, StoredApp)>> {
+    let sql = format!(
+        "SELECT account_id, id, lookup, nonce, sealed, coalesce(last_used_at, 0) FROM app_password WHERE {filter}"
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     let apps = stmt.query_map([value], |r| {
-        Ok(StoredApp {
-            id: r.get(0)?,
-            lookup: r.get(1)?,
-            nonce: r.get(2)?,
-            sealed: r.get(3)?,
-            last_used: AtomicI64::new(r.get(4)?),
-        })
+        let app = StoredApp {
+            id: r.get(1)?,
+            lookup: r.get(2)?,
+            nonce: r.get(3)?,
+            sealed: r.get(4)?,
+            last_used: AtomicI64::new(r.get(5)?),
+        };
+        Ok((r.get(0)?, app))
     })?;
-    Ok(Some(Keyring { account_id, apps: apps.collect::<rusqlite::Result<_>>()? }))
+    apps.collect()
 }
 
 impl Keyring {

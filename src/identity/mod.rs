@@ -429,8 +429,7 @@ impl Identity {
         let loaded = self
             .db
             .read(move |c| {
-                let Some(keyring) = app_passwords::keyring(c, &lookup)? else { return Ok(None) };
-                let Some(account) = accounts::by_id(c, keyring.account_id)? else { return Ok(None) };
+                let Some((account, keyring)) = app_passwords::keyring(c, &lookup)? else { return Ok(None) };
                 let caller = Caller { account_id: account.id, session_id: 0, roles: roles::of_account(c, account.id)? };
                 Ok::<_, IdentityError>(Some(callers::AppKeys::new(
                     keyring,
