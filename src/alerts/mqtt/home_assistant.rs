@@ -124,18 +124,16 @@ impl Ha {
     const ENTITIES: [(&'static str, &'static str); 4] =
         [("binary_sensor", "fall"), ("binary_sensor", "connectivity"), ("event", "event"), ("image", "snapshot")];
 
-    fn config_topic(&self, device: i64, component: &str, object: &str) -> String {
-        format!("{}/{component}/{}_{device}/{object}/config", self.discovery, self.node)
+    fn config_topic(&self, node: &str, device: i64, component: &str, object: &str) -> String {
+        format!("{}/{component}/{node}_{device}/{object}/config", self.discovery)
     }
 
-    /// Clears the camera's configs under the retired stem, if any; false when any could not
-    /// be queued.
-    fn clear_retired(&self, device: i64) -> bool {
-        let Some(old) = &self.retired else { return true };
+    /// Clears the camera's configs announced under `node` (empty retained payloads); false
+    /// when any could not be queued.
+    fn clear(&self, node: &str, device: i64) -> bool {
         let mut cleared = true;
         for (component, object) in Self::ENTITIES {
-            let topic = format!("{}/{component}/{old}_{device}/{object}/config", self.discovery);
-            cleared &= self.publish(topic, true, Vec::new());
+            cleared &= self.publish(self.config_topic(node, device, component, object), true, Vec::new());
         }
         cleared
     }
@@ -185,7 +183,7 @@ impl Ha {
             // The entity id Home Assistant gives the entity when it first sees it. It replaced
             // `object_id`, which Home Assistant 2025.10 warned about and 2026.4 stopped reading.
             config["default_entity_id"] = json!(format!("{component}.{}_{device}_{object}", self.node));
-            queued &= self.publish(self.config_topic(device, component, object), true, config.to_string());
+            queued &= self.publish(self.config_topic(&self.node, device, component, object), true, config.to_string());
         }
         queued
     }
@@ -218,11 +216,7 @@ impl Ha {
         // A camera counts as announced, or as cleared, only once all its messages were queued:
         // at start or after a long outage the queue can be full, and the next check tries again.
         for device in gone {
-            let mut cleared = true;
-            for (component, object) in Self::ENTITIES {
-                cleared &= self.publish(self.config_topic(device, component, object), true, Vec::new());
-            }
-            if cleared {
+            if self.clear(&self.node, device) {
                 self.known.remove(&device);
             }
         }
@@ -243,7 +237,8 @@ impl Ha {
                     }
                 }
                 _ => {
-                    let queued = self.clear_retired(id)
+                    let retired_cleared = self.retired.as_deref().is_none_or(|old| self.clear(old, id));
+                    let queued = retired_cleared
                         & self.announce(id, &name, image_type)
                         & self.publish(self.camera_topic(id, "fall"), true, on_off(fall))
                         & self.publish(self.camera_topic(id, "connectivity"), true, on_off(online));
