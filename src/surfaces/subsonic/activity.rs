@@ -47,7 +47,7 @@ pub async fn scrobble(app: &AppState, caller: &Caller, p: &Params) -> Outcome {
             text.trim().parse().map_err(|_| Fault::generic(format!("time must be milliseconds, not '{text}'")))?;
         times.push(ms / 1000);
     }
-    let player = p.get("c").unwrap_or("").chars().take(100).collect::<String>();
+    let player = p.player();
     let caller = caller.clone();
     app.db
         .write(move |tx| {

@@ -60,6 +60,11 @@ impl Params {
         }
         Ok(value)
     }
+
+    /// The client's name (`c`), as stored with what it reports: at most 100 characters.
+    pub fn player(&self) -> String {
+        self.get("c").unwrap_or("").chars().take(100).collect()
+    }
 }
 
 fn number(key: &str, value: &str) -> Result<i64, Fault> {

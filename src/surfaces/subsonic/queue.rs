@@ -48,8 +48,7 @@ pub async fn save(app: &AppState, caller: &Caller, p: &Params, by: Current) -> O
             }
         },
     };
-    let player = p.get("c").unwrap_or("").chars().take(100).collect();
-    let queue = NewQueue { songs, current, position_ms, player };
+    let queue = NewQueue { songs, current, position_ms, player: p.player() };
     let caller = caller.clone();
     app.db.write(move |tx| Ok::<_, Fault>(collection::save_play_queue(tx, &caller, &queue)?)).await?;
     Ok(Answer::Body(json!({})))
@@ -68,17 +67,15 @@ pub async fn get(app: &Arc<AppState>, caller: &Caller, by: Current) -> Outcome {
         "position": queue.position_ms,
         "entry": queue.entries.iter().map(|track| child(&app.files, track)).collect::<Vec<Value>>(),
     });
-    let key = match (by, queue.current) {
-        (Current::Id, Some(at)) => {
-            body["current"] = json!(queue.entries[at].id.to_string());
-            "playQueue"
+    if let Some(at) = queue.current {
+        match by {
+            Current::Id => body["current"] = json!(queue.entries[at].id.to_string()),
+            Current::Index => body["currentIndex"] = json!(at),
         }
-        (Current::Index, Some(at)) => {
-            body["currentIndex"] = json!(at);
-            "playQueueByIndex"
-        }
-        (Current::Id, None) => "playQueue",
-        (Current::Index, None) => "playQueueByIndex",
+    }
+    let key = match by {
+        Current::Id => "playQueue",
+        Current::Index => "playQueueByIndex",
     };
     Ok(Answer::Body(json!({ key: body })))
 }
