@@ -10,14 +10,22 @@
 
 /// Codes up to this many bits are found in one look-up; longer ones code rare symbols.
 const FAST: u32 = 10;
+/// AC codes are looked up with their values this many bits at a time, as many as fit: a
+/// walk takes as long as its chain of look-ups, each waiting for the one before.
+const RUN: u32 = 12;
 
 /// One Huffman table, ready to decode with.
 pub struct Table {
     /// By the next `FAST` bits: code length << 8 | symbol, or 0 for a longer code.
     fast: [u16; 1 << FAST],
-    /// By the next `FAST` bits, for an AC coefficient whose code and value both fit in them:
-    /// zeros skipped << 8 | bits taken, or 0. Most coefficients take this one look-up.
-    coefficient: [u16; 1 << FAST],
+    /// By the next `FAST` bits, for a DC difference whose code is that short: the bits its
+    /// code and value take together, or 0 (a longer code, or a size out of range).
+    dc: [u16; 1 << FAST],
+    /// By the next `RUN` bits, for the AC codes with their values that those bits hold
+    /// whole: the coefficients they move on by << 8 | the bits they take, with `END` if the
+    /// last ends the block; 0 when not even the first fits. The values' bits are skipped,
+    /// never read, so a code and its value are one step, and most steps take several.
+    ac: Box<[u16; 1 << RUN]>,
     /// Largest code of each length, -1 where there is none (canonical codes, JPEG F.2.2.3).
     max_code: [i32; 17],
     /// Added to a code of each length, the index of its symbol.
@@ -25,13 +33,17 @@ pub struct Table {
     symbols: Vec<u8>,
 }
 
+/// In an `ac` entry: the last code ends the block.
+const END: u16 = 1 << 15;
+
 impl Table {
     /// From a DHT's code counts (one per length 1–16) and symbols; the counts must have
     /// been checked to leave room for every code.
     pub fn new(counts: &[u8], symbols: &[u8]) -> Table {
         let mut table = Table {
             fast: [0; 1 << FAST],
-            coefficient: [0; 1 << FAST],
+            dc: [0; 1 << FAST],
+            ac: Box::new([0; 1 << RUN]),
             max_code: [-1; 17],
             offset: [0; 17],
             symbols: symbols.to_vec(),
@@ -42,13 +54,11 @@ impl Table {
             table.offset[len as usize] = index as i32 - code as i32;
             for _ in 0..n {
                 if len <= FAST {
-                    let first = (code << (FAST - len)) as usize;
-                    let entry = (len as u16) << 8 | symbols[index] as u16;
-                    table.fast[first..first + (1 << (FAST - len))].fill(entry);
-                    let (run, size) = (symbols[index] as u32 >> 4, symbols[index] as u32 & 15);
-                    if (1..=10).contains(&size) && len + size <= FAST {
-                        let entry = (run << 8 | (len + size)) as u16;
-                        table.coefficient[first..first + (1 << (FAST - len))].fill(entry);
+                    let codes = (code << (FAST - len)) as usize..((code + 1) << (FAST - len)) as usize;
+                    let symbol = symbols[index];
+                    table.fast[codes.clone()].fill((len as u16) << 8 | symbol as u16);
+                    if symbol <= 11 {
+                        table.dc[codes].fill((len + symbol as u32) as u16);
                     }
                 }
                 code += 1;
@@ -59,7 +69,35 @@ impl Table {
             }
             code <<= 1;
         }
+        for bits in 0..1 << RUN {
+            table.ac[bits as usize] = table.ac_run(bits);
+        }
         table
+    }
+
+    /// The `ac` entry of `RUN` bits.
+    fn ac_run(&self, bits: u32) -> u16 {
+        let (mut taken, mut moves) = (0u32, 0u32);
+        loop {
+            let next = (bits << taken) & ((1 << RUN) - 1);
+            let entry = self.fast[(next >> (RUN - FAST)) as usize];
+            let (len, run, size) = (entry as u32 >> 8, (entry as u32 >> 4) & 15, entry as u32 & 15);
+            // Zero sizes code an end of block or, with run 15, sixteen zeros.
+            let (step, ends) = match size {
+                0 => (if run == 15 { 16 } else { 0 }, run != 15),
+                1..=10 => (run + 1, false),
+                _ => break,
+            };
+            if entry == 0 || taken + len + size > RUN || moves + step >= 64 {
+                break; // Read one code at a time.
+            }
+            taken += len + size;
+            moves += step;
+            if ends {
+                return END | (moves << 8 | taken) as u16;
+            }
+        }
+        (moves << 8 | taken) as u16
     }
 }
 
@@ -96,6 +134,21 @@ const CUT_SHORT: Stop = Stop::Broken("the JPEG's image data is cut short");
 /// Walks the scan whose entropy-coded data starts at `start`; answers where the marker
 /// after it starts.
 pub fn walk(bytes: &[u8], start: usize, scan: &Scan) -> Result<usize, Stop> {
+    #[cfg(test)]
+    if CODE_BY_CODE.get() {
+        return walk_by::<false>(bytes, start, scan);
+    }
+    walk_by::<true>(bytes, start, scan)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Walks this thread's pictures one code at a time, as the standard reads them: what
+    /// the walk by runs of codes must agree with.
+    pub static CODE_BY_CODE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn walk_by<const BY_RUNS: bool>(bytes: &[u8], start: usize, scan: &Scan) -> Result<usize, Stop> {
     let div = |a: u32, b: u32| a.div_ceil(b);
     // (blocks an MCU has of each part across and down, MCUs across and down)
     let (layout, across, down): (Vec<(u32, u32)>, u32, u32) = match scan.parts.as_slice() {
@@ -119,7 +172,7 @@ pub fn walk(bytes: &[u8], start: usize, scan: &Scan) -> Result<usize, Stop> {
         }
         for (part, &(h, v)) in scan.parts.iter().zip(&layout) {
             for _ in 0..h * v {
-                bits.block(part.dc, part.ac)?;
+                bits.block::<BY_RUNS>(part.dc, part.ac)?;
             }
         }
     }
@@ -200,31 +253,38 @@ impl Bits<'_> {
     /// One 8×8 block: its DC difference, then AC run/size codes up to the end of block or
     /// the 63rd coefficient (F.2.2.1, F.2.2.2). The values' bits are skipped.
     #[inline(always)]
-    fn block(&mut self, dc: &Table, ac: &Table) -> Result<(), Stop> {
+    fn block<const BY_RUNS: bool>(&mut self, dc: &Table, ac: &Table) -> Result<(), Stop> {
         // A code and its value take at most 16 + 11 bits.
         if self.count < 32 {
             self.refill();
         }
-        let size = self.symbol(dc)?;
-        if size > 11 {
-            return Err(Stop::Broken("a JPEG DC difference out of range"));
+        match dc.dc[(self.word >> (64 - FAST)) as usize] as u32 {
+            bits if BY_RUNS && bits != 0 => self.consume(bits)?,
+            _ => {
+                let size = self.symbol(dc)?;
+                if size > 11 {
+                    return Err(Stop::Broken("a JPEG DC difference out of range"));
+                }
+                self.consume(size as u32)?;
+            }
         }
-        self.consume(size as u32)?;
         let mut k = 1;
         while k < 64 {
             if self.count < 32 {
                 self.refill();
             }
-            let quick = ac.coefficient[(self.word >> (64 - FAST)) as usize];
-            if quick != 0 {
-                k += quick as u32 >> 8;
-                if k > 63 {
-                    return Err(Stop::Broken("a JPEG block with coefficients past its 64"));
+            // Whole runs of codes while the block can neither fill up nor overflow in them.
+            let codes = ac.ac[(self.word >> (64 - RUN)) as usize];
+            let (moves, bits) = (((codes & !END) >> 8) as u32, (codes & 0xFF) as u32);
+            if BY_RUNS && codes != 0 && k + moves < 64 {
+                self.consume(bits)?;
+                if codes & END != 0 {
+                    return Ok(());
                 }
-                self.consume(quick as u32 & 0xFF)?;
-                k += 1;
+                k += moves;
                 continue;
             }
+            // One code at a time, as the standard reads them.
             let run_size = self.symbol(ac)?;
             let (run, size) = ((run_size >> 4) as u32, (run_size & 15) as u32);
             if size == 0 {

@@ -5,6 +5,7 @@ use std::io::Cursor;
 
 use image::ImageFormat;
 
+use super::entropy::CODE_BY_CODE;
 use super::{pixels, structure, verify, Refused};
 
 fn encoded(picture: impl Into<image::DynamicImage>) -> Vec<u8> {
@@ -142,4 +143,46 @@ fn data_left_over_after_the_last_block_goes_to_the_decoder() {
     let sof = shorter.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
     shorter[sof + 5..sof + 7].copy_from_slice(&16u16.to_be_bytes());
     assert_eq!(structure(&shorter), Ok((ImageFormat::Jpeg, false)));
+}
+
+/// The walk takes runs of AC codes in one look-up, and reads one code at a time only where
+/// a block could fill up or overflow, or the data end, within a run. On scans broken in
+/// every way a flipped bit, a changed, cut or inserted byte can break them, it must reach
+/// exactly the verdicts of reading one code at a time, as the standard does.
+#[test]
+fn runs_of_codes_reach_the_verdicts_of_one_code_at_a_time() {
+    let bases = [
+        colour(96, 64),
+        grey(61, 37),
+        include_bytes!("testdata/420-optimized-restart.jpg").to_vec(),
+        include_bytes!("testdata/422-restart.jpg").to_vec(),
+    ];
+    let mut seed = 7u64;
+    let mut below = |n: usize| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize % n
+    };
+    let (mut whole, mut refused) = (0, 0);
+    for round in 0..1200 {
+        let mut bytes = bases[round % bases.len()].clone();
+        let start = scan_data(&bytes);
+        let at = start + below(bytes.len() - start);
+        match round / bases.len() % 4 {
+            0 => bytes[at] ^= 1 << below(8),
+            1 => bytes[at] = below(256) as u8,
+            2 => bytes.truncate(at),
+            _ => bytes.insert(at, below(256) as u8),
+        }
+        let by_runs = structure(&bytes);
+        CODE_BY_CODE.set(true);
+        let code_by_code = structure(&bytes);
+        CODE_BY_CODE.set(false);
+        assert_eq!(by_runs, code_by_code, "round {round}, byte {at}");
+        match by_runs {
+            Ok((_, true)) => whole += 1,
+            Err(_) => refused += 1,
+            Ok(_) => {}
+        }
+    }
+    assert!(whole > 100 && refused > 300, "{whole} whole, {refused} refused: the changes must reach both verdicts");
 }
