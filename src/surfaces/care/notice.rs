@@ -164,30 +164,33 @@ pub fn visible(
 }
 
 /// Stores a snapshot while it is verified, since a flush waits on the disk rather than the
-/// CPU: the file is written and made durable under its final name (the extension its first
-/// bytes announce, which verifying checks) as the picture is proved whole. A refused
-/// picture's file is removed before the answer; a row names the file only after both, and a
-/// crash before the row leaves a file the start's sweep removes.
-async fn store(files: &FileStore, bytes: Arc<Vec<u8>>) -> Result<NewFile, Failure> {
+/// CPU: once its base64 is decoded, the file is written and made durable under its final
+/// name (the extension its first bytes announce, which verifying checks) on one blocking
+/// thread as the picture is proved whole on the one that decoded it. A refused picture's
+/// file is removed before the answer; a row names the file only after both, and a crash
+/// before the row leaves a file the start's sweep removes.
+async fn store(files: &FileStore, base64: String) -> Result<NewFile, Failure> {
     let storing = |e: std::io::Error| {
         tracing::error!(error = %e, "storing a fall snapshot failed");
         Failure::Code(status::STORAGE, "COS upload Error: the snapshot could not be stored; try again".into())
     };
-    let announced = pictures::announced_extension(&bytes)?;
-    let verifying = pictures::blocking({
-        let bytes = bytes.clone();
-        move || pictures::verify(&bytes)
-    });
-    let writing = pictures::blocking({
-        let files = files.clone();
-        move || files.put(Bucket::Notices, announced, &bytes).map_err(storing)
-    });
-    let (verified, written) = tokio::join!(verifying, writing);
+    let files = files.clone();
+    let (verified, writing) = pictures::blocking(move || {
+        let bytes = Arc::new(pictures::decode_base64(&base64)?);
+        drop(base64);
+        let announced = pictures::announced_extension(&bytes)?;
+        let writing = tokio::task::spawn_blocking({
+            let bytes = bytes.clone();
+            move || files.put(Bucket::Notices, announced, &bytes)
+        });
+        let verified = pictures::verify(&bytes)
+            .map(|ext| debug_assert_eq!(ext, announced, "verifying reads the format from the same first bytes"));
+        Ok((verified, writing))
+    })
+    .await?;
+    let written = writing.await.map_err(|_| Failure::Internal("snapshot task stopped".into()))?.map_err(storing);
     match verified {
-        Ok(ext) => {
-            debug_assert_eq!(ext, announced, "verifying reads the format from the same first bytes");
-            written
-        }
+        Ok(()) => written,
         Err(refused) => {
             // Removing the file is file-system work too; it is gone by the answer.
             let _ = tokio::task::spawn_blocking(move || drop(written)).await;
@@ -214,8 +217,7 @@ impl NoticeApi {
         if content.chars().count() > 255 {
             return Err(Failure::Invalid("Arg's value error: content may have at most 255 characters".into()));
         }
-        let bytes = Arc::new(pictures::blocking(move || pictures::picture_base64(&base64)).await?);
-        let stored = store(&self.0.files, bytes).await?;
+        let stored = store(&self.0.files, base64).await?;
         let file = stored.name.clone();
         let pic_name = file.split('.').next().unwrap_or_default().to_owned();
         let row_pic = pic_name.clone();

@@ -62,14 +62,6 @@ pub fn announced_extension(bytes: &[u8]) -> Result<&'static str, Failure> {
     crate::surfaces::pictures::jpeg_or_png(bytes).map(extension).map_err(refusal)
 }
 
-/// `decode_base64`, and the bytes must at least start as a JPEG or PNG does: text that is
-/// no picture at all is refused before anything is written.
-pub fn picture_base64(text: &str) -> Result<Vec<u8>, Failure> {
-    let bytes = decode_base64(text)?;
-    announced_extension(&bytes)?;
-    Ok(bytes)
-}
-
 fn refusal(refused: Refused) -> Failure {
     match refused {
         Refused::NotJpegOrPng => Failure::Invalid("Arg's value error: base64 must hold a JPEG or PNG picture".into()),
