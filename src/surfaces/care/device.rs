@@ -99,7 +99,8 @@ pub async fn authenticate(app: &AppState, client: &str, token: Option<&str>) -> 
     let failures = &app.care.device_failures;
     // An address over its limit buys no lookup.
     failures.check(client).map_err(Failure::RateLimited)?;
-    let found = app.db.read(move |c| Ok::<_, Failure>(by_token(c, &token)?)).await?;
+    // One row of a table of a home's cameras, by a unique index: read where it is asked.
+    let found = app.db.read_small(move |c| Ok::<_, Failure>(by_token(c, &token)?)).await?;
     // The lookup's outcome is told only once an attempt is taken, so parallel guesses learn
     // at most the limit's worth; a found token hands it back at once, so requests waiting
     // on the database hold none.
