@@ -77,16 +77,13 @@ struct Bind {
 
 /// The device behind a device token, as (id, name).
 pub fn by_token(conn: &Connection, token: &str) -> rusqlite::Result<Option<(i64, String)>> {
-    conn.query_row(
-        "SELECT id, name FROM device WHERE token_hash = ?1",
-        [token_hash(token.trim().to_ascii_lowercase().as_str())],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
-    .optional()
+    conn.prepare_cached("SELECT id, name FROM device WHERE token_hash = ?1")?
+        .query_row([token_hash(token.trim().to_ascii_lowercase().as_str())], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
 }
 
 pub fn touch(conn: &Connection, device: i64) -> rusqlite::Result<()> {
-    conn.execute("UPDATE device SET last_seen = ?1 WHERE id = ?2", params![now(), device])?;
+    conn.prepare_cached("UPDATE device SET last_seen = ?1 WHERE id = ?2")?.execute(params![now(), device])?;
     Ok(())
 }
 

@@ -226,14 +226,15 @@ impl NoticeApi {
             .db
             .write(move |tx| {
                 let (event_id, time) = (random_hex(16), now());
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO notice (event_id, pic_name, file, device_id, content, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![event_id, row_pic, file, device, content, time],
-                )?;
+                )?
+                .execute(params![event_id, row_pic, file, device, content, time])?;
                 let id = tx.last_insert_rowid();
                 device::touch(tx, device)?;
                 // Partner apps hear of the notice exactly when it exists: queued in this transaction.
-                let device_name: String = tx.query_row("SELECT name FROM device WHERE id = ?1", [device], |r| r.get(0))?;
+                let device_name: String =
+                    tx.prepare_cached("SELECT name FROM device WHERE id = ?1")?.query_row([device], |r| r.get(0))?;
                 let data = serde_json::json!({
                     "event_id": event_id, "pic_name": row_pic, "device": device_name, "content": content,
                     "createtime": local_datetime(time),
