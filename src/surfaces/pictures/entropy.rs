@@ -12,7 +12,7 @@
 const FAST: u32 = 10;
 /// AC codes are looked up with their values this many bits at a time, as many as fit: a
 /// walk takes as long as its chain of look-ups, each waiting for the one before.
-const RUN: u32 = 12;
+const RUN: u32 = 11;
 
 /// One Huffman table, ready to decode with.
 pub struct Table {
@@ -38,8 +38,9 @@ const END: u16 = 1 << 15;
 
 impl Table {
     /// From a DHT's code counts (one per length 1–16) and symbols; the counts must have
-    /// been checked to leave room for every code.
-    pub fn new(counts: &[u8], symbols: &[u8]) -> Table {
+    /// been checked to leave room for every code. Only an AC table (`ac`, the DHT's class 1)
+    /// gets its runs: building them is a good part of a small picture's walk.
+    pub fn new(counts: &[u8], symbols: &[u8], ac: bool) -> Table {
         let mut table = Table {
             fast: [0; 1 << FAST],
             dc: [0; 1 << FAST],
@@ -69,8 +70,10 @@ impl Table {
             }
             code <<= 1;
         }
-        for bits in 0..1 << RUN {
-            table.ac[bits as usize] = table.ac_run(bits);
+        if ac {
+            for bits in 0..1 << RUN {
+                table.ac[bits as usize] = table.ac_run(bits);
+            }
         }
         table
     }

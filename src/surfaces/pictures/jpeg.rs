@@ -245,7 +245,7 @@ fn huffman_tables(mut s: &[u8], tables: &mut Tables) -> Result<(), Walk> {
         if class == 0 && s[17..17 + symbols].iter().any(|&size| size > 15) {
             return Err(bad());
         }
-        tables[class as usize][id as usize] = Some(Box::new(Table::new(counts, &s[17..17 + symbols])));
+        tables[class as usize][id as usize] = Some(Box::new(Table::new(counts, &s[17..17 + symbols], class == 1)));
         s = &s[17 + symbols..];
     }
     Ok(())
