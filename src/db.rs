@@ -150,9 +150,10 @@ impl Db {
 
     /// `read` for a read that touches a handful of pages: a table an administrator keeps by
     /// hand (roles, permissions, departments, data roles), tens to hundreds of rows that sit
-    /// in SQLite's page cache, or one row found by a unique index (a camera by its token). Such a read takes less time than handing it to a blocking
-    /// thread and back, so it runs on the calling thread when a connection is free this
-    /// instant, and queues like `read` otherwise.
+    /// in SQLite's page cache, or one row found by a unique index (a camera by its token).
+    /// Such a read takes less time than handing it to a blocking thread and back, so it runs
+    /// on the calling thread when a connection is free this instant, and queues like `read`
+    /// otherwise.
     pub async fn read_small<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,

@@ -210,7 +210,7 @@ impl NoticeApi {
         token: Option<&str>,
         body: CareBody<UploadData>,
     ) -> Result<UploadAnswer, Failure> {
-        let (device, _) = device::authenticate(&self.0, client, token).await?;
+        let (device, device_name) = device::authenticate(&self.0, client, token).await?;
         body.kind(&[("notice", "upload")])?;
         let UploadData { base64, content } = body.into_data()?;
         let content = content.unwrap_or_default();
@@ -233,8 +233,6 @@ impl NoticeApi {
                 let id = tx.last_insert_rowid();
                 device::touch(tx, device)?;
                 // Partner apps hear of the notice exactly when it exists: queued in this transaction.
-                let device_name: String =
-                    tx.prepare_cached("SELECT name FROM device WHERE id = ?1")?.query_row([device], |r| r.get(0))?;
                 let data = serde_json::json!({
                     "event_id": event_id, "pic_name": row_pic, "device": device_name, "content": content,
                     "createtime": local_datetime(time),
